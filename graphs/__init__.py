@@ -1,0 +1,1 @@
+"""LangGraph graphs: the social-learning graph and the per-teacher subgraph."""

@@ -1,0 +1,46 @@
+"""Typed graph states with explicit reducers. They carry teacher ids and lessons only."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+from sociallearn.schema import Answer, Lesson, TeacherDrop
+
+
+class TeachInput(TypedDict, total=False):
+    """What a caller passes in: an optional run id and optional queries for the student."""
+
+    run_id: str
+    queries: list[str]
+
+
+class SocialLearningState(TypedDict, total=False):
+    run_id: str
+    queries: list[str]
+    teacher_ids: list[str]
+    candidates: Annotated[list[Lesson], operator.add]  # lessons that passed the filter
+    dropped: Annotated[list[TeacherDrop], operator.add]
+    lessons: list[Lesson]  # the aggregated student prompt
+    published: list[str]  # library ids of the published lessons
+    answers: list[Answer]
+
+
+class TeacherInput(TypedDict):
+    teacher_id: str
+    run_id: str
+
+
+class TeacherState(TypedDict, total=False):
+    teacher_id: str
+    run_id: str
+    attempt: int
+    drafted: int  # drafts waiting in the teacher's private workspace
+    feedback: list[str]  # why the filter rejected the last drafts (no private text)
+    candidates: Annotated[list[Lesson], operator.add]
+    dropped: Annotated[list[TeacherDrop], operator.add]
+
+
+class TeacherOutput(TypedDict):
+    candidates: list[Lesson]
+    dropped: list[TeacherDrop]

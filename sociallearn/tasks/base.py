@@ -1,0 +1,91 @@
+"""The task interface: how a task's data is read, shown to a model, and judged."""
+
+from __future__ import annotations
+
+import os
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Example(BaseModel):
+    """One labelled example: the input, the full target text, and the gold answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    input: str
+    output: str
+    answer: str
+
+
+class DataError(ValueError):
+    """A dataset file is malformed; the message names the file, line and field."""
+
+
+def default_data_dir() -> Path:
+    """Datasets folder: $SOCIALLEARN_DATA_DIR, else ../shared/datasets beside the project."""
+    if env := os.environ.get("SOCIALLEARN_DATA_DIR"):
+        return Path(env)
+    candidates = [
+        Path(__file__).resolve().parents[2].parent / "shared" / "datasets",
+        Path.cwd().parent / "shared" / "datasets",
+        Path.cwd() / "shared" / "datasets",
+    ]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+class Task(ABC):
+    """A task. Classification tasks score labels; generation tasks parse a final answer."""
+
+    name: str
+    kind: Literal["classification", "generation"]
+    labels: tuple[str, ...] = ()
+    description: str
+    input_field: str
+    output_field: str
+    # Shown to the student before lessons, and the whole prompt preamble at 0-shot.
+    zero_shot_instruction: str
+    max_answer_tokens: int = 16
+
+    @abstractmethod
+    def load(self, path: Path | None = None) -> list[Example]:
+        """All examples of the task's default file, or of `path` (same upstream format)."""
+
+    def format_query(self, text: str) -> str:
+        """The prompt fragment that asks for the output of `text`."""
+        return f"{self.input_field}: {text}\n{self.output_field}:"
+
+    def format_example(self, example: Example) -> str:
+        return f"{self.format_query(example.input)} {example.output}"
+
+    def extract_answer(self, completion: str) -> str:
+        """The gold-comparable answer inside a model's completion."""
+        return completion.strip().split("\n")[0].strip()
+
+    def is_correct(self, prediction: str, example: Example) -> bool:
+        return normalise(prediction) == normalise(example.answer)
+
+    def parse_generated(self, text: str) -> Example | None:
+        """Parse a teacher's generated '<input>\\n<Output>: <output>' block, or None."""
+        pattern = rf"^\s*(?P<input>.+?)\s*\n\s*{re.escape(self.output_field)}\s*:\s*(?P<output>.+?)\s*$"
+        match = re.match(pattern, text.strip(), flags=re.S)
+        if not match:
+            return None
+        source, output = match["input"].strip(), match["output"].strip()
+        answer = self.extract_answer(output)
+        if not source or not answer or (self.labels and answer not in self.labels):
+            return None
+        return Example(input=source, output=output if not self.labels else answer, answer=answer)
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().lower()).rstrip(".")
+
+
+def check_file(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"{path}: dataset file not found")
+    return path

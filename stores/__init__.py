@@ -1,0 +1,1 @@
+"""Stores: the lesson library (Chroma), teachers' private silos, and offline embeddings."""

@@ -1,0 +1,140 @@
+"""Teachers' private silos and private workspaces.
+
+Private examples live only here, inside the teacher's side of the privacy boundary. The graph
+state carries teacher ids; nodes open a teacher's silo through `open_silos(...)`. A teacher's
+workspace holds its private notes and unfiltered drafts between nodes, in memory only.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sociallearn.tasks import Example, Task, get_task
+
+
+@dataclass
+class TeacherSilo:
+    """One teacher's private data: examples to teach from and examples held back to vote."""
+
+    teacher_id: str
+    examples: list[Example]
+    held_out: list[Example]
+    # The teacher's private workspace, per run: notes and unfiltered drafts (in memory only).
+    notes: dict[str, str] = field(default_factory=dict)
+    drafts: dict[str, list[Any]] = field(default_factory=dict)
+
+    def shots(self, n: int, seed: int) -> list[Example]:
+        """n of the teacher's examples, drawn reproducibly."""
+        rng = random.Random(f"{self.teacher_id}:{seed}")
+        return rng.sample(self.examples, min(n, len(self.examples)))
+
+    def balanced_shots(self, n: int, labels: tuple[str, ...], seed: int) -> list[Example]:
+        """n examples with the labels as even as the silo allows, shuffled."""
+        rng = random.Random(f"{self.teacher_id}:{seed}:balanced")
+        by_label = {label: [e for e in self.examples if e.answer == label] for label in labels}
+        chosen: list[Example] = []
+        for i in range(n):
+            pool = [e for e in by_label[labels[i % len(labels)]] if e not in chosen]
+            if pool:
+                chosen.append(rng.choice(pool))
+        rng.shuffle(chosen)
+        return chosen
+
+    def private_texts(self) -> list[str]:
+        return [e.input for e in self.examples + self.held_out]
+
+
+@dataclass
+class DataSplit:
+    """A task's data split into a public evaluation set and one private silo per teacher."""
+
+    task: Task
+    test: list[Example]
+    silos: dict[str, TeacherSilo]
+
+
+def balance(examples: list[Example], labels: tuple[str, ...], rng: random.Random) -> list[Example]:
+    """Undersample every label to the size of the rarest, as the paper does for SMS spam."""
+    groups = {label: [e for e in examples if e.answer == label] for label in labels}
+    size = min(len(group) for group in groups.values())
+    kept = [e for group in groups.values() for e in rng.sample(group, size)]
+    rng.shuffle(kept)
+    return kept
+
+
+def take_test(
+    examples: list[Example], labels: tuple[str, ...], size: int
+) -> tuple[list[Example], list[Example]]:
+    """The first `size` examples as test set (label-balanced for classification), and the rest."""
+    if not labels:
+        return examples[:size], examples[size:]
+    per_label = size // len(labels)
+    test: list[Example] = []
+    counts = dict.fromkeys(labels, 0)
+    rest: list[Example] = []
+    for example in examples:
+        if counts[example.answer] < per_label:
+            counts[example.answer] += 1
+            test.append(example)
+        else:
+            rest.append(example)
+    return test, rest
+
+
+def split_data(
+    task: Task,
+    examples: list[Example],
+    *,
+    teachers: int,
+    test_size: int,
+    seed: int,
+    held_out_fraction: float = 0.25,
+    canary: Example | None = None,
+) -> DataSplit:
+    """Shuffle, balance classes, set aside a test set, then deal the rest to the teachers.
+
+    A `canary` (for privacy measurement) is planted in every teacher's teaching examples.
+    """
+    if teachers < 1:
+        raise ValueError("teachers must be at least 1")
+    rng = random.Random(seed)
+    pool = list(examples)
+    rng.shuffle(pool)
+    if task.labels:
+        pool = balance(pool, task.labels, rng)
+    test, rest = take_test(pool, task.labels, test_size)
+    silos: dict[str, TeacherSilo] = {}
+    for index in range(teachers):
+        share = rest[index::teachers]
+        cut = int(len(share) * held_out_fraction)
+        teach, held = share[cut:], share[:cut]
+        if canary is not None:
+            teach = [canary, *teach]
+        silos[f"teacher-{index}"] = TeacherSilo(f"teacher-{index}", teach, held)
+    return DataSplit(task=task, test=test, silos=silos)
+
+
+@functools.lru_cache(maxsize=8)
+def open_split(
+    task_name: str,
+    data_path: str | None,
+    teachers: int,
+    test_size: int,
+    seed: int,
+    canary_input: str | None = None,
+    canary_answer: str | None = None,
+) -> DataSplit:
+    """The split for these settings, built once per process (the same settings give the same split)."""
+    task = get_task(task_name)
+    examples = task.load(Path(data_path) if data_path else None)
+    canary = None
+    if canary_input is not None:
+        answer = canary_answer or ""
+        canary = Example(input=canary_input, output=answer, answer=answer)
+    return split_data(
+        task, examples, teachers=teachers, test_size=test_size, seed=seed, canary=canary
+    )
