@@ -134,18 +134,19 @@ class Engine:
         top_p: float = 0.95,
     ) -> list[str]:
         """`n` samples from one prompt; the prompt is evaluated once and its cache reused."""
-        return [
-            self.complete(
-                prompt,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                seed=seed + i,
-                stop=stop,
-                top_k=top_k,
-                top_p=top_p,
-            )
-            for i in range(n)
-        ]
+        with self._lock:  # keep other threads from evicting the prompt between samples
+            return [
+                self.complete(
+                    prompt,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    seed=seed + i,
+                    stop=stop,
+                    top_k=top_k,
+                    top_p=top_p,
+                )
+                for i in range(n)
+            ]
 
     def chat(
         self,

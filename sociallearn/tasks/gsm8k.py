@@ -47,13 +47,13 @@ class Gsm8k(Task):
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
+                    raise DataError(f"{path}, line {number}: invalid JSON ({exc.msg})") from exc
                 for field in ("question", "answer"):
                     if not isinstance(record.get(field), str) or not record[field].strip():
-                        raise DataError(f"{path}:{number}: field {field!r} missing or empty")
+                        raise DataError(f"{path}, line {number}: field {field!r} missing or empty")
                 answer = record["answer"]
                 if "####" not in answer:
-                    raise DataError(f"{path}:{number}: field 'answer' has no '#### ' final answer")
+                    raise DataError(f"{path}, line {number}: field 'answer' has no '#### ' final answer")
                 final = _clean_number(answer.rsplit("####", 1)[1])
                 examples.append(
                     Example(input=record["question"].strip(), output=answer.strip(), answer=final)

@@ -30,13 +30,13 @@ class SmsSpam(Task):
                     continue
                 label, sep, text = line.partition("\t")
                 if not sep:
-                    raise DataError(f"{path}:{number}: expected 'label<TAB>text', found no tab")
+                    raise DataError(f"{path}, line {number}: expected 'label<TAB>text', found no tab")
                 if label not in self.labels:
                     raise DataError(
-                        f"{path}:{number}: field 'label' is {label!r}, expected 'spam' or 'ham'"
+                        f"{path}, line {number}: field 'label' is {label!r}, expected 'spam' or 'ham'"
                     )
                 if not text.strip():
-                    raise DataError(f"{path}:{number}: field 'text' is empty")
+                    raise DataError(f"{path}, line {number}: field 'text' is empty")
                 examples.append(Example(input=text.strip(), output=label, answer=label))
         if not examples:
             raise DataError(f"{path}: no examples")

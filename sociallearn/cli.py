@@ -1,0 +1,210 @@
+"""Command line: teach, ask, lessons, graph, demo, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sociallearn.graphs.context import Context
+from sociallearn.privacy.filter import FilterSettings
+
+console = Console(stderr=True)
+out = Console()
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Flags for every Context field a user may want to set."""
+    defaults = Context()
+    parser.add_argument("--task", default=defaults.task)
+    parser.add_argument("--data", dest="data_path", default=None, help="dataset file (upstream format)")
+    parser.add_argument(
+        "--method", choices=["instructions", "synthetic_examples"], default=defaults.method
+    )
+    parser.add_argument("--teachers", type=int, default=defaults.teachers, help="m")
+    parser.add_argument("--shots", type=int, default=defaults.shots, help="n")
+    parser.add_argument("--temperature", type=float, default=defaults.temperature, help="τ")
+    parser.add_argument("--samples", type=int, default=defaults.samples, help="k")
+    parser.add_argument("--keep", type=int, default=defaults.keep)
+    parser.add_argument("--lessons", type=int, default=defaults.lessons)
+    parser.add_argument("--aggregator", choices=["random", "voting"], default=defaults.aggregator)
+    parser.add_argument("--balanced-generation", action="store_true")
+    parser.add_argument("--teacher-model", default=defaults.teacher_model, help="smollm2, gemma3 or a GGUF path")
+    parser.add_argument("--student-model", default=defaults.student_model, help="smollm2, gemma3 or a GGUF path")
+    parser.add_argument("--n-gpu-layers", type=int, default=None)
+    parser.add_argument("--library", default=defaults.library, help="folder, or http://host:port")
+    parser.add_argument("--collection", default=defaults.collection)
+    parser.add_argument("--test-size", type=int, default=defaults.test_size)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--max-retries", type=int, default=defaults.max_retries)
+    parser.add_argument("--pii", choices=["redact", "reject"], default=defaults.privacy.pii)
+    parser.add_argument(
+        "--near-copy-distance", type=float, default=defaults.privacy.near_copy_distance
+    )
+
+
+def context_from_args(args: argparse.Namespace) -> Context:
+    names = {f.name for f in fields(Context)}
+    values = {key: value for key, value in vars(args).items() if key in names}
+    privacy = FilterSettings(pii=args.pii, near_copy_distance=args.near_copy_distance)
+    return Context(**values, privacy=privacy)
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    from sociallearn.teaching import teach
+
+    context = context_from_args(args)
+
+    def show(node: str, update: dict[str, Any]) -> None:
+        details = ", ".join(
+            f"{key}={len(value) if isinstance(value, list) else value}" for key, value in update.items()
+        )
+        console.print(f"[dim]✓ {node}[/dim] {details}")
+
+    state = teach(context, run_id=args.run_id, on_update=show)
+    print_lessons(state.get("lessons", []))
+    for drop in state.get("dropped", []):
+        console.print(f"[yellow]dropped {drop.teacher_id}[/yellow] after {drop.attempts} drafts: {drop.reasons}")
+    console.print(f"run {state['run_id']}: {len(state.get('published', []))} lessons in {context.library}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from sociallearn.engine import get_engine
+    from sociallearn.nodes.student import Student, prompt_from_lessons
+    from sociallearn.stores.library import LessonLibrary
+    from sociallearn.tasks import get_task
+    from sociallearn.teaching import latest_lessons
+
+    task = get_task(args.task)
+    library = LessonLibrary.open(args.library, args.collection)
+    lessons = latest_lessons(library, task.name, args.run)
+    if not lessons:
+        console.print("[yellow]no lessons in the library for this task: answering 0-shot[/yellow]")
+    student = Student(get_engine(args.student_model), task)
+    preamble = prompt_from_lessons(task, lessons)
+    for text in args.text:
+        answer = student.answer(preamble, text)
+        out.print(json.dumps(answer.model_dump()) if args.json else answer.answer)
+    return 0
+
+
+def print_lessons(lessons: Sequence[Any]) -> None:
+    table = Table("id", "kind", "teacher", "verdict", "text", show_lines=True)
+    for lesson in lessons:
+        verdict = "passed" if lesson.verdict.passed else "; ".join(lesson.verdict.reasons)
+        if lesson.verdict.redactions:
+            verdict += " (redacted " + ", ".join(lesson.verdict.redactions) + ")"
+        table.add_row(lesson.id, lesson.kind, lesson.teacher_id, verdict, lesson.text[:300])
+    out.print(table)
+
+
+def cmd_lessons(args: argparse.Namespace) -> int:
+    from sociallearn.stores.library import LessonLibrary
+
+    library = LessonLibrary.open(args.library, args.collection)
+    if args.action == "list":
+        print_lessons(library.list(task=args.task, run_id=args.run))
+    elif args.action == "search":
+        for lesson, distance in library.search(" ".join(args.query), task=args.task, k=args.k):
+            out.print(f"[bold]{distance:.3f}[/bold] {lesson.id} {lesson.text[:200]!r}")
+    elif args.action == "runs":
+        for run in library.runs(args.task):
+            out.print(run)
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from sociallearn.graphs.social_learning import graph
+
+    drawable = graph.get_graph(xray=True)
+    out.print(drawable.draw_mermaid(), markup=False, highlight=False)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sociallearn.demo import run_demo
+
+    run_demo(context_from_args(args), eval_size=args.eval_size, json_path=args.json_out)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sociallearn.engine import default_gpu_layers, get_engine
+    from sociallearn.models import EMBEDDED_MODELS
+    from sociallearn.stores.embeddings import embedding_function
+    from sociallearn.tasks import default_data_dir
+
+    for name, description in EMBEDDED_MODELS.items():
+        engine = get_engine(name)
+        console.print(f"model {name}: {engine.path} ({description})")
+    embedding_function()(["offline embedding check"])
+    console.print("embeddings: all-MiniLM-L6-v2 (offline ONNX) ok")
+    console.print(f"GPU layers by default: {default_gpu_layers()}")
+    data = default_data_dir()
+    state = "found" if data.is_dir() else "missing (set SOCIALLEARN_DATA_DIR or pass --data)"
+    console.print(f"datasets: {data} {state}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sociallearn", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    teach = sub.add_parser("teach", help="run the social-learning graph and publish lessons")
+    add_run_options(teach)
+    teach.add_argument("--run-id", default=None)
+    teach.set_defaults(func=cmd_teach)
+
+    ask = sub.add_parser("ask", help="ask the student, using the library's lessons")
+    ask.add_argument("text", nargs="+")
+    ask.add_argument("--task", default="sms_spam")
+    ask.add_argument("--library", default=Context().library)
+    ask.add_argument("--collection", default=Context().collection)
+    ask.add_argument("--run", default=None, help="use this run's lessons (default: latest)")
+    ask.add_argument("--student-model", default="smollm2")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
+
+    lessons = sub.add_parser("lessons", help="list or search the lesson library")
+    lessons.add_argument("action", choices=["list", "search", "runs"])
+    lessons.add_argument("query", nargs="*")
+    lessons.add_argument("--task", default=None)
+    lessons.add_argument("--run", default=None)
+    lessons.add_argument("-k", type=int, default=4)
+    lessons.add_argument("--library", default=Context().library)
+    lessons.add_argument("--collection", default=Context().collection)
+    lessons.set_defaults(func=cmd_lessons)
+
+    graph = sub.add_parser("graph", help="print the agent flow as a Mermaid diagram")
+    graph.set_defaults(func=cmd_graph)
+
+    demo = sub.add_parser("demo", help="teach with both methods and compare the student's accuracy")
+    add_run_options(demo)
+    demo.add_argument("--eval-size", type=int, default=200)
+    demo.add_argument("--json-out", type=Path, default=None)
+    demo.set_defaults(func=cmd_demo)
+
+    doctor = sub.add_parser("doctor", help="check models, embeddings and datasets")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

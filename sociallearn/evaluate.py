@@ -1,0 +1,52 @@
+"""Evaluating the student: accuracy of its answers on labelled examples after a prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+from tqdm import tqdm
+
+from sociallearn.nodes.student import Student
+from sociallearn.tasks import Example
+
+
+class Prediction(BaseModel):
+    input: str
+    gold: str
+    predicted: str
+    correct: bool
+
+
+class Evaluation(BaseModel):
+    accuracy: float
+    n: int
+    predictions: list[Prediction]
+
+
+def evaluate(
+    student: Student,
+    preamble: str,
+    examples: Sequence[Example],
+    *,
+    progress: bool = False,
+    desc: str = "evaluating",
+) -> Evaluation:
+    """The student's accuracy on `examples` when its prompt starts with `preamble`."""
+    predictions = []
+    for example in tqdm(examples, desc=desc, disable=not progress, leave=False):
+        answer = student.answer(preamble, example.input)
+        predictions.append(
+            Prediction(
+                input=example.input,
+                gold=example.answer,
+                predicted=answer.answer,
+                correct=student.task.is_correct(answer.answer, example),
+            )
+        )
+    correct = sum(p.correct for p in predictions)
+    return Evaluation(
+        accuracy=correct / len(predictions) if predictions else 0.0,
+        n=len(predictions),
+        predictions=predictions,
+    )

@@ -1,0 +1,89 @@
+"""End to end on the embedded model, real data and a real Chroma folder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from sociallearn.graphs.context import Context
+from sociallearn.nodes.resources import split_of
+from sociallearn.teaching import teach
+
+CLI = [sys.executable, "-m", "sociallearn.cli"]
+
+
+def small_context(library: Path, method: str) -> Context:
+    return Context(
+        method=method,  # type: ignore[arg-type]
+        teachers=2,
+        samples=6,
+        keep=4,
+        lessons=4,
+        test_size=20,
+        library=str(library),
+    )
+
+
+@pytest.fixture(scope="module")
+def taught(tmp_path_factory: pytest.TempPathFactory, datasets: Path) -> dict:
+    """One synthetic-examples run with a SQLite checkpointer, shared by the tests below."""
+    root = tmp_path_factory.mktemp("teach")
+    context = small_context(root / "library", "synthetic_examples")
+    connection = sqlite3.connect(root / "checkpoints.sqlite", check_same_thread=False)
+    state = teach(
+        context,
+        queries=["WINNER!! You have won a £1000 prize, call now to claim", "see you at lunch?"],
+        checkpointer=SqliteSaver(connection),
+        thread_id="real-run",
+    )
+    connection.close()
+    return {"root": root, "context": context, "state": state}
+
+
+def test_lessons_are_published_and_answers_given(taught: dict):
+    state = taught["state"]
+    assert state["published"], "no lesson was published"
+    assert all(lesson.kind == "example" and lesson.verdict.passed for lesson in state["lessons"])
+    assert [answer.answer in {"spam", "ham"} for answer in state["answers"]] == [True, True]
+
+
+def test_a_new_process_reads_the_library_and_the_student_answers(taught: dict):
+    library = str(taught["context"].library)
+    listed = subprocess.run(
+        [*CLI, "lessons", "list", "--library", library, "--task", "sms_spam"],
+        capture_output=True, text=True, check=True,
+    )
+    for lesson_id in taught["state"]["published"]:
+        assert lesson_id.split(":")[-1] in listed.stdout.replace("\n", "")
+    asked = subprocess.run(
+        [*CLI, "ask", "--library", library, "--json", "Free entry! Win a brand new phone, text WIN"],
+        capture_output=True, text=True, check=True,
+    )
+    answer = json.loads(asked.stdout.strip().splitlines()[-1])
+    assert answer["answer"] in {"spam", "ham"} and set(answer["scores"]) == {"spam", "ham"}
+
+
+def test_private_data_never_reaches_checkpoint_or_library(taught: dict):
+    split = split_of(taught["context"])
+    private = {text for silo in split.silos.values() for text in silo.private_texts()}
+    # Short messages ("Ok lar...") are common phrases, not identifying: scan the distinctive ones.
+    distinctive = [text for text in private if len(text) >= 40]
+    assert len(distinctive) > 100
+    root: Path = taught["root"]
+    blobs = [path.read_bytes() for path in root.rglob("*") if path.is_file()]
+    assert any(b"teacher-0" in blob for blob in blobs), "checkpoint/library files not scanned"
+    leaked = [text for text in distinctive if any(text.encode() in blob for blob in blobs)]
+    assert leaked == []
+
+
+def test_instructions_method_end_to_end(tmp_path: Path, datasets: Path):
+    state = teach(small_context(tmp_path / "library", "instructions"), queries=["hi mum, home soon"])
+    kinds = {lesson.kind for lesson in state["lessons"]}
+    assert state["published"] and kinds == {"instruction"}
+    assert state["answers"][0].answer in {"spam", "ham"}
