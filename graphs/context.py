@@ -22,6 +22,8 @@ class Context:
     samples: int = 16  # k: synthetic candidates sampled per teacher
     keep: int = 8  # candidates each teacher keeps, lowest perplexity first
     lessons: int = 8  # examples in the student's prompt
+    retrieve: int = 0  # >0: the student retrieves this many lessons per query from the library
+    approve: bool = False  # interrupt before publishing for a person to approve/edit/reject
     aggregator: Literal["random", "voting"] = "random"
     votes_held_out: int = 8  # held-back examples each voting teacher scores with
     balanced_generation: bool = False  # condition each synthetic example on a label

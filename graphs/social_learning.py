@@ -1,7 +1,7 @@
 """The social-learning graph: m teachers teach in parallel, then aggregate, publish, apply.
 
     START → assign_teachers ─Send×m→ teach (subgraph: reason → draft → filter ↺) →
-    aggregate → publish → student → END
+    aggregate → review (optional human approval) → publish → student → END
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from sociallearn.graphs.state import SocialLearningState, TeachInput
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.nodes.aggregator import aggregate
 from sociallearn.nodes.publish import publish
+from sociallearn.nodes.review import review
 from sociallearn.nodes.student import student_answers
 
 
 def assign_teachers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Name the run and its m teachers (ids only: their data stays in their silos)."""
     run_id = state.get("run_id") or uuid.uuid4().hex[:12]
-    return {"run_id": run_id, "teacher_ids": [f"teacher-{i}" for i in range(runtime.context.teachers)]}
+    teacher_ids = [f"teacher-{i}" for i in range(runtime.context.teachers)]
+    return {"run_id": run_id, "teacher_ids": teacher_ids}
 
 
 def fan_out(state: SocialLearningState) -> list[Send]:
@@ -39,12 +41,14 @@ builder = StateGraph(SocialLearningState, context_schema=Context, input_schema=T
 builder.add_node("assign_teachers", assign_teachers)
 builder.add_node("teach", teacher_graph)
 builder.add_node("aggregate", aggregate)
+builder.add_node("review", review)
 builder.add_node("publish", publish)
 builder.add_node("student", student_answers)
 builder.add_edge(START, "assign_teachers")
 builder.add_conditional_edges("assign_teachers", fan_out, ["teach"])
 builder.add_edge("teach", "aggregate")
-builder.add_edge("aggregate", "publish")
+builder.add_edge("aggregate", "review")
+builder.add_edge("review", "publish")
 builder.add_edge("publish", "student")
 builder.add_edge("student", END)
 

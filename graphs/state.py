@@ -37,6 +37,7 @@ class TeacherState(TypedDict, total=False):
     attempt: int
     drafted: int  # drafts waiting in the teacher's private workspace
     feedback: list[str]  # why the filter rejected the last drafts (no private text)
+    redraft: bool  # the drafts were lost (restart before filtering): draft the attempt again
     candidates: Annotated[list[Lesson], operator.add]
     dropped: Annotated[list[TeacherDrop], operator.add]
 

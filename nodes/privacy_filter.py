@@ -17,17 +17,18 @@ from sociallearn.privacy.filter import check
 from sociallearn.schema import Lesson, TeacherDrop
 from sociallearn.tasks import Task
 
-LOST_DRAFTS = "drafts lost (process restarted before filtering)"
-
 
 def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Check every draft; pass the clean ones on, or record why all were rejected."""
     context = runtime.context
     silo = silo_of(context, state["teacher_id"])
     drafts: list[Draft] = silo.drafts.pop(state["run_id"], [])
+    if not drafts and state.get("drafted"):
+        # The process restarted between drafting and filtering (drafts live in memory only):
+        # draft the same attempt again, which costs no retry and gives the same drafts.
+        return {"attempt": state.get("attempt", 1) - 1, "redraft": True}
     if not drafts:
-        reason = LOST_DRAFTS if state.get("drafted") else "no usable draft"
-        return _rejected(state, context, [reason])
+        return _rejected(state, context, ["no usable draft"])
     settings = context.privacy
     if context.canary:
         settings = replace(settings, canaries=(*settings.canaries, context.canary))
@@ -43,12 +44,14 @@ def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, 
             continue
         accepted.append(_lesson(draft, clean, verdict, state, context, task))
     if accepted:
-        return {"candidates": accepted, "feedback": []}
+        return {"candidates": accepted, "feedback": [], "redraft": False}
     return _rejected(state, context, [f"{kind} ×{n}" for kind, n in reasons.most_common()])
 
 
 def route_after_filter(state: TeacherState, runtime: Runtime[Context]) -> Literal["drafting", "__end__"]:
-    """Redraft while the filter rejected everything and retries remain."""
+    """Redraft after lost drafts, or while the filter rejected everything and retries remain."""
+    if state.get("redraft"):
+        return "drafting"
     if state.get("feedback") and state.get("attempt", 0) <= runtime.context.max_retries:
         return "drafting"
     return END
@@ -57,9 +60,9 @@ def route_after_filter(state: TeacherState, runtime: Runtime[Context]) -> Litera
 def _rejected(state: TeacherState, context: Context, reasons: list[str]) -> dict[str, Any]:
     attempt = state.get("attempt", 0)
     if attempt <= context.max_retries:
-        return {"feedback": reasons}
+        return {"feedback": reasons, "redraft": False}
     drop = TeacherDrop(teacher_id=state["teacher_id"], attempts=attempt, reasons=reasons)
-    return {"feedback": [], "dropped": [drop]}
+    return {"feedback": [], "dropped": [drop], "redraft": False}
 
 
 def _lesson(

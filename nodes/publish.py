@@ -12,7 +12,11 @@ from sociallearn.nodes.resources import library_of
 
 
 def publish(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Store the chosen lessons; the ids are what the student reads back."""
+    """Store the chosen lessons; `published` holds the ids their content is kept under.
+
+    A lesson already in the library (a resumed run) is not written twice; one repeating an
+    earlier lesson's content is recorded as a duplicate and points to the earlier id.
+    """
     lessons = state.get("lessons", [])
-    library_of(runtime.context).add(lessons)
-    return {"published": [lesson.id for lesson in lessons]}
+    results = library_of(runtime.context).publish(lessons)
+    return {"published": [result.stored_as for result in results]}

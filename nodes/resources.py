@@ -52,4 +52,10 @@ def settings_of(context: Context) -> dict[str, str | int | float | bool]:
         "aggregator": context.aggregator,
         "balanced_generation": context.balanced_generation,
         "seed": context.seed,
+        "lessons": context.lessons,
+        "max_retries": context.max_retries,
+        "student_model": context.student_model,
+        "filter_pii": context.privacy.pii,
+        "filter_near_copy_distance": context.privacy.near_copy_distance,
+        "filter_ngram": context.privacy.ngram,
     }

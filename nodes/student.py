@@ -75,12 +75,21 @@ class Student:
 
 
 def student_answers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Answer the run's queries with the lessons just published, read back from the library."""
+    """Answer the run's queries with the lessons just published, read back from the library.
+
+    With `Context.retrieve = k`, each query gets instead the k lessons of the task nearest to it.
+    """
+    from sociallearn.retrieval import answer_with_retrieval, lesson_kind
+
     queries = state.get("queries") or []
     if not queries:
         return {"answers": []}
     context = runtime.context
     task = task_of(context)
-    lessons = library_of(context).get(state.get("published", []))
+    library = library_of(context)
     student = Student(student_engine(context), task)
+    if context.retrieve > 0:
+        kind = lesson_kind(context.method)
+        return {"answers": answer_with_retrieval(student, library, queries, context.retrieve, kind)}
+    lessons = library.get(state.get("published", []))
     return {"answers": student.answer_many(prompt_from_lessons(task, lessons), queries)}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sociallearn.graphs.context import Context
@@ -34,6 +35,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=defaults.samples, help="k")
     parser.add_argument("--keep", type=int, default=defaults.keep)
     parser.add_argument("--lessons", type=int, default=defaults.lessons)
+    parser.add_argument(
+        "--retrieve", type=int, default=defaults.retrieve, metavar="K",
+        help="the student retrieves the K nearest lessons per query from the library",
+    )
     parser.add_argument("--aggregator", choices=["random", "voting"], default=defaults.aggregator)
     parser.add_argument("--balanced-generation", action="store_true")
     parser.add_argument("--teacher-model", default=defaults.teacher_model, help="smollm2, gemma3 or a GGUF path")
@@ -58,7 +63,7 @@ def context_from_args(args: argparse.Namespace) -> Context:
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
-    from sociallearn.teaching import teach
+    from sociallearn.lifecycle import ask_in_terminal, teach_until_done
 
     context = context_from_args(args)
 
@@ -66,9 +71,18 @@ def cmd_teach(args: argparse.Namespace) -> int:
         details = ", ".join(
             f"{key}={len(value) if isinstance(value, list) else value}" for key, value in update.items()
         )
-        console.print(f"[dim]✓ {node}[/dim] {details}")
+        console.print(f"[dim]✓ {node}[/dim] {escape(details)}")
 
-    state = teach(context, run_id=args.run_id, on_update=show)
+    state = teach_until_done(
+        context,
+        decide=ask_in_terminal(console),
+        run_id=args.run_id,
+        checkpoint=args.checkpoint,
+        thread_id=args.thread_id,
+        on_update=show,
+    )
+    if args.checkpoint:
+        console.print(f"thread {state['thread_id']} in {args.checkpoint}")
     print_lessons(state.get("lessons", []))
     for drop in state.get("dropped", []):
         console.print(f"[yellow]dropped {drop.teacher_id}[/yellow] after {drop.attempts} drafts: {drop.reasons}")
@@ -79,6 +93,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from sociallearn.engine import get_engine
     from sociallearn.nodes.student import Student, prompt_from_lessons
+    from sociallearn.retrieval import retrieval_preamble
     from sociallearn.stores.library import LessonLibrary
     from sociallearn.tasks import get_task
     from sociallearn.teaching import latest_lessons
@@ -91,6 +106,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     student = Student(get_engine(args.student_model), task)
     preamble = prompt_from_lessons(task, lessons)
     for text in args.text:
+        if args.retrieve:
+            preamble = retrieval_preamble(library, student, text, args.retrieve)
         answer = student.answer(preamble, text)
         out.print(json.dumps(answer.model_dump()) if args.json else answer.answer)
     return 0
@@ -118,12 +135,26 @@ def cmd_lessons(args: argparse.Namespace) -> int:
     elif args.action == "runs":
         for run in library.runs(args.task):
             out.print(run)
+    else:
+        from sociallearn.library_cli import library_action
+
+        library_action(library, args, out)
     return 0
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from sociallearn.graphs.social_learning import graph
 
+    if args.png:
+        from sociallearn.diagram import write_png
+
+        console.print(f"wrote {write_png(graph, args.png)}")
+        return 0
+    if args.dot:
+        from sociallearn.diagram import to_dot
+
+        out.print(to_dot(graph).source, markup=False, highlight=False)
+        return 0
     drawable = graph.get_graph(xray=True)
     out.print(drawable.draw_mermaid(), markup=False, highlight=False)
     return 0
@@ -161,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     teach = sub.add_parser("teach", help="run the social-learning graph and publish lessons")
     add_run_options(teach)
     teach.add_argument("--run-id", default=None)
+    teach.add_argument(
+        "--checkpoint", default=None, help="SQLite file: the run resumes after a crash"
+    )
+    teach.add_argument("--thread-id", default=None, help="the run to resume (default: the run id)")
+    teach.add_argument(
+        "--approve", action="store_true", help="show the lessons and ask before publishing"
+    )
     teach.set_defaults(func=cmd_teach)
 
     ask = sub.add_parser("ask", help="ask the student, using the library's lessons")
@@ -171,11 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--run", default=None, help="use this run's lessons (default: latest)")
     ask.add_argument("--student-model", default="smollm2")
     ask.add_argument("--json", action="store_true")
+    ask.add_argument(
+        "--retrieve", type=int, default=0, metavar="K", help="K nearest lessons per query"
+    )
     ask.set_defaults(func=cmd_ask)
 
     lessons = sub.add_parser("lessons", help="list or search the lesson library")
-    lessons.add_argument("action", choices=["list", "search", "runs"])
-    lessons.add_argument("query", nargs="*")
+    lessons.add_argument(
+        "action", choices=["list", "search", "runs", "versions", "export", "import", "merge"]
+    )
+    lessons.add_argument(
+        "query", nargs="*", help="search: words; export/import: a .jsonl file; merge: a library"
+    )
     lessons.add_argument("--task", default=None)
     lessons.add_argument("--run", default=None)
     lessons.add_argument("-k", type=int, default=4)
@@ -183,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--collection", default=Context().collection)
     lessons.set_defaults(func=cmd_lessons)
 
-    graph = sub.add_parser("graph", help="print the agent flow as a Mermaid diagram")
+    graph = sub.add_parser("graph", help="the agent flow: Mermaid text, DOT, or a PNG")
+    graph.add_argument("--png", type=Path, default=None, help="render a PNG offline (Graphviz)")
+    graph.add_argument("--dot", action="store_true", help="print Graphviz DOT")
     graph.set_defaults(func=cmd_graph)
 
     demo = sub.add_parser("demo", help="teach with both methods and compare the student's accuracy")

@@ -42,6 +42,7 @@ class Lesson(BaseModel):
     verdict: Verdict = Field(default_factory=lambda: Verdict(passed=True))
     mean_logprob: float | None = None
     votes: int = 0
+    review: Literal["approved", "edited"] | None = None  # a person's decision before publishing
     created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
 
     @property

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from pydantic import BaseModel
 
 from sociallearn.graphs.context import Context
 from sociallearn.graphs.social_learning import builder
@@ -21,28 +23,58 @@ def teach(
     checkpointer: BaseCheckpointSaver | None = None,
     thread_id: str | None = None,
     on_update: Callable[[str, dict[str, Any]], None] | None = None,
+    resume: Any = None,
+    subgraphs: bool = False,
 ) -> dict[str, Any]:
     """Run the social-learning graph once; returns its final state.
 
-    With a `checkpointer`, the run is resumable: call again with the same `thread_id`.
-    `on_update(node, update)` is called as each node finishes (streamed).
+    With a `checkpointer`, the run is resumable: call again with the same `thread_id` (after a
+    crash, it goes on from the last checkpoint). `on_update(node, update)` is called as each
+    node finishes (streamed); with `subgraphs`, teachers' inner nodes too, named
+    "teacher-0/drafting". With `Context.approve`, the run stops before publishing and the
+    returned state has "__interrupt__": [review request]; call again with `resume` (a
+    `nodes.review.Decision` or its dict) to go on, as `Command(resume=...)` does.
     """
+    if context.approve and checkpointer is None:
+        raise ValueError("approval before publishing needs a checkpointer to resume from")
     graph = builder.compile(checkpointer=checkpointer)
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id or run_id or "default"}}
-    payload: dict[str, Any] | None = {"queries": list(queries)}
-    if run_id and payload is not None:
+    payload: dict[str, Any] | Command | None = {"queries": list(queries)}
+    if run_id and isinstance(payload, dict):
         payload["run_id"] = run_id
-    if checkpointer is not None and graph.get_state(config).next:
+    if resume is not None:
+        value = resume.model_dump() if isinstance(resume, BaseModel) else resume
+        payload = Command(resume=value)
+    elif checkpointer is not None and graph.get_state(config).next:
         payload = None  # an interrupted run with this thread id: resume it
     final: dict[str, Any] = {}
-    for mode, chunk in graph.stream(
-        payload, config=config, context=context, stream_mode=["updates", "values"]  # type: ignore[arg-type]
+    interrupts: list[Any] = []
+    teachers: dict[tuple[str, ...], str] = {}
+    for namespace, mode, chunk in graph.stream(
+        payload,
+        config=config,
+        context=context,
+        stream_mode=["updates", "values", "tasks"],
+        subgraphs=True,
+        durability="sync" if checkpointer is not None else None,
     ):
+        if mode == "tasks":
+            task_input = chunk.get("input")
+            if not namespace and isinstance(task_input, dict) and "teacher_id" in task_input:
+                teachers[(f"{chunk['name']}:{chunk['id']}",)] = task_input["teacher_id"]
+            continue
         if mode == "values":
-            final = dict(chunk)
-        elif on_update is not None:
-            for node, update in chunk.items():
-                on_update(node, update if isinstance(update, dict) else {})
+            if not namespace:
+                final = dict(chunk)
+            continue
+        for node, update in chunk.items():
+            if node == "__interrupt__":
+                interrupts += [item.value for item in update]
+            elif on_update is not None and (subgraphs or not namespace):
+                name = f"{teachers.get(namespace, namespace[-1])}/{node}" if namespace else node
+                on_update(name, update if isinstance(update, dict) else {})
+    if interrupts:
+        final["__interrupt__"] = interrupts
     return final
 
 

@@ -1,0 +1,142 @@
+"""Resuming after a crash, human approval, streaming and retrieval, with a fake engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from sociallearn.graphs.context import Context
+from sociallearn.graphs.social_learning import builder
+from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
+from sociallearn.nodes.review import Decision
+from sociallearn.stores.library import LessonLibrary
+from sociallearn.stores.silo import open_split
+from sociallearn.teaching import teach
+
+
+def offer(prompt: str, n: int) -> str:
+    return f" Offer number {n}: you have won a voucher, reply WIN now\nLabel: spam"
+
+
+def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
+    settings: dict = {
+        "data_path": str(sms_file),
+        "library": str(tmp_path / "library"),
+        "test_size": 4,
+        "teachers": 2,
+        "shots": 4,
+        "samples": 2,
+        "keep": 2,
+        "lessons": 4,
+    }
+    settings.update(overrides)
+    return Context(**settings)
+
+
+def test_lost_drafts_are_redrafted_without_using_a_retry(sms_file, tmp_path):
+    ctx = context(sms_file, tmp_path, max_retries=2)
+    state = {"teacher_id": "teacher-0", "run_id": "r1", "attempt": 3, "drafted": 2}
+    update = privacy_filter(state, Runtime(context=ctx))  # type: ignore[arg-type]
+    assert update == {"attempt": 2, "redraft": True}
+    assert route_after_filter({**state, **update}, Runtime(context=ctx)) == "drafting"  # type: ignore[arg-type]
+
+
+def test_a_crashed_run_resumes_without_losing_or_repeating_lessons(sms_file, tmp_path, fake_engine):
+    calls = {"n": 0}
+
+    def crash_once(prompt: str, n: int) -> str:
+        calls["n"] += 1
+        if calls["n"] == 3:  # teacher 0 has drafted, teacher 1 is mid-way
+            raise RuntimeError("simulated crash")
+        return offer(prompt, calls["n"])
+
+    fake_engine(crash_once)
+    ctx = context(sms_file, tmp_path)
+    saver = InMemorySaver()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        teach(ctx, checkpointer=saver, thread_id="t", run_id="r1")
+    open_split.cache_clear()  # a new process: teachers' in-memory workspaces are gone
+    state = teach(ctx, checkpointer=saver, thread_id="t")
+    assert {lesson.teacher_id for lesson in state["candidates"]} == {"teacher-0", "teacher-1"}
+    assert len(state["published"]) == len(set(state["published"])) == 4
+    library = LessonLibrary.open(ctx.library)
+    assert sorted(lesson.id for lesson in library.list(run_id="r1")) == sorted(state["published"])
+
+
+def test_approval_interrupts_before_publishing_then_edits(sms_file, tmp_path, fake_engine):
+    fake_engine(offer)
+    ctx = context(sms_file, tmp_path, approve=True)
+    saver = InMemorySaver()
+    paused = teach(ctx, checkpointer=saver, thread_id="review", run_id="r2")
+    [request] = paused["__interrupt__"]
+    assert len(request["lessons"]) == 4 and all(x["verdict"]["passed"] for x in request["lessons"])
+    library = LessonLibrary.open(ctx.library)
+    assert library.count() == 0  # nothing published while waiting
+    target = request["lessons"][0]["id"]
+    new_text = "Message: Claim your free prize now by texting WIN\nLabel: spam"
+    done = teach(
+        ctx,
+        checkpointer=saver,
+        thread_id="review",
+        resume=Decision(action="edit", edits={target: new_text}),
+    )
+    assert "__interrupt__" not in done
+    published = library.get(done["published"])
+    assert [x.review for x in published].count("edited") == 1
+    assert [x.review for x in published].count("approved") == 3
+    assert new_text in {x.text for x in published} and target not in done["published"]
+
+
+def test_rejecting_publishes_nothing(sms_file, tmp_path, fake_engine):
+    fake_engine(offer)
+    ctx = context(sms_file, tmp_path, approve=True)
+    saver = InMemorySaver()
+    teach(ctx, checkpointer=saver, thread_id="review")
+    graph = builder.compile(checkpointer=saver)  # as a notebook user resumes
+    config = {"configurable": {"thread_id": "review"}}
+    final = graph.invoke(Command(resume={"action": "reject"}), config, context=ctx)  # type: ignore[arg-type]
+    assert final["published"] == [] and LessonLibrary.open(ctx.library).count() == 0
+
+
+def test_approval_needs_a_checkpointer(sms_file, tmp_path):
+    with pytest.raises(ValueError, match="checkpointer"):
+        teach(context(sms_file, tmp_path, approve=True))
+
+
+def test_streams_teacher_nodes_by_name(sms_file, tmp_path, fake_engine):
+    fake_engine(offer)
+    seen: list[str] = []
+    teach(context(sms_file, tmp_path), subgraphs=True, on_update=lambda node, _: seen.append(node))
+    for teacher in ("teacher-0", "teacher-1"):
+        assert [n for n in seen if n.startswith(teacher)] == [
+            f"{teacher}/teacher_reasoning",
+            f"{teacher}/drafting",
+            f"{teacher}/privacy_filter",
+        ]
+    assert seen[-4:] == ["aggregate", "review", "publish", "student"]
+
+
+def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, fake_engine):
+    engine = fake_engine(offer)
+    prefixes: list[str] = []
+    score = engine.score
+
+    def recording(prefix, continuations):
+        prefixes.append(prefix)
+        return score(prefix, continuations)
+
+    engine.score = recording  # type: ignore[method-assign]
+    ctx = context(sms_file, tmp_path, retrieve=1)
+    teach(ctx)  # fills the library
+    prefixes.clear()
+    queries = ["Offer number 3: you have won", "are we meeting for lunch"]
+    state = teach(ctx, queries=queries)
+    asked = [p for p in prefixes if p.endswith(tuple(f"Message: {q}\nLabel:" for q in queries))]
+    assert len(asked) == 2
+    assert all(p.count("Label: spam") == 1 for p in asked)  # one retrieved lesson each
+    assert "Offer number 3:" in asked[0].split("Message: Offer number 3: you have won\n")[0]
+    assert [a.query for a in state["answers"]] == queries
