@@ -5,8 +5,8 @@ from __future__ import annotations
 from sociallearn.engine import Engine, get_engine
 from sociallearn.graphs.context import Context
 from sociallearn.stores.library import LessonLibrary
-from sociallearn.tasks import Task
 from sociallearn.stores.silo import DataSplit, TeacherSilo, open_split
+from sociallearn.tasks import Task
 
 
 def split_of(context: Context) -> DataSplit:
@@ -51,6 +51,7 @@ def settings_of(context: Context) -> dict[str, str | int | float | bool]:
         "keep": context.keep,
         "aggregator": context.aggregator,
         "balanced_generation": context.balanced_generation,
+        "teacher_check": context.teacher_check,
         "seed": context.seed,
         "lessons": context.lessons,
         "max_retries": context.max_retries,

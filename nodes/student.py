@@ -27,8 +27,8 @@ def build_prompt(task: Task, instructions: Sequence[str] = (), examples: Sequenc
 def prompt_from_lessons(task: Task, lessons: Sequence[Lesson]) -> str:
     return build_prompt(
         task,
-        instructions=[l.text for l in lessons if l.kind == "instruction"],
-        examples=[l.text for l in lessons if l.kind == "example"],
+        instructions=[lesson.text for lesson in lessons if lesson.kind == "instruction"],
+        examples=[lesson.text for lesson in lessons if lesson.kind == "example"],
     )
 
 
@@ -62,8 +62,8 @@ class Student:
         raw = [s.logprob for s in self.engine.score(preamble + self.task.format_query(query), options)]
         if self.calibrate:
             baseline = self._content_free(preamble, options)
-            raw = [r - b for r, b in zip(raw, baseline)]
-        scores = dict(zip(self.task.labels, raw))
+            raw = [r - b for r, b in zip(raw, baseline, strict=True)]
+        scores = dict(zip(self.task.labels, raw, strict=True))
         return Answer(query=query, answer=max(scores, key=scores.__getitem__), scores=scores)
 
     def _content_free(self, preamble: str, options: list[str]) -> list[float]:

@@ -45,7 +45,7 @@ def run_demo(context: Context, *, eval_size: int = 200, json_path: Path | None =
     library = library_of(context)
     for method in ("instructions", "synthetic_examples"):
         started = time.time()
-        state = teach(replace(context, method=method))  # type: ignore[arg-type]
+        state = teach(replace(context, method=method))
         lessons = library.get(state.get("published", []))
         record(
             method,

@@ -25,7 +25,7 @@ def test_grammar_constrains_output():
 
 
 def test_missing_model_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(ModelError, match="model file not found: .*nope.gguf"):
+    with pytest.raises(ModelError, match=r"model file not found: .*nope\.gguf"):
         Engine(str(tmp_path / "nope.gguf"))
 
 
