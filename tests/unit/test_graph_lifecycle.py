@@ -140,3 +140,27 @@ def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, fak
     assert all(p.count("Label: spam") == 1 for p in asked)  # one retrieved lesson each
     assert "Offer number 3:" in asked[0].split("Message: Offer number 3: you have won\n")[0]
     assert [a.query for a in state["answers"]] == queries
+
+
+def test_cli_asks_before_publishing(sms_file, tmp_path, fake_engine, monkeypatch):
+    import io
+
+    from sociallearn.cli import main
+
+    fake_engine(offer)
+    library = tmp_path / "library"
+    args = [
+        "teach", "--data", str(sms_file), "--library", str(library), "--test-size", "4",
+        "--teachers", "2", "--shots", "4", "--samples", "2", "--keep", "2", "--lessons", "4",
+        "--approve", "--checkpoint", str(tmp_path / "runs.sqlite"),
+    ]  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.StringIO("reject\n"))
+    assert main([*args, "--thread-id", "first"]) == 0
+    assert LessonLibrary.open(library).count() == 0
+    edit = "edit\n2\nMessage: Text WIN for a free prize\\nLabel: spam\n\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(edit))
+    assert main([*args, "--thread-id", "second"]) == 0
+    stored = LessonLibrary.open(library).list()
+    assert len(stored) == 4
+    assert [lesson.review for lesson in stored].count("edited") == 1
+    assert "Message: Text WIN for a free prize\nLabel: spam" in {lesson.text for lesson in stored}
