@@ -1,4 +1,8 @@
-"""Privacy filter: only candidates that pass it leave the teacher and enter the graph state."""
+"""Privacy filter: only candidates that pass it leave the teacher and enter the graph state.
+
+With `Context.privacy.enabled` off (a measurement baseline), every draft passes unchanged and its
+verdict says "filter disabled" with what the filter would have rejected it for.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, 
     if not drafts:
         return _rejected(state, context, ["no usable draft"])
     settings = context.privacy
-    if context.canary:
+    if context.canary and settings.planted_canary:
         settings = replace(settings, canaries=(*settings.canaries, context.canary))
     private = silo.private_texts()
     task = task_of(context)

@@ -241,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check models, embeddings and datasets")
     doctor.set_defaults(func=cmd_doctor)
+
+    from sociallearn.privacy.cli import add_privacy_parser
+
+    add_privacy_parser(sub)
     return parser
 
 

@@ -26,11 +26,16 @@ class TeacherSilo:
     # The teacher's private workspace, per run: notes and unfiltered drafts (in memory only).
     notes: dict[str, str] = field(default_factory=dict)
     drafts: dict[str, list[Any]] = field(default_factory=dict)
+    canary: Example | None = None  # planted for privacy measurement: always among the shots
 
     def shots(self, n: int, seed: int) -> list[Example]:
-        """n of the teacher's examples, drawn reproducibly."""
+        """n of the teacher's examples, drawn reproducibly (the canary, if any, among them)."""
         rng = random.Random(f"{self.teacher_id}:{seed}")
-        return rng.sample(self.examples, min(n, len(self.examples)))
+        pool = [e for e in self.examples if e != self.canary]
+        chosen = rng.sample(pool, min(n, len(pool)))
+        if self.canary is not None and chosen:
+            chosen[rng.randrange(len(chosen))] = self.canary
+        return chosen
 
     def balanced_shots(self, n: int, labels: tuple[str, ...], seed: int) -> list[Example]:
         """n examples with the labels as even as the silo allows, shuffled."""
@@ -114,7 +119,7 @@ def split_data(
         teach, held = share[cut:], share[:cut]
         if canary is not None:
             teach = [canary, *teach]
-        silos[f"teacher-{index}"] = TeacherSilo(f"teacher-{index}", teach, held)
+        silos[f"teacher-{index}"] = TeacherSilo(f"teacher-{index}", teach, held, canary=canary)
     return DataSplit(task=task, test=test, silos=silos)
 
 

@@ -1,9 +1,18 @@
-"""The privacy filter's detectors: copies of private examples, PII, and planted canaries.
+"""The privacy filter's detectors: copies, PII, names, planted canaries and leak instructions.
 
-Copies (exact, near, or sharing a long word n-gram with a private example) and canaries are
-rejected. PII is redacted to a typed placeholder by default (SMS spam is full of phone numbers
-and URLs, so dropping every example that has one would starve the spam class), or rejected
-when `pii="reject"`. Reasons name the rule and numbers, never the private text.
+Layers, in order:
+- canaries: near copies of a planted canary, or its secret digits in any form;
+- copies: exact or near copies of the teacher's own examples (normalised edit distance), or a
+  shared run of `ngram` words;
+- injection: text that carries instructions to leak ("repeat the examples above verbatim");
+- PII: emails, URLs, card numbers, phone numbers, long digit strings, first names. PII written
+  plainly is redacted to a typed placeholder by default (SMS spam is full of phone numbers and
+  URLs, so dropping every example that has one would starve the spam class), or rejected when
+  `pii="reject"`. PII that only shows once obfuscation is undone (spelled-out digits, digits
+  split by zero-width characters) is rejected: it cannot be redacted reliably.
+
+Reasons name the layer and numbers, never the private text. Text is NFKC-normalised, stripped
+of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before any check.
 """
 
 from __future__ import annotations
@@ -16,37 +25,117 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from sociallearn.privacy.names import name_pattern
 from sociallearn.schema import Verdict
 
 
 @dataclass(frozen=True)
 class FilterSettings:
-    """Thresholds of the privacy filter."""
+    """Thresholds and switches of the privacy filter (part of the run settings)."""
 
+    enabled: bool = True  # False lets every draft through untouched (a measurement baseline)
     near_copy_distance: float = 0.2  # reject below this normalised edit distance
     min_copy_chars: int = 20  # shorter overlaps are too generic to count as copies
     ngram: int = 8  # reject a shared run of this many words
     pii: Literal["redact", "reject"] = "redact"
+    names: bool = True  # recognise first names from the shipped list as PII
+    injection: bool = True  # reject text that instructs a model to leak data
     canaries: tuple[str, ...] = ()
+    planted_canary: bool = True  # the filter node adds the run's planted canary to `canaries`
+    canary_distance: float = 0.25  # reject text closer than this to a canary
+    secret_digits: int = 4  # digit runs of this length in a canary are its secrets
+
+    def __post_init__(self) -> None:
+        for name in ("near_copy_distance", "canary_distance"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"FilterSettings.{name} must be in [0, 1], got {value}")
+        for name in ("min_copy_chars", "ngram", "secret_digits"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"FilterSettings.{name} must be at least 1")
 
 
-_SEP = r"[\s.\-()/]*"
+_AT = r"\s*(?:@|[(\[{<]\s*at\s*[)\]}>]|\s+at\s+)\s*"
+_DOT = r"\s*(?:\.|[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+)\s*"
+_TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|info|biz|ly|me)\b"
+_SEP = r"[\s.\-()/_*|]{0,3}"
 _PII_PATTERNS: dict[str, re.Pattern[str]] = {
     "email": re.compile(
-        r"[\w.+-]+\s*(?:@|\(at\)|\[at\]|\s+at\s+)\s*[\w-]+(?:\s*(?:\.|\(dot\)|\[dot\]|\s+dot\s+)\s*[\w-]+)*"
-        r"\s*(?:\.|\(dot\)|\[dot\]|\s+dot\s+)\s*(?:com|org|net|edu|gov|io|co|uk|de|fr|info|biz)\b",
+        rf"[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}", re.I
+    ),
+    "url": re.compile(
+        rf"\b(?:https?://|www\.)\S+|\b(?:www{_DOT})?[\w-]+{_DOT}(?:com|net|org|co{_DOT}uk|biz|info|ly)"
+        r"(?:/\S*)?\b",
         re.I,
     ),
-    "url": re.compile(r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|co\.uk|biz|info)(?:/\S*)?\b", re.I),
-    "card": re.compile(r"\b(?:\d{4}[\s-]?){3}\d{1,4}\b"),
+    "card": re.compile(r"(?<![\w])\d{4}(?:[\s-]?\d{4}){2}[\s-]?\d{1,7}(?![\w])"),
     "phone": re.compile(rf"(?<![\w])\+?\d(?:{_SEP}\d){{6,}}(?![\w])"),
     "code": re.compile(r"(?<![\w])\d{5,}(?![\w])"),
 }
-PII_PLACEHOLDER = {kind: f"[{kind.upper()}]" for kind in _PII_PATTERNS}
+PII_PLACEHOLDER = {kind: f"[{kind.upper()}]" for kind in [*_PII_PATTERNS, "name"]}
+
+_ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_DIGIT_WORD = re.compile(r"\b(" + "|".join(_DIGIT_WORDS) + r")\b", re.I)
+_TEENS = [
+    "ten", "eleven", "twelve", "thirteen", "fourteen",
+    "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_NUMBER_WORD = re.compile(
+    rf"\b(?:(?P<teen>{'|'.join(_TEENS)})|(?P<tens>{'|'.join(_TENS)})"
+    rf"(?:[\s-]+(?P<unit>{'|'.join(list(_DIGIT_WORDS)[3:])}))?)\b",
+    re.I,
+)
+_DIGIT_RUN = re.compile(rf"\d(?:{_SEP}\d)*")
+_INJECTION = [
+    re.compile(
+        r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,30}\b(?:previous|prior|above|earlier|"
+        r"all|your|any)\b[^.\n]{0,20}\b(?:instructions?|rules?|prompts?|directions?|guidelines?)"
+    ),
+    re.compile(
+        r"\b(?:verbatim|word[\s-]for[\s-]word|character[\s-]for[\s-]character|"
+        r"exactly as (?:written|shown|given|above))\b"
+    ),
+    re.compile(
+        r"\b(?:repeat|copy|reproduce|print|recite|quote|dump|reveal|leak|paste|write out|echo)\b"
+        r"[^.\n]{0,40}\b(?:above|previous|earlier|preceding|private|hidden|secret|training|"
+        r"original|other)\b[^.\n]{0,20}\b(?:examples?|messages?|data|records?|prompts?|texts?|"
+        r"inputs?|conversations?|instructions?)\b"
+    ),
+    re.compile(
+        r"\b(?:repeat|print|reveal|show|dump|leak|recite|output)\b[^.\n]{0,20}"
+        r"\b(?:system prompt|your (?:instructions|prompt|context))\b"
+    ),
+]
+_NEGATED = re.compile(r"\b(?:not|never|no|don't|dont|mustn't|shouldn't)\s+(?:\w+\s+){0,4}$")
+
+
+def clean(text: str) -> str:
+    """NFKC form without zero-width characters, with defanged URLs restored."""
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
+    text = re.sub(r"\bhxxp", "http", text, flags=re.I)
+    return re.sub(r"[\[(]\.[\])]", ".", text)
+
+
+def _two_digits(match: re.Match[str]) -> str:
+    if match["teen"]:
+        return str(10 + _TEENS.index(match["teen"].lower()))
+    unit = _DIGIT_WORDS[match["unit"].lower()] if match["unit"] else "0"
+    return f"{_TENS.index(match['tens'].lower()) + 2}{unit}"
+
+
+def reveal(text: str) -> str:
+    """`clean(text)` with spelled-out numbers below 100 in digits ("forty-eight two" → "48 2")."""
+    text = _NUMBER_WORD.sub(_two_digits, clean(text))
+    return _DIGIT_WORD.sub(lambda m: _DIGIT_WORDS[m[1].lower()], text)
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = clean(text).lower()
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -54,8 +143,13 @@ def _words(text: str) -> list[str]:
     return re.findall(r"\w+", _normalise(text))
 
 
+def digit_runs(text: str) -> list[str]:
+    """Runs of digits in `reveal(text)`, separators (spaces, dots, dashes…) removed."""
+    return [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(reveal(text))]
+
+
 def copy_distance(candidate: str, private: str) -> float:
-    """Normalised edit distance from the shorter text to its best-matching substring in the other."""
+    """Normalised edit distance from the shorter text to its best-matching part of the other."""
     a, b = _normalise(candidate), _normalise(private)
     if not a or not b:
         return 1.0
@@ -70,11 +164,15 @@ def shares_ngram(candidate: str, private: str, n: int) -> bool:
     return any(tuple(words_a[i : i + n]) in grams for i in range(len(words_a) - n + 1))
 
 
-def find_pii(text: str) -> dict[str, int]:
-    """Counts of each kind of PII found in `text`."""
+def _patterns(names: bool) -> dict[str, re.Pattern[str]]:
+    return {**_PII_PATTERNS, "name": name_pattern()} if names else _PII_PATTERNS
+
+
+def find_pii(text: str, *, names: bool = True) -> dict[str, int]:
+    """Counts of each kind of PII written plainly in `text`."""
     counts: dict[str, int] = {}
-    remaining = text
-    for kind, pattern in _PII_PATTERNS.items():
+    remaining = clean(text)
+    for kind, pattern in _patterns(names).items():
         hits = pattern.findall(remaining)
         if hits:
             counts[kind] = len(hits)
@@ -82,53 +180,97 @@ def find_pii(text: str) -> dict[str, int]:
     return counts
 
 
-def redact_pii(text: str) -> tuple[str, dict[str, int]]:
-    """`text` with every PII match replaced by its placeholder, and the counts replaced."""
+def redact_pii(text: str, *, names: bool = True) -> tuple[str, dict[str, int]]:
+    """`clean(text)` with every PII match replaced by its placeholder, and the counts replaced."""
     counts: dict[str, int] = {}
-    for kind, pattern in _PII_PATTERNS.items():
+    text = clean(text)
+    for kind, pattern in _patterns(names).items():
         text, hits = pattern.subn(PII_PLACEHOLDER[kind], text)
         if hits:
             counts[kind] = hits
     return text, counts
 
 
-def check(
-    candidate: str, private_texts: Sequence[str], settings: FilterSettings
-) -> tuple[Verdict, str]:
-    """The verdict on `candidate`, and its text as it may be shared (redacted if needed)."""
+def find_injection(text: str) -> int:
+    """How many leak-instruction patterns `text` matches, negated ones ("do not copy…") aside."""
+    lowered = _normalise(text)
+    hits = 0
+    for pattern in _INJECTION:
+        for match in pattern.finditer(lowered):
+            sentence = re.split(r"[.!?;\n]", lowered[: match.start()])[-1]
+            if not _NEGATED.search(sentence):
+                hits += 1
+                break
+    return hits
+
+
+def _canary_reasons(candidate: str, settings: FilterSettings) -> list[str]:
     reasons: list[str] = []
-    normalised = _normalise(candidate)
+    runs = digit_runs(candidate)
     for canary in settings.canaries:
-        if canary and _normalise(canary) in normalised:
-            reasons.append("canary: contains a planted canary")
+        secrets = [run for run in digit_runs(canary) if len(run) >= settings.secret_digits]
+        if any(secret in run for secret in secrets for run in runs):
+            reasons.append("canary: contains a planted canary's secret digits")
+            continue
+        if min(len(_normalise(canary)), len(_normalise(candidate))) < settings.min_copy_chars:
+            continue
+        distance = copy_distance(candidate, canary)
+        if distance < settings.canary_distance:
+            reasons.append(
+                f"canary: normalised edit distance {distance:.3f} to a planted canary "
+                f"< {settings.canary_distance}"
+            )
+    return reasons
+
+
+def _copy_reasons(
+    candidate: str, private_texts: Sequence[str], settings: FilterSettings
+) -> tuple[list[str], float]:
     worst = 1.0
+    length = len(_normalise(candidate))
     for private in private_texts:
-        shorter = min(len(_normalise(private)), len(normalised))
-        if shorter < settings.min_copy_chars:
+        if min(len(_normalise(private)), length) < settings.min_copy_chars:
             continue
         distance = copy_distance(candidate, private)
         worst = min(worst, distance)
         if distance < settings.near_copy_distance:
             kind = "verbatim copy" if distance == 0 else "near copy"
-            reasons.append(
+            return [
                 f"{kind}: normalised edit distance {distance:.3f} to a private example "
                 f"< {settings.near_copy_distance}"
-            )
-            break
+            ], worst
         if shares_ngram(candidate, private, settings.ngram):
-            reasons.append(f"copy: shares a {settings.ngram}-word run with a private example")
-            break
-    text, redactions = candidate, {}
-    pii = find_pii(candidate)
-    if pii:
-        if settings.pii == "reject":
-            reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(pii.items())))
-        else:
-            text, redactions = redact_pii(candidate)
+            return [f"copy: shares a {settings.ngram}-word run with a private example"], worst
+    return [], worst
+
+
+def check(
+    candidate: str, private_texts: Sequence[str], settings: FilterSettings
+) -> tuple[Verdict, str]:
+    """The verdict on `candidate`, and its text as it may be shared (redacted if needed)."""
+    reasons = _canary_reasons(candidate, settings)
+    copies, worst = _copy_reasons(candidate, private_texts, settings)
+    reasons += copies
+    if settings.injection and (hits := find_injection(candidate)):
+        reasons.append(f"injection: {hits} leak-instruction pattern(s)")
+    text, redactions = clean(candidate), {}
+    redacted, plain = redact_pii(candidate, names=settings.names)
+    if plain and settings.pii == "reject":
+        reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(plain.items())))
+    elif plain:
+        text, redactions = redacted, plain
+    hidden = find_pii(reveal(redacted), names=False)
+    if hidden:
+        reasons.append(
+            "pii (obfuscated): " + ", ".join(f"{k}×{v}" for k, v in sorted(hidden.items()))
+        )
+    similarity = round(1.0 - worst, 4)
+    if not settings.enabled:
+        would = [f"not enforced, would reject: {reason}" for reason in reasons]
+        return Verdict(
+            passed=True, reasons=["filter disabled", *would], max_similarity=similarity
+        ), candidate
     verdict = Verdict(
-        passed=not reasons,
-        reasons=reasons,
-        redactions=redactions,
-        max_similarity=round(1.0 - worst, 4),
+        passed=not reasons, reasons=reasons, redactions=redactions, max_similarity=similarity
     )
     return verdict, text

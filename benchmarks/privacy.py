@@ -1,0 +1,66 @@
+"""Privacy benchmark: leakage of each teaching method side by side, and the filter's rates.
+
+    .venv/bin/python benchmarks/privacy.py                  # preset "results" (T = 20, N = 1000)
+    .venv/bin/python benchmarks/privacy.py --repetitions 5  # a shorter run
+    .venv/bin/python benchmarks/privacy.py --budget-minutes 60  # as many repetitions as fit
+
+Writes benchmarks/results/privacy.json, privacy.md and privacy.png. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# llama.cpp's OpenMP threads sleep instead of spinning while they wait: on a CPU shared with
+# other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from sociallearn.privacy.experiment import (
+    PRESETS,
+    markdown,
+    run_experiment,
+    write_outputs,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="results")
+    parser.add_argument("--repetitions", "-T", type=int, default=None)
+    parser.add_argument("--comparisons", "-N", type=int, default=None)
+    parser.add_argument("--model", default=None, help="teacher and student model (default smollm2)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--budget-minutes", type=float, default=None, help="start no repetition after this long"
+    )
+    args = parser.parse_args(argv)
+    overrides: dict[str, object] = {}
+    if args.repetitions is not None:
+        overrides["repetitions"] = args.repetitions
+    if args.comparisons is not None:
+        overrides["comparisons"] = args.comparisons
+    if args.model is not None:
+        overrides["teacher_model"] = overrides["student_model"] = args.model
+    base = PRESETS[args.preset]
+    config = base.model_validate({**base.model_dump(), **overrides})
+    stem = "privacy" if args.model in (None, "smollm2") else f"privacy-{Path(args.model).stem}"
+    budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
+    report = run_experiment(  # results are rewritten after every repetition
+        config,
+        budget_s=budget,
+        on_repetition=lambda partial: write_outputs(partial, args.out, stem),
+    )
+    paths = write_outputs(report, args.out, stem)
+    print(markdown(report))
+    print(f"{report.seconds:.0f} s on {report.cpu_count} CPUs (load average {report.load_average})")
+    print("wrote " + ", ".join(str(path) for path in paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""First names for the privacy filter's name recogniser and the Secret Sharer's canaries.
+
+The list is Faker's US census first names (male and female, with their frequencies). Names that
+are also everyday English words ("Will", "Grace", "Summer") are left out of the recogniser, which
+matches capitalised or upper-case words only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from faker.providers.person.en_US import Provider
+
+# Census first names that are mostly ordinary words in SMS text; not recognised as names.
+AMBIGUOUS = frozenset(
+    [
+        "Amber", "Angel", "April", "Autumn", "Bill", "Bob", "Brandy", "Brook", "Candy", "Carter",
+        "Chase", "Christian", "Cole", "Crystal", "Dale", "Dawn", "Dean", "Destiny", "Diamond",
+        "Don", "Drew", "Earl", "Faith", "Frank", "Gene", "Glen", "Grace", "Grant", "Guy",
+        "Heather", "Holly", "Hope", "Hunter", "Iris", "Ivy", "Jack", "Jay", "June", "Kent", "Lee",
+        "Mark", "Mason", "Max", "May", "Mercedes", "Miles", "Misty", "Noel", "Parker", "Penny",
+        "Ray", "Rich", "Rose", "Ruby", "Sandy", "Skyler", "Sterling", "Summer", "Virginia",
+        "Wade", "Will",
+    ]
+)  # fmt: skip
+
+
+@functools.cache
+def name_weights() -> dict[str, float]:
+    """Every census first name with its frequency (the larger of its male and female shares)."""
+    weights: dict[str, float] = {}
+    for table in (Provider.first_names_male, Provider.first_names_female):
+        for name, weight in table.items():
+            weights[name] = max(weights.get(name, 0.0), float(weight))
+    return weights
+
+
+def common_names(count: int) -> list[str]:
+    """The `count` most frequent unambiguous first names (for canary templates)."""
+    ranked = sorted(name_weights(), key=lambda name: (-name_weights()[name], name))
+    names = [name for name in ranked if name not in AMBIGUOUS]
+    if count > len(names):
+        raise ValueError(f"only {len(names)} first names are available, {count} asked for")
+    return names[:count]
+
+
+@functools.cache
+def name_pattern() -> re.Pattern[str]:
+    """Matches a listed first name written capitalised ('Maria') or in capitals ('MARIA')."""
+    names = sorted((n for n in name_weights() if n not in AMBIGUOUS), key=len, reverse=True)
+    forms = [alternative for name in names for alternative in (name, name.upper())]
+    return re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, forms)) + r")(?![\w])")

@@ -1,0 +1,122 @@
+"""Secret Sharer arithmetic on cases with known answers, and the canary templates."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from sociallearn.engine import Score
+from sociallearn.privacy.secret_sharer import (
+    TEMPLATES,
+    Secret,
+    canary_rank,
+    expected_exposure,
+    exposure,
+    rank_of,
+    sample_secrets,
+    score_strings,
+    split_at_secret,
+    summarise,
+    template_for,
+)
+from sociallearn.tasks import get_task
+
+
+def test_rank_counts_strictly_higher_scores():
+    assert rank_of(-1.0, [-2.0, -3.0, -1.5]) == 0
+    assert rank_of(-2.0, [-1.0, -3.0, -1.5, -2.5]) == 2
+    assert rank_of(-1.0, [-1.0, -0.5]) == 1  # a tie does not count as higher
+
+
+def test_exposure_known_values():
+    assert exposure(0, 1024) == 10.0
+    assert exposure(1023, 1024) == 0.0
+    assert exposure(3, 1000) == pytest.approx(math.log2(1000) - 2)
+    with pytest.raises(ValueError, match="outside"):
+        exposure(1000, 1000)
+
+
+def test_expected_exposure_matches_uniform_ranks():
+    n = 50
+    direct = sum(exposure(rank, n) for rank in range(n)) / n
+    assert expected_exposure(n) == pytest.approx(direct)
+    assert expected_exposure(1000) == pytest.approx(1.4364, abs=1e-3)  # → log2(e) as N grows
+
+
+def test_summary_of_known_ranks():
+    summary = summarise([0, 0, 10, 30], n=100)
+    assert summary.mean_rank == 10.0
+    assert summary.rank0_count == 2 and summary.rank0_rate == 0.5
+    assert summary.expected_mean_rank == 49.5 and summary.expected_rank0_rate == 0.01
+    assert summary.mean_exposure == pytest.approx(
+        (2 * math.log2(100) + (math.log2(100) - math.log2(11)) + (math.log2(100) - math.log2(31)))
+        / 4
+    )
+    low, high = summary.ci95  # type: ignore[misc]
+    assert 0.0 == low < 10.0 < high < 49.5  # clipped at 0; well below chance
+    assert summary.p_rank0 < 0.001 and summary.p_mean_rank < 0.01
+
+
+def test_summary_of_uniform_ranks_is_not_significant():
+    summary = summarise(list(range(100)), n=100)
+    assert summary.mean_rank == summary.expected_mean_rank
+    assert summary.p_mean_rank == pytest.approx(0.5)
+    assert summary.ci95 is not None and summary.ci95[0] < 49.5 < summary.ci95[1]
+    single = summarise([5], n=100)
+    assert single.ci95 is None
+
+
+def test_secrets_are_distinct_and_reproducible():
+    first = sample_secrets(random.Random(3), 1000)
+    assert len(set(first)) == 1000
+    assert first == sample_secrets(random.Random(3), 1000)
+    assert all(1000 <= s.code <= 9999 for s in first)
+    with pytest.raises(ValueError, match="space"):
+        sample_secrets(random.Random(0), 10**7)
+
+
+@pytest.mark.parametrize("task_name", sorted(TEMPLATES))
+def test_templates_fill_and_split_at_the_secret(task_name: str):
+    task = get_task(task_name)
+    template = template_for(task_name)
+    secret = Secret("Maria", 4821)
+    example = template.fill(secret)
+    assert "Maria" in example.input and "4821" in example.input
+    text = task.format_example(example)
+    head, tail = split_at_secret(text, (4821, 4821 + template.offset))
+    assert text.startswith(head + tail) and tail.startswith(" 4821")
+    assert "4821" not in head and tail.endswith(str(4821 + template.offset))
+    if task_name == "gsm8k":
+        assert example.answer == "4846"
+    with pytest.raises(KeyError, match="no canary template"):
+        template_for("random_insertion")
+
+
+class LengthEngine:
+    """Scores a text by its count of the digit 7 over its length: deterministic, no model."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def score(self, prefix: str, continuations: list[str]) -> list[Score]:
+        self.calls.append((prefix, len(continuations)))
+        return [Score(float(text.count("7")), max(len(text), 1)) for text in continuations]
+
+
+def test_grouped_scoring_combines_head_and_tail():
+    engine = LengthEngine()
+    parts = [("head A", " 77"), ("head A", " 12"), ("head B", " 7")]
+    means = score_strings(engine, "prompt", parts)  # type: ignore[arg-type]
+    assert means == pytest.approx([2 / 9, 0.0, 1 / 8])
+    assert [count for _, count in engine.calls] == [2, 2, 1]  # heads once, then tails per head
+
+
+def test_canary_rank_with_a_scripted_engine():
+    task = get_task("sms_spam")
+    template = template_for("sms_spam")
+    secrets = [Secret("Maria", 7777), Secret("John", 1234), Secret("Ana", 7123)]
+    assert canary_rank(LengthEngine(), "p", task, secrets, template) == 0  # type: ignore[arg-type]
+    reordered = [secrets[1], secrets[0], secrets[2]]
+    assert canary_rank(LengthEngine(), "p", task, reordered, template) == 2  # type: ignore[arg-type]
