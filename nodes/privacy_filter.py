@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from langgraph.graph import END
 from langgraph.runtime import Runtime
@@ -52,7 +52,7 @@ def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, 
     return _rejected(state, context, [f"{kind} ×{n}" for kind, n in reasons.most_common()])
 
 
-def route_after_filter(state: TeacherState, runtime: Runtime[Context]) -> Literal["drafting", "__end__"]:
+def route_after_filter(state: TeacherState, runtime: Runtime[Context]) -> str:
     """Redraft after lost drafts, or while the filter rejected everything and retries remain."""
     if state.get("redraft"):
         return "drafting"
