@@ -14,6 +14,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,11 @@ def correctness(
     ]
 
 
+def fixed_prompt(preamble: str) -> Callable[[Example], str]:
+    """The same preamble for every example."""
+    return lambda example: preamble
+
+
 def mcnemar(a: list[bool], b: list[bool]) -> float:
     """Exact McNemar p-value for paired correctness (two-sided binomial on discordant pairs)."""
     only_a = sum(x and not y for x, y in zip(a, b, strict=True))
@@ -67,7 +73,14 @@ def main() -> None:
     parser.add_argument("--lessons", type=int, default=8)
     parser.add_argument("--model", default="smollm2", help="teacher and student")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--library", default=None, help="default: a fresh temporary folder")
+    parser.add_argument(
+        "--library",
+        default=None,
+        help="default: a fresh temporary folder; runs found there are reused",
+    )
+    parser.add_argument("--zero-shot", action="store_true", help="also score the student 0-shot")
+    parser.add_argument("--block", type=int, default=10, help="examples per evaluation block")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop between blocks")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/retrieval.json"))
     args = parser.parse_args()
     if not 1 <= args.runs <= len(TEMPERATURES):
@@ -92,96 +105,121 @@ def main() -> None:
     student = Student(get_engine(args.model), task)
     started = time.time()
     runs: list[dict[str, Any]] = []
+    taught = {version.run_id for version in library.versions(task.name)}
     for index, temperature in enumerate(TEMPERATURES[: args.runs]):
-        state = teach(replace(context, temperature=temperature), run_id=f"retrieval-{index}")
-        runs.append(
-            {"run_id": state["run_id"], "temperature": temperature, "published": state["published"]}
-        )
-        console.print(f"taught run {index} (τ={temperature}): {len(state['published'])} lessons")
+        run_id = f"retrieval-{index}"
+        if run_id in taught:  # reuse a run taught earlier into this library
+            versions = library.versions(task.name)
+            published = [key for v in versions if v.run_id == run_id for key in v.lessons]
+        else:
+            published = teach(replace(context, temperature=temperature), run_id=run_id)["published"]
+        runs.append({"run_id": run_id, "temperature": temperature, "published": published})
+        console.print(f"run {index} (τ={temperature}): {len(published)} lessons")
     teach_seconds = time.time() - started
 
-    rows: dict[str, dict[str, Any]] = {}
-    correct: dict[str, list[bool]] = {}
-
-    def record(name: str, preambles: list[str], started: float, **extra: Any) -> None:
-        correct[name] = correctness(student, preambles, test, name)
-        accuracy = sum(correct[name]) / len(test)
-        rows[name] = {
-            "accuracy": accuracy,
-            "n": len(test),
-            "seconds": time.time() - started,
-            **extra,
-        }
-        console.print(f"{name:>24}: {100 * accuracy:5.1f}% on {len(test)}")
-
-    record("0-shot", [build_prompt(task)] * len(test), time.time())
+    conditions: dict[str, Callable[[Example], str]] = {}
+    if args.zero_shot:
+        conditions["0-shot"] = lambda example: build_prompt(task)
     for run in runs:
-        lessons = library.get(run["published"])
-        preamble = prompt_from_lessons(task, lessons)
-        record(f"fixed {run['run_id']}", [preamble] * len(test), time.time(), lessons=len(lessons))
-    started = time.time()
-    retrieved = [retrieve(library, task.name, example.input, args.k) for example in test]
-    agreement = [
-        sum(lesson.answer == example.answer for lesson in lessons) / max(1, len(lessons))
-        for lessons, example in zip(retrieved, test, strict=True)
-    ]
-    record(
-        f"retrieval k={args.k}",
-        [prompt_from_lessons(task, lessons) for lessons in retrieved],
-        started,
-        label_agreement=sum(agreement) / len(agreement),
-    )
-
-    fixed = [name for name in rows if name.startswith("fixed")]
-    fixed_mean = sum(rows[name]["accuracy"] for name in fixed) / len(fixed)
+        preamble = prompt_from_lessons(task, library.get(run["published"]))
+        conditions[f"fixed {run['run_id']}"] = fixed_prompt(preamble)
     retrieval = f"retrieval k={args.k}"
-    latest = fixed[-1]
-    comparison = {
-        "retrieval_minus_fixed_mean": rows[retrieval]["accuracy"] - fixed_mean,
-        "retrieval_minus_latest": rows[retrieval]["accuracy"] - rows[latest]["accuracy"],
-        "mcnemar_p_vs_latest": mcnemar(correct[retrieval], correct[latest]),
-        "mcnemar_p_vs_each_fixed": {
-            name: mcnemar(correct[retrieval], correct[name]) for name in fixed
-        },
+    agreement: list[float] = []
+
+    def retrieval_prompt(example: Example) -> str:
+        lessons = retrieve(library, task.name, example.input, args.k)
+        agreement.append(sum(x.answer == example.answer for x in lessons) / max(1, len(lessons)))
+        return prompt_from_lessons(task, lessons)
+
+    conditions[retrieval] = retrieval_prompt
+    correct: dict[str, list[bool]] = {name: [] for name in conditions}
+    seconds = dict.fromkeys(conditions, 0.0)
+    deadline = time.time() + 60 * args.max_minutes if args.max_minutes else float("inf")
+    # Blocks of examples, every condition on each block: all conditions stay paired on the same
+    # examples, and a time budget stops between blocks with a smaller but complete comparison.
+    for begin in range(0, len(test), args.block):
+        if time.time() > deadline:
+            console.print(f"[yellow]time budget reached after {len(correct[retrieval])} examples")
+            break
+        block = test[begin : begin + args.block]
+        for name, prompt_for in conditions.items():
+            clock = time.time()
+            correct[name] += correctness(student, [prompt_for(e) for e in block], block, name)
+            seconds[name] += time.time() - clock
+        summary = summarise(args, task.name, runs, library.count(), correct, seconds, agreement)
+        summary["teach_seconds"] = teach_seconds
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2))
+        console.print(
+            f"{summary['n']} examples: "
+            + ", ".join(f"{k} {100 * v['accuracy']:.1f}%" for k, v in summary["results"].items())
+        )
+    show(summarise(args, task.name, runs, library.count(), correct, seconds, agreement), args)
+    console.print(f"wrote {args.out}")
+
+
+def summarise(
+    args: argparse.Namespace,
+    task: str,
+    runs: list[dict[str, Any]],
+    library_size: int,
+    correct: dict[str, list[bool]],
+    seconds: dict[str, float],
+    agreement: list[float],
+) -> dict[str, Any]:
+    """Accuracies so far, retrieval against the fixed lessons, and the settings."""
+    n = len(next(iter(correct.values())))
+    results = {
+        name: {"accuracy": sum(hits) / max(1, n), "n": n, "seconds": seconds[name]}
+        for name, hits in correct.items()
     }
-    table = Table(
-        "condition",
-        "accuracy",
-        "n",
-        title=f"sms_spam, {args.model}, {args.runs} runs in the library",
-    )
-    for name, row in rows.items():
-        table.add_row(name, f"{100 * row['accuracy']:.1f}%", str(row["n"]))
-    table.add_row("fixed (mean of runs)", f"{100 * fixed_mean:.1f}%", str(len(test)))
-    console.print(table)
-    console.print(
-        f"retrieval − fixed mean: {100 * comparison['retrieval_minus_fixed_mean']:+.1f} points; "
-        f"vs latest run {100 * comparison['retrieval_minus_latest']:+.1f} points "
-        f"(McNemar p={comparison['mcnemar_p_vs_latest']:.3f}); retrieved lessons sharing the "
-        f"query's gold label: {100 * rows[retrieval]['label_agreement']:.1f}%"
-    )
-    summary = {
-        "task": task.name,
+    retrieval = f"retrieval k={args.k}"
+    results[retrieval]["label_agreement"] = sum(agreement) / max(1, len(agreement))
+    fixed = [name for name in results if name.startswith("fixed")]
+    fixed_mean = sum(results[name]["accuracy"] for name in fixed) / len(fixed)
+    latest = fixed[-1]
+    return {
+        "task": task,
         "model": args.model,
+        "n": n,
         "runs": runs,
-        "library_lessons": library.count(),
+        "library_lessons": library_size,
         "settings": {
             "teachers": args.teachers,
             "samples": args.samples,
             "keep": args.keep,
             "lessons": args.lessons,
             "k": args.k,
-            "eval_size": len(test),
+            "eval_size": args.eval_size,
             "seed": args.seed,
         },
-        "teach_seconds": teach_seconds,
-        "results": rows,
+        "results": results,
         "fixed_mean_accuracy": fixed_mean,
-        "comparison": comparison,
+        "comparison": {
+            "retrieval_minus_fixed_mean": results[retrieval]["accuracy"] - fixed_mean,
+            "retrieval_minus_latest": results[retrieval]["accuracy"] - results[latest]["accuracy"],
+            "mcnemar_p_vs_latest": mcnemar(correct[retrieval], correct[latest]),
+            "mcnemar_p_vs_each_fixed": {
+                name: mcnemar(correct[retrieval], correct[name]) for name in fixed
+            },
+        },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2))
-    console.print(f"wrote {args.out}")
+
+
+def show(summary: dict[str, Any], args: argparse.Namespace) -> None:
+    table = Table("condition", "accuracy", "n", title=f"sms_spam, {args.model}, {args.runs} runs")
+    for name, row in summary["results"].items():
+        table.add_row(name, f"{100 * row['accuracy']:.1f}%", str(row["n"]))
+    table.add_row("fixed (mean of runs)", f"{100 * summary['fixed_mean_accuracy']:.1f}%", "")
+    console.print(table)
+    comparison = summary["comparison"]
+    retrieval = summary["results"][f"retrieval k={args.k}"]
+    console.print(
+        f"retrieval − fixed mean: {100 * comparison['retrieval_minus_fixed_mean']:+.1f} points; "
+        f"vs latest run {100 * comparison['retrieval_minus_latest']:+.1f} points "
+        f"(McNemar p={comparison['mcnemar_p_vs_latest']:.3f}); retrieved lessons sharing the "
+        f"query's gold label: {100 * retrieval['label_agreement']:.1f}%"
+    )
 
 
 if __name__ == "__main__":
