@@ -27,6 +27,7 @@ class Context:
     aggregator: Literal["random", "voting"] = "random"
     votes_held_out: int = 8  # held-back examples each voting teacher scores with
     balanced_generation: bool = False  # condition each synthetic example on a label
+    teacher_check: bool = False  # share only examples that help the teacher's held-back data
     teacher_model: str = "smollm2"
     student_model: str = "smollm2"
     n_gpu_layers: int | None = None
