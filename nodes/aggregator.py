@@ -1,8 +1,9 @@
 """Aggregation: build the student's prompt from all teachers' surviving candidates.
 
-`random` picks at random (seeded). `voting`: each teacher scores every candidate by the
-length-normalised likelihood of its own held-back examples given that candidate as a prompt,
-and votes for its best; the most-voted candidates win (ties: higher teacher likelihood).
+`random` picks at random (seeded). `voting`, as in the paper: each teacher scores every
+candidate by the length-normalised likelihood of its own held-back examples given that candidate
+as the student's prompt, and votes for its best; the most-voted candidate wins. To choose
+several lessons, voting repeats over the candidates not yet chosen.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from langgraph.runtime import Runtime
 
 from sociallearn.graphs.context import Context
 from sociallearn.graphs.state import SocialLearningState
-from sociallearn.nodes.resources import silo_of, task_of, teacher_engine
+from sociallearn.nodes.held_out import held_out_scores
+from sociallearn.nodes.resources import silo_of, task_of
 from sociallearn.nodes.student import prompt_from_lessons
 from sociallearn.schema import Lesson
-from sociallearn.stores.silo import TeacherSilo
-from sociallearn.tasks import Task
 
 
 def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -35,33 +35,34 @@ def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str
     return {"lessons": chosen}
 
 
-def vote(context: Context, candidates: list[Lesson], teacher_ids: list[str], wanted: int) -> list[Lesson]:
+def vote(
+    context: Context, candidates: list[Lesson], teacher_ids: list[str], wanted: int
+) -> list[Lesson]:
+    """Every teacher scores every candidate on its held-back examples; then `elect`."""
     task = task_of(context)
-    tally: Counter[str] = Counter()
-    support: Counter[str] = Counter()
-    for teacher_id in teacher_ids:
-        silo = silo_of(context, teacher_id)
-        scores = teacher_scores(context, task, silo, candidates)
-        ranked = sorted(range(len(candidates)), key=lambda i: -scores[i])
-        for i in ranked[:wanted]:
-            tally[candidates[i].id] += 1
-        for i, score in enumerate(scores):
-            support[candidates[i].id] += score
-    order = sorted(candidates, key=lambda c: (-tally[c.id], -support[c.id]))
-    return [c.model_copy(update={"votes": tally[c.id]}) for c in order[:wanted]]
-
-
-def teacher_scores(
-    context: Context, task: Task, silo: TeacherSilo, candidates: list[Lesson]
-) -> list[float]:
-    """Mean per-token log-likelihood of the teacher's held-back examples under each candidate."""
-    held = silo.held_out[: context.votes_held_out] or silo.examples[: context.votes_held_out]
-    engine = teacher_engine(context)
-    pairs = [
-        (prompt_from_lessons(task, [candidate]) + task.format_query(example.input), f" {example.output}")
-        for candidate in candidates
-        for example in held
+    preambles = [prompt_from_lessons(task, [candidate]) for candidate in candidates]
+    table = [
+        held_out_scores(context, task, silo_of(context, teacher_id), preambles)
+        for teacher_id in teacher_ids
     ]
-    scores = engine.score_pairs(pairs)
-    per = len(held)
-    return [sum(s.mean for s in scores[i * per : (i + 1) * per]) / per for i in range(len(candidates))]
+    return [candidates[i].model_copy(update={"votes": votes}) for i, votes in elect(table, wanted)]
+
+
+def elect(scores: list[list[float]], wanted: int) -> list[tuple[int, int]]:
+    """Rounds of plurality voting over candidates; returns (candidate index, votes) per winner.
+
+    `scores[t][c]` is teacher t's score of candidate c. Each round, every teacher votes for its
+    best candidate not yet chosen and the most-voted one is chosen (ties: the higher total
+    score, then the lower index), until `wanted` are chosen or none is left.
+    """
+    if not scores:
+        return []
+    remaining = list(range(len(scores[0])))
+    totals = [sum(column) for column in zip(*scores, strict=True)]
+    chosen: list[tuple[int, int]] = []
+    while remaining and len(chosen) < wanted:
+        tally = Counter(max(remaining, key=lambda i: (row[i], -i)) for row in scores)
+        best = max(remaining, key=lambda i: (tally[i], totals[i], -i))
+        chosen.append((best, tally[best]))
+        remaining.remove(best)
+    return chosen

@@ -6,6 +6,7 @@ been through the privacy filter.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,9 @@ from sociallearn.engine import Engine
 from sociallearn.graphs.context import Context
 from sociallearn.graphs.state import TeacherState
 from sociallearn.nodes import prompts
+from sociallearn.nodes.held_out import held_out_scores
 from sociallearn.nodes.resources import silo_of, task_of, teacher_engine
+from sociallearn.nodes.student import build_prompt
 from sociallearn.nodes.teacher import show_examples
 from sociallearn.stores.silo import TeacherSilo
 from sociallearn.tasks import Example, Task
@@ -71,7 +74,11 @@ def write_instruction(
 
 
 def synthesize_examples(context: Context, silo: TeacherSilo, seed: int) -> list[Draft]:
-    """k examples sampled at temperature τ from a few-shot prompt, the `keep` most likely kept."""
+    """k examples sampled at temperature τ from a few-shot prompt, the `keep` most likely kept.
+
+    With `Context.teacher_check`, only examples that help the teacher's own held-back examples
+    (see `helpful_on_held_out`) are kept.
+    """
     task = task_of(context)
     engine = teacher_engine(context)
     if context.balanced_generation and task.labels:
@@ -79,21 +86,68 @@ def synthesize_examples(context: Context, silo: TeacherSilo, seed: int) -> list[
     else:
         shots = silo.shots(context.shots, context.seed)
         prompt = few_shot_prompt(task, shots) + f"{task.input_field}:"
-        texts = engine.sample(
+        texts = _samples(
+            engine,
             prompt,
             context.samples,
             temperature=context.temperature,
             seed=seed,
-            stop=[prompts.EXAMPLE_SEPARATOR],
+            stop=(prompts.EXAMPLE_SEPARATOR,),
             max_tokens=task.max_answer_tokens + 96,
         )
         parsed = _unique(task.parse_generated(text) for text in texts)
         scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
         ranked = _rank(engine, prompt, scored)
-    return [
-        Draft(task.format_example(example), example, score)
-        for example, score in ranked[: context.keep]
-    ]
+    drafts = [Draft(task.format_example(example), example, score) for example, score in ranked]
+    if context.teacher_check:
+        drafts = helpful_on_held_out(context, task, silo, drafts)
+    return drafts[: context.keep]
+
+
+def helpful_on_held_out(
+    context: Context, task: Task, silo: TeacherSilo, drafts: list[Draft]
+) -> list[Draft]:
+    """The drafts that, as the student's only example, raise the likelihood of the teacher's
+    held-back examples above the 0-shot prompt (order kept). Beyond the paper: it catches
+    mislabelled or off-task examples before they are shared."""
+    if not drafts:
+        return []
+    preambles = [build_prompt(task)] + [build_prompt(task, examples=[d.text]) for d in drafts]
+    baseline, *scores = held_out_scores(context, task, silo, preambles)
+    return [draft for draft, score in zip(drafts, scores, strict=True) if score > baseline]
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_samples(
+    engine: Engine,
+    prompt: str,
+    n: int,
+    temperature: float,
+    seed: int,
+    stop: tuple[str, ...],
+    max_tokens: int,
+) -> tuple[str, ...]:
+    return tuple(
+        engine.sample(
+            prompt, n, temperature=temperature, seed=seed, stop=stop, max_tokens=max_tokens
+        )
+    )
+
+
+def _samples(
+    engine: Engine,
+    prompt: str,
+    n: int,
+    *,
+    temperature: float,
+    seed: int,
+    stop: tuple[str, ...],
+    max_tokens: int,
+) -> list[str]:
+    """Seeded samples, remembered in this process's memory (the teachers' side): runs that
+    differ only after drafting (random vs voting aggregation, with or without checks) then
+    share the same candidates instead of sampling them again."""
+    return list(_cached_samples(engine, prompt, n, temperature, seed, stop, max_tokens))
 
 
 def few_shot_prompt(task: Task, shots: list[Example]) -> str:
@@ -115,16 +169,19 @@ def _balanced_samples(
     )
     preamble = prompts.SYNTHETIC_PREAMBLE.format(description=task.description) + blocks
     per_label = max(1, context.samples // len(task.labels))
-    keep_per_label = max(1, context.keep // len(task.labels))
     ranked_by_label = []
     for index, label in enumerate(task.labels):
-        prompt = f"{preamble}{prompts.EXAMPLE_SEPARATOR}{task.output_field}: {label}\n{task.input_field}:"
-        texts = engine.sample(
+        prompt = (
+            f"{preamble}{prompts.EXAMPLE_SEPARATOR}"
+            f"{task.output_field}: {label}\n{task.input_field}:"
+        )
+        texts = _samples(
+            engine,
             prompt,
             per_label,
             temperature=context.temperature,
             seed=seed * 10 + index,
-            stop=["\n"],
+            stop=("\n",),
             max_tokens=96,
         )
         examples = _unique(
@@ -132,8 +189,7 @@ def _balanced_samples(
             for text in texts
         )
         ranked_by_label.append(_rank(engine, prompt, [(e, f" {e.input}") for e in examples]))
-    interleaved = [e for group in zip(*ranked_by_label) for e in group]
-    return interleaved[: keep_per_label * len(task.labels)]
+    return [e for group in zip(*ranked_by_label, strict=False) for e in group]
 
 
 def _unique(examples: Any) -> list[Example]:

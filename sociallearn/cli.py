@@ -41,6 +41,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--aggregator", choices=["random", "voting"], default=defaults.aggregator)
     parser.add_argument("--balanced-generation", action="store_true")
+    parser.add_argument(
+        "--teacher-check", action="store_true", help="share only examples that help held-back data"
+    )
     parser.add_argument("--teacher-model", default=defaults.teacher_model, help="smollm2, gemma3 or a GGUF path")
     parser.add_argument("--student-model", default=defaults.student_model, help="smollm2, gemma3 or a GGUF path")
     parser.add_argument("--n-gpu-layers", type=int, default=None)
@@ -238,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--eval-size", type=int, default=200)
     demo.add_argument("--json-out", type=Path, default=None)
     demo.set_defaults(func=cmd_demo)
+
+    from sociallearn.experiments.cli import add_experiment_parser
+
+    add_experiment_parser(sub)
 
     doctor = sub.add_parser("doctor", help="check models, embeddings and datasets")
     doctor.set_defaults(func=cmd_doctor)

@@ -1,0 +1,106 @@
+"""Which embedded model is the better teacher, and which the better student? Measured.
+
+Every (teacher, student) pair of smollm2 (SmolLM2-135M-Instruct) and gemma3 (Gemma 3 270M
+base) on SMS spam: the baselines (which depend on the student only), instructions, and
+synthetic examples (free-form and class-balanced); plus the Random Insertion baselines per
+student. Side by side in one process; writes benchmarks/results/model_roles.{json,md,png}.
+
+    .venv/bin/python benchmarks/model_roles.py            # about 30 min on 2 idle cores
+"""
+
+from __future__ import annotations
+
+import os
+
+# llama.cpp's OpenMP threads spin while they wait; on a shared CPU that slows every model job
+# many times over. Passive waiting must be chosen before llama.cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from sociallearn.experiments.report import method_name, write_all
+from sociallearn.experiments.runner import ExperimentResult, run_experiment
+from sociallearn.experiments.spec import ExperimentSpec, parse_methods
+
+MODELS = ("smollm2", "gemma3")
+RESULTS = Path(__file__).parent / "results"
+console = Console()
+
+
+def specs(test_size: int, runs: int) -> list[ExperimentSpec]:
+    """One SMS spam spec per (teacher, student), one Random Insertion baseline spec per student."""
+    sms = [
+        ExperimentSpec(
+            name=f"sms_spam {teacher}→{student}",
+            task="sms_spam",
+            methods=parse_methods(
+                [
+                    "zero_shot",
+                    "original_examples",
+                    "instructions",
+                    "synthetic_examples+random",
+                    "synthetic_examples+random+balanced",
+                ]
+            ),
+            teachers=4,
+            samples=8,
+            keep=4,
+            lessons=8,
+            test_size=test_size,
+            runs=runs,
+            teacher_model=teacher,
+            student_model=student,
+        )
+        for student in MODELS
+        for teacher in MODELS
+    ]
+    insertion = [
+        ExperimentSpec(
+            name=f"random_insertion {student}",
+            task="random_insertion",
+            methods=parse_methods(["zero_shot", "original_examples"]),
+            test_size=test_size,
+            runs=runs,
+            student_model=student,
+        )
+        for student in MODELS
+    ]
+    return sms + insertion
+
+
+def show(results: list[ExperimentResult]) -> None:
+    table = Table("task", "teacher → student", "method", "accuracy per run", "mean [95% CI]")
+    for r in results:
+        for s in r.summaries:
+            table.add_row(
+                r.spec.task,
+                f"{r.spec.teacher_model} → {r.spec.student_model}",
+                method_name(s.method),
+                ", ".join(f"{100 * a:.1f}" for a in s.accuracies),
+                f"{100 * s.interval.mean:.1f} [{100 * s.interval.low:.1f}, "
+                f"{100 * s.interval.high:.1f}]",
+            )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--test-size", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/model_roles"))
+    parser.add_argument("--results", type=Path, default=RESULTS / "model_roles")
+    args = parser.parse_args()
+    started = time.time()
+    results = [run_experiment(spec, out_dir=args.out) for spec in specs(args.test_size, args.runs)]
+    show(results)
+    paths = write_all(results, args.results, title="Model per role: smollm2 vs gemma3")
+    console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
+
+
+if __name__ == "__main__":
+    main()

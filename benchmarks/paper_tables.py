@@ -1,0 +1,55 @@
+"""The paper's Tables 1–2 on the embedded models: every method against both bars, with runs.
+
+SMS spam, Random Insertion and GSM8K (see sociallearn/experiments/presets.py for the settings),
+each method × run evaluated on the same test examples, side by side in one process. Prints
+the tables (mean, 95% interval, permutation-test p-value against the original examples, and
+the fraction of the 0-shot → original gap recovered) and writes
+benchmarks/results/paper_tables.{json,md,png}. Interrupted runs resume from finished cells.
+
+    .venv/bin/python benchmarks/paper_tables.py             # under 30 min on 2 idle cores
+    .venv/bin/python benchmarks/paper_tables.py --quick     # a few minutes, smaller settings
+"""
+
+from __future__ import annotations
+
+import os
+
+# llama.cpp's OpenMP threads spin while they wait; on a shared CPU that slows every model job
+# many times over. Passive waiting must be chosen before llama.cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from sociallearn.experiments.presets import paper_specs
+from sociallearn.experiments.report import to_markdown, write_all
+from sociallearn.experiments.runner import run_experiment
+
+RESULTS = Path(__file__).parent / "results"
+console = Console()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller settings, a few minutes")
+    parser.add_argument("--only", nargs="*", default=None, help="task names to run")
+    parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/paper"))
+    parser.add_argument("--results", type=Path, default=None, help="output stem")
+    parser.add_argument("--fresh", action="store_true", help="redo finished cells")
+    args = parser.parse_args()
+    specs = [s for s in paper_specs(quick=args.quick) if not args.only or s.task in args.only]
+    stem = args.results or RESULTS / ("paper_tables_quick" if args.quick else "paper_tables")
+    started = time.time()
+    results = [run_experiment(spec, out_dir=args.out, resume=not args.fresh) for spec in specs]
+    title = "Social learning on the embedded models: the paper's Tables 1–2"
+    console.print(Markdown(to_markdown(results, title=title)))
+    paths = write_all(results, stem, title=title)
+    console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
+
+
+if __name__ == "__main__":
+    main()

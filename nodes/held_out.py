@@ -1,0 +1,50 @@
+"""A teacher judges lessons on its own held-back private examples (voting, and checks).
+
+The score of a student prompt is the length-normalised log-likelihood (mean per token) of each
+held-back example's output after the prompt and the example's query, averaged over the
+examples. The examples never leave the teacher: only the scores do, and only as votes or as
+keep/drop decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sociallearn.graphs.context import Context
+from sociallearn.nodes.resources import teacher_engine
+from sociallearn.stores.silo import TeacherSilo
+from sociallearn.tasks import Example, Task
+
+
+def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
+    """Up to `size` held-back examples, alternating labels for classification tasks."""
+    pool = silo.held_out or silo.examples
+    if not task.labels:
+        return pool[:size]
+    by_label = [[e for e in pool if e.answer == label] for label in task.labels]
+    mixed = [e for group in _zip_longest(by_label) for e in group]
+    return mixed[:size]
+
+
+def held_out_scores(
+    context: Context, task: Task, silo: TeacherSilo, preambles: Sequence[str]
+) -> list[float]:
+    """The teacher's score of each student prompt preamble on its held-back examples."""
+    held = judging_examples(task, silo, context.votes_held_out)
+    if not held or not preambles:
+        return [0.0] * len(preambles)
+    pairs = [
+        (preamble + task.format_query(example.input), f" {example.output}")
+        for preamble in preambles
+        for example in held
+    ]
+    scores = teacher_engine(context).score_pairs(pairs)
+    per = len(held)
+    return [
+        sum(s.mean for s in scores[i * per : (i + 1) * per]) / per for i in range(len(preambles))
+    ]
+
+
+def _zip_longest(groups: list[list[Example]]) -> list[list[Example]]:
+    longest = max((len(group) for group in groups), default=0)
+    return [[group[i] for group in groups if i < len(group)] for i in range(longest)]

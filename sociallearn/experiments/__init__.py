@@ -1,0 +1,1 @@
+"""Experiments that reproduce the paper's tables: baselines, methods, runs and significance."""

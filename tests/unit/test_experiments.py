@@ -1,0 +1,226 @@
+"""Experiment harness: statistics on known cases, specs and their errors, voting, fake runs."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from sociallearn.engine import Score
+from sociallearn.experiments.report import to_markdown, write_all
+from sociallearn.experiments.runner import run_experiment
+from sociallearn.experiments.spec import (
+    ExperimentSpec,
+    MethodSpec,
+    SpecError,
+    load_specs,
+    parse_methods,
+)
+from sociallearn.experiments.stats import mean_interval, permutation_p_value, recovered_gap
+from sociallearn.graphs.context import Context
+from sociallearn.nodes.aggregator import elect
+from sociallearn.teaching import teach
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_t_interval_matches_the_textbook_case():
+    interval = mean_interval([1.0, 2.0, 3.0])
+    half = 4.302653 * 1.0 / math.sqrt(3)  # t(0.975, 2) · s / √n
+    assert interval.mean == pytest.approx(2.0)
+    assert interval.low == pytest.approx(2.0 - half, abs=1e-5)
+    assert interval.high == pytest.approx(2.0 + half, abs=1e-5)
+
+
+def test_interval_edge_cases():
+    flat = mean_interval([0.5, 0.5, 0.5])
+    assert (flat.low, flat.high) == (0.5, 0.5)
+    single = mean_interval([0.7])
+    assert single.mean == 0.7 and math.isnan(single.low) and math.isnan(single.high)
+    with pytest.raises(ValueError):
+        mean_interval([])
+
+
+def test_paired_permutation_test_is_exact_on_small_cases():
+    # 5 pairs all favour a: 2 of the 2^5 sign patterns are as extreme → 2/32.
+    assert permutation_p_value([1] * 5, [0] * 5) == pytest.approx(2 / 32)
+    # Pairs that agree do not change the p-value.
+    assert permutation_p_value([1] * 5 + [0, 1, 1], [0] * 5 + [0, 1, 1]) == pytest.approx(2 / 32)
+    assert permutation_p_value([1, 0, 1], [1, 0, 1]) == 1.0
+
+
+def test_paired_permutation_test_equals_exact_mcnemar():
+    # On 0/1 outcomes the paired test is the exact two-sided sign (McNemar) test.
+    a = [1] * 9 + [0] + [1] * 30
+    b = [0] * 9 + [1] + [1] * 30
+    expected = stats.binomtest(9, 10, 0.5).pvalue
+    assert permutation_p_value(a, b) == pytest.approx(expected, abs=1e-9)
+
+
+def test_randomised_permutation_test_approximates_the_exact_one():
+    a = [1] * 28 + [0] * 12  # 40 discordant pairs: too many to enumerate, so it resamples
+    b = [0] * 28 + [1] * 12
+    expected = stats.binomtest(28, 40, 0.5).pvalue
+    assert permutation_p_value(a, b, n_resamples=10_000) == pytest.approx(expected, abs=0.006)
+
+
+def test_unpaired_permutation_test_known_case():
+    # 4 ones vs 4 zeros: 2 of the C(8, 4) = 70 deals are as extreme.
+    assert permutation_p_value([1] * 4, [0] * 4, paired=False) == pytest.approx(2 / 70)
+    with pytest.raises(ValueError, match="differ in size"):
+        permutation_p_value([1, 0], [1])
+
+
+def test_recovered_gap():
+    assert recovered_gap(0.7, 0.5, 0.9) == pytest.approx(0.5)
+    assert recovered_gap(0.4, 0.5, 0.9) == pytest.approx(-0.25)
+    assert recovered_gap(0.6, 0.5, 0.5) is None
+
+
+# --------------------------------------------------------------------- specs
+
+
+def test_method_labels_round_trip():
+    for label in ["zero_shot", "instructions", "synthetic_examples+voting+balanced+checked"]:
+        assert MethodSpec.parse(label).label == label
+    assert MethodSpec.parse("synthetic_examples").label == "synthetic_examples+random"
+    with pytest.raises(ValueError, match="unknown option"):
+        MethodSpec.parse("synthetic_examples+loud")
+    with pytest.raises(ValueError, match="synthetic_examples only"):
+        MethodSpec.parse("instructions+voting")
+
+
+def test_spec_from_yaml_and_flags(tmp_path: Path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(
+        "task: random_insertion\nmethods: [zero_shot, synthetic_examples+voting]\nruns: 4\n"
+    )
+    (spec,) = load_specs(path, {"runs": 2})
+    assert spec.task == "random_insertion" and spec.runs == 2 and spec.seeds == [0, 1]
+    assert [m.label for m in spec.methods] == ["zero_shot", "synthetic_examples+voting"]
+
+
+def test_spec_errors_name_file_line_and_field(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("task: sms_spam\nmethods:\n  - zero_shot\n  - synthetic_examples+loud\n")
+    with pytest.raises(SpecError, match=r"bad\.yaml, line 4: field 'methods\.1'.*unknown option"):
+        load_specs(path)
+    path.write_text("task: sms_spam\nshots: many\n")
+    with pytest.raises(SpecError, match=r"line 2: field 'shots'"):
+        load_specs(path)
+    path.write_text("tsk: sms_spam\n")
+    with pytest.raises(SpecError, match=r"line 1: field 'tsk'"):
+        load_specs(path)
+    broken = tmp_path / "bad.json"
+    broken.write_text('{"task": "sms_spam",\n "runs": }')
+    with pytest.raises(SpecError, match=r"bad\.json, line 2: invalid JSON"):
+        load_specs(broken)
+
+
+def test_cell_keys_follow_the_settings_a_cell_depends_on():
+    spec = ExperimentSpec()
+    zero, voting = MethodSpec.parse("zero_shot"), MethodSpec.parse("synthetic_examples+voting")
+    other_teachers = ExperimentSpec(teachers=3, teacher_model="gemma3")
+    assert spec.cell_key(zero, 0) == other_teachers.cell_key(zero, 0)
+    assert spec.cell_key(voting, 0) != other_teachers.cell_key(voting, 0)
+    assert spec.cell_key(voting, 0) != spec.cell_key(voting, 1)
+    with pytest.raises(ValueError, match="repeated"):
+        ExperimentSpec.model_validate({"methods": "zero_shot,zero_shot"})
+
+
+# -------------------------------------------------------------------- voting
+
+
+def test_elect_runs_plurality_rounds():
+    scores = [  # teachers × candidates
+        [0.9, 0.8, 0.1, 0.0],
+        [0.7, 0.9, 0.2, 0.0],
+        [0.8, 0.1, 0.3, 0.0],
+    ]
+    # Round 1: votes 0, 1, 0 → candidate 0 (2 votes). Round 2: 1, 1, 2 → candidate 1.
+    # Round 3: every teacher's best left is 2.
+    assert elect(scores, 3) == [(0, 2), (1, 2), (2, 3)]
+    # A tie in votes goes to the higher total score.
+    assert elect([[1.0, 0.0], [0.0, 0.5]], 1) == [(0, 1)]
+    assert elect([], 2) == []
+
+
+# ---------------------------------------------------- graph and runner (fake)
+
+
+def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, fake_engine):
+    drafts = iter(["Free prize, text WIN now\nLabel: spam", "Call me later\nLabel: spam"] * 50)
+    engine = fake_engine(lambda prompt, n: " " + next(drafts))
+
+    def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        # The held-back answers are likelier after the prize example only.
+        return [Score(-1.0 if "Free prize" in prefix else -2.0, 1) for prefix, _ in pairs]
+
+    engine.score_pairs = score_pairs
+    settings = {
+        "data_path": str(sms_file),
+        "library": str(tmp_path / "lib"),
+        "test_size": 4,
+        "teachers": 2,
+        "samples": 2,
+        "keep": 2,
+        "lessons": 4,
+    }
+    plain = teach(Context(**settings))
+    checked = teach(Context(**settings, teacher_check=True))
+    assert {lesson.input for lesson in plain["candidates"]} == {
+        "Free prize, text WIN now",
+        "Call me later",
+    }
+    assert {lesson.input for lesson in checked["candidates"]} == {"Free prize, text WIN now"}
+
+
+def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, monkeypatch):
+    engine = fake_engine(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    spec = ExperimentSpec(
+        data_path=str(sms_file),
+        test_size=4,
+        runs=2,
+        teachers=2,
+        shots=2,
+        samples=2,
+        keep=2,
+        lessons=2,
+        permutations=200,
+        methods=parse_methods(
+            ["zero_shot", "original_examples", "instructions", "synthetic_examples+voting"]
+        ),
+    )
+    result = run_experiment(spec, out_dir=tmp_path / "exp", progress=False)
+    assert [s.method for s in result.summaries] == [m.label for m in spec.methods]
+    assert len(result.cells) == 8 and all(c.n == 4 for c in result.cells)
+    voting = result.summary("synthetic_examples+voting")
+    assert voting is not None and voting.runs == 2 and 0 < voting.p_value <= 1  # type: ignore[operator]
+    assert all(c.lessons for c in result.cells if c.method == "synthetic_examples+voting")
+    assert not any(c.lessons for c in result.cells if c.method == "original_examples")
+
+    calls = len(engine.prompts)
+    monkeypatch.setattr(
+        "sociallearn.experiments.runner.run_cell",
+        lambda *a, **k: pytest.fail("a finished cell was run again"),
+    )
+    again = run_experiment(spec, out_dir=tmp_path / "exp", progress=False)
+    assert len(engine.prompts) == calls
+    assert [c.accuracy for c in again.cells] == [c.accuracy for c in result.cells]
+
+    paths = write_all([again], tmp_path / "out" / "results", title="t")
+    document = json.loads(paths[0].read_text())
+    cells = document["experiments"][0]["cells"]
+    assert sum(len(c["predictions"]) for c in cells) == 8 * 4
+    assert "| experiment (ours) |" in paths[1].read_text()
+    assert paths[2].stat().st_size > 1000
+    # Private silo examples are not in the results: only test inputs and published lessons.
+    private = {line.split("\t", 1)[1] for line in sms_file.read_text().splitlines()}
+    tested = {p["input"] for c in cells for p in c["predictions"]}
+    leaked = {text for text in private - tested if text in paths[0].read_text()}
+    assert leaked == set()
+    assert "0-shot" in to_markdown([again])
