@@ -228,7 +228,7 @@ class Engine:
         self._sync_cache(prefix[:-1])
         batch_tokens = [prefix[-1], *continuation[:-1]]
         rows = self._decode_with_logits(batch_tokens, start=len(prefix) - 1)
-        logprob = sum(_log_softmax_at(row, tok) for row, tok in zip(rows, continuation))
+        logprob = sum(_log_softmax_at(row, tok) for row, tok in zip(rows, continuation, strict=True))
         self._truncate_cache(len(prefix) - 1)
         return Score(logprob, len(continuation))
 
