@@ -131,7 +131,12 @@ def cmd_lessons(args: argparse.Namespace) -> int:
 
     library = LessonLibrary.open(args.library, args.collection)
     if args.action == "list":
-        print_lessons(library.list(task=args.task, run_id=args.run))
+        lessons = library.list(task=args.task, run_id=args.run)
+        if args.json:
+            for lesson in lessons:
+                print(json.dumps({"id": lesson.id, **lesson.model_dump(mode="json")}))
+        else:
+            print_lessons(lessons)
     elif args.action == "search":
         for lesson, distance in library.search(" ".join(args.query), task=args.task, k=args.k):
             out.print(f"[bold]{distance:.3f}[/bold] {lesson.id} {lesson.text[:200]!r}")
@@ -228,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--run", default=None)
     lessons.add_argument("-k", type=int, default=4)
     lessons.add_argument("--library", default=Context().library)
+    lessons.add_argument("--json", action="store_true", help="list: one JSON object per line")
     lessons.add_argument("--collection", default=Context().collection)
     lessons.set_defaults(func=cmd_lessons)
 
