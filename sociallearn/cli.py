@@ -112,7 +112,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.retrieve:
             preamble = retrieval_preamble(library, student, text, args.retrieve)
         answer = student.answer(preamble, text)
-        out.print(json.dumps(answer.model_dump()) if args.json else answer.answer)
+        if args.json:
+            print(json.dumps(answer.model_dump()))  # one unwrapped line per answer
+        else:
+            out.print(answer.answer)
     return 0
 
 
