@@ -23,9 +23,12 @@ from sociallearn.schema import Lesson
 
 
 def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Choose the lessons for the student's prompt."""
+    """Choose the lessons for the student's prompt (distinct texts: the first teacher's copy)."""
     context = runtime.context
-    candidates = sorted(state.get("candidates", []), key=lambda lesson: lesson.id)
+    distinct: dict[str, Lesson] = {}
+    for lesson in sorted(state.get("candidates", []), key=lambda lesson: lesson.id):
+        distinct.setdefault(lesson.content_hash, lesson)
+    candidates = list(distinct.values())
     wanted = 1 if context.method == "instructions" else context.lessons
     if context.aggregator == "voting" and len(candidates) > wanted:
         chosen = vote(context, candidates, state.get("teacher_ids", []), wanted)

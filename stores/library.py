@@ -186,7 +186,7 @@ class LessonLibrary:
         if not ids:
             return []
         by_id = self._by_id(ids)
-        missing = [key for key in ids if key not in by_id]
+        missing = list(dict.fromkeys(key for key in ids if key not in by_id))
         if missing:
             sightings = self.duplicates.get(ids=missing, include=["metadatas"])
             originals = {
@@ -200,7 +200,8 @@ class LessonLibrary:
     def _by_id(self, ids: list[str]) -> dict[str, Lesson]:
         if not ids:
             return {}
-        found = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        unique = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
+        found = self.collection.get(ids=unique, include=["documents", "metadatas"])
         return {
             key: _lesson(doc, dict(meta))
             for key, doc, meta in zip(

@@ -224,3 +224,37 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, mon
     leaked = {text for text in private - tested if text in paths[0].read_text()}
     assert leaked == set()
     assert "0-shot" in to_markdown([again])
+
+
+def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, fake_engine):
+    fake_engine(lambda prompt, n: " Free entry to win a prize, text WIN now\nLabel: spam")
+    settings = {
+        "data_path": str(sms_file),
+        "library": str(tmp_path / "lib"),
+        "test_size": 4,
+        "teachers": 3,
+        "samples": 1,
+        "keep": 1,
+        "lessons": 3,
+    }
+    state = teach(Context(**settings), queries=["hello"])
+    assert len(state["candidates"]) == 3  # one per teacher, the same text
+    assert len(state["lessons"]) == 1 and state["answers"][0].answer in {"spam", "ham"}
+
+
+def test_library_get_accepts_repeated_ids(tmp_path):
+    from sociallearn.schema import Lesson
+    from sociallearn.stores.library import LessonLibrary
+
+    library = LessonLibrary.open(tmp_path / "lib")
+    lesson = Lesson(
+        task="sms_spam",
+        kind="instruction",
+        text="Spam offers prizes.",
+        teacher_id="teacher-0",
+        teacher_model="fake",
+        run_id="r",
+        method="instructions",
+    )
+    library.add([lesson])
+    assert [found.text for found in library.get([lesson.id, lesson.id])] == [lesson.text] * 2
