@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
 from sociallearn.evaluate import Prediction, evaluate
@@ -53,6 +53,7 @@ class CellResult(BaseModel):
     accuracy: float
     n: int
     seconds: float
+    cpu_seconds: float  # CPU time of the process, all threads (other jobs excluded)
     predictions: list[Prediction]
     lessons: list[str] = Field(default_factory=list)  # published lessons the student read
     teachers_dropped: int = 0
@@ -68,7 +69,8 @@ class MethodSummary(BaseModel):
     p_value: float | None = None  # permutation test against original_examples
     significant: bool | None = None  # p < 0.05
     recovered_gap: float | None = None  # (method − 0-shot) / (original − 0-shot)
-    seconds: float
+    seconds: float  # wall-clock, summed over the method's cells
+    cpu_seconds: float
 
 
 class ExperimentResult(BaseModel):
@@ -78,8 +80,8 @@ class ExperimentResult(BaseModel):
     test_size: int  # test examples per run
     summaries: list[MethodSummary]
     cells: list[CellResult]
-    seconds: float  # wall-clock time of this call (finished cells read back cost nothing)
-    cpu_seconds: float  # CPU time of this process in that call, all threads
+    seconds: float  # wall-clock time of the cells, summed (as they ran, perhaps in other calls)
+    cpu_seconds: float  # CPU time of the cells, summed
     cpu_count: int | None
     load_average: tuple[float, float, float] | None  # at the end: other jobs on the machine
 
@@ -95,7 +97,6 @@ def run_experiment(
     progress: bool = True,
 ) -> ExperimentResult:
     """Run (or resume) every cell of `spec` and summarise it."""
-    started, cpu_started = time.time(), time.process_time()
     out_dir.mkdir(parents=True, exist_ok=True)
     cells_dir = out_dir / "cells" / spec.task
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -107,8 +108,8 @@ def run_experiment(
         bar = tqdm(plan, desc=f"{spec.name} ({spec.task})", disable=not progress, unit="cell")
         for seed, method in bar:
             path = cells_dir / f"{method.label}-seed{seed}-{spec.cell_key(method, seed)}.json"
-            if resume and path.is_file():
-                cells.append(CellResult.model_validate_json(path.read_text(encoding="utf-8")))
+            if resume and (cell := _read_cell(path)) is not None:
+                cells.append(cell)
                 continue
             bar.set_postfix_str(f"{method.label}, seed {seed}")
             cell = run_cell(spec, method, seed, out_dir=out_dir, saver=saver, progress=progress)
@@ -121,8 +122,8 @@ def run_experiment(
         test_size=cells[0].n if cells else 0,
         summaries=summarise(spec, cells),
         cells=cells,
-        seconds=time.time() - started,
-        cpu_seconds=time.process_time() - cpu_started,
+        seconds=sum(c.seconds for c in cells),
+        cpu_seconds=sum(c.cpu_seconds for c in cells),
         cpu_count=os.cpu_count(),
         load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
     )
@@ -165,7 +166,7 @@ def run_cell(
     progress: bool = False,
 ) -> CellResult:
     """Teach (unless a baseline) and evaluate one method on one run."""
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     context = context_for(spec, method, seed, out_dir)
     split = split_of(context)
     task = split.task
@@ -193,6 +194,7 @@ def run_cell(
         accuracy=result.accuracy,
         n=result.n,
         seconds=time.time() - started,
+        cpu_seconds=time.process_time() - cpu_started,
         predictions=result.predictions,
         lessons=lessons,
         teachers_dropped=dropped,
@@ -219,8 +221,9 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
             method=label,
             runs=len(group),
             accuracies=[c.accuracy for c in group],
-            interval=mean_interval([c.accuracy for c in group]),
+            interval=mean_interval([c.accuracy for c in group], bounds=(0.0, 1.0)),
             seconds=sum(c.seconds for c in group),
+            cpu_seconds=sum(c.cpu_seconds for c in group),
         )
         if original and label != "original_examples":
             ours, theirs = _paired_outcomes(group, original)
@@ -254,6 +257,17 @@ def _paired_outcomes(
         ours += [float(p.correct) for p in cell.predictions]
         theirs += [float(p.correct) for p in other.predictions]
     return ours, theirs
+
+
+def _read_cell(path: Path) -> CellResult | None:
+    """A finished cell, or None when absent or written by an incompatible version (redone)."""
+    if not path.is_file():
+        return None
+    try:
+        return CellResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        tqdm.write(f"redoing {path.name}: unreadable ({exc.error_count()} errors)")
+        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -19,8 +19,13 @@ class Interval(BaseModel):
     confidence: float = 0.95
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean of per-run values with a Student-t interval over runs (None-width for one run)."""
+def mean_interval(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    bounds: tuple[float, float] = (-math.inf, math.inf),
+) -> Interval:
+    """Mean of per-run values with a Student-t interval over runs, cut to `bounds` (the range
+    the values can take, e.g. 0–1 for accuracies); NaN bounds for a single run."""
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         raise ValueError("no values to summarise")
@@ -31,7 +36,8 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval
     if sem == 0.0:
         return Interval(mean=mean, low=mean, high=mean, confidence=confidence)
     low, high = stats.t.interval(confidence, data.size - 1, loc=mean, scale=sem)
-    return Interval(mean=mean, low=float(low), high=float(high), confidence=confidence)
+    low, high = max(float(low), bounds[0]), min(float(high), bounds[1])
+    return Interval(mean=mean, low=low, high=high, confidence=confidence)
 
 
 def permutation_p_value(

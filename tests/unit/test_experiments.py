@@ -39,6 +39,8 @@ def test_t_interval_matches_the_textbook_case():
 def test_interval_edge_cases():
     flat = mean_interval([0.5, 0.5, 0.5])
     assert (flat.low, flat.high) == (0.5, 0.5)
+    wide = mean_interval([0.1, 0.9], bounds=(0.0, 1.0))
+    assert (wide.low, wide.high) == (0.0, 1.0) and wide.mean == pytest.approx(0.5)
     single = mean_interval([0.7])
     assert single.mean == 0.7 and math.isnan(single.low) and math.isnan(single.high)
     with pytest.raises(ValueError):
