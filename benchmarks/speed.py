@@ -1,0 +1,724 @@
+"""Speed benchmark: the engine's fast paths against plain llama.cpp, side by side in one process.
+
+    .venv/bin/python benchmarks/speed.py            # the full run (about 8 minutes on 2 idle cores)
+    .venv/bin/python benchmarks/speed.py --quick    # smaller sizes, for a smoke test
+
+1. Student evaluation: N SMS queries behind an 8-example lesson.
+   project  Student(engine, task).answer_many: label scoring with contextual calibration.
+   naive    plain llama_cpp.Llama(logits_all=True), the documented way to get scores: reset() and
+            eval() of the whole prompt for every query, log-softmax of the last row of .scores
+            (both labels are single tokens, read from that one row).
+   lean     the cheapest whole-prompt loop: Llama(logits_all=False), reset() + eval(), the last
+            row read with llama_get_logits_ith (on a subset of the queries).
+   floor    llama.cpp evaluating only what differs between queries: the longest prefix common to
+            all prompts is decoded once, then each query's remaining tokens in one llama_decode
+            with logits on the last token only; the two label logits are read.
+   The four run interleaved in blocks of queries, so load from other jobs hits them alike.
+2. Likelihood of 1,000 candidate strings after one shared prompt (the student's lesson):
+   canary strings from the Secret Sharer template (what the privacy measurement scores), and
+   1,000 distinct SMS messages (nothing shared between candidates). Project: one engine.score
+   call; naive: reset() + eval() of prompt + candidate per string, log-softmax of .scores rows,
+   on a subset, extrapolated per string.
+3. Graph overhead: graph.invoke of a teach run (2 teachers, test_size=50), with the wall time
+   split into time inside Engine calls (the union of their intervals across threads) and the
+   rest (LangGraph, Chroma, the privacy filter, data handling).
+
+Every comparison checks that the results agree (same predictions, scores within 1e-4).
+Writes benchmarks/results/speed.json. Not a timed test.
+
+llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
+on an idle machine that is fastest, on a CPU shared with other jobs it slows every decode many
+times over. There, run with OMP_WAIT_POLICY=passive (threads sleep; small decodes cost about
+twice as much); the JSON records the policy and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# llama.cpp's OpenMP threads sleep instead of spinning while they wait: on a CPU shared with
+# other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import llama_cpp
+import numpy as np
+
+from sociallearn.engine import Engine
+from sociallearn.nodes import prompts
+from sociallearn.nodes.student import Student, build_prompt
+from sociallearn.tasks import Example, get_task
+
+RESULTS = Path(__file__).resolve().parent / "results"
+TOLERANCE = 1e-4
+TARGETS = {
+    "student_vs_naive_min": 5.0,
+    "student_vs_floor_max": 1.25,
+    "candidates_seconds_max": 60.0,
+    "graph_overhead_share_max": 0.05,
+}
+
+
+def log_softmax(rows: np.ndarray) -> np.ndarray:
+    wide = rows.astype(np.float64)
+    peak = wide.max(axis=-1, keepdims=True)
+    return wide - peak - np.log(np.exp(wide - peak).sum(axis=-1, keepdims=True))
+
+
+def plain_llama(path: Path, threads: int, *, logits_all: bool) -> llama_cpp.Llama:
+    return llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=4096,
+        n_batch=512,
+        n_threads=threads,
+        n_threads_batch=threads,
+        logits_all=logits_all,
+        verbose=False,
+    )
+
+
+def tokens_of(llm: llama_cpp.Llama, text: str, *, bos: bool = True) -> list[int]:
+    return llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
+
+
+def common_prefix(sequences: Sequence[Sequence[int]]) -> int:
+    first = sequences[0]
+    length = min(len(s) for s in sequences)
+    for i in range(length):
+        if any(s[i] != first[i] for s in sequences):
+            return i
+    return length
+
+
+class Clock:
+    """Accumulated seconds per named method."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def time(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------------- student
+class NaiveStudent:
+    """Calibrated label scoring with whole-prompt evaluation per query (plain llama.cpp)."""
+
+    def __init__(self, llm: llama_cpp.Llama, labels: Sequence[str], *, lean: bool) -> None:
+        self.llm = llm
+        self.label_ids = [tokens_of(llm, f" {label}", bos=False)[0] for label in labels]
+        self.labels = list(labels)
+        self.lean = lean
+        self.baseline: np.ndarray | None = None
+
+    def label_logprobs(self, prompt: str) -> np.ndarray:
+        tokens = tokens_of(self.llm, prompt)
+        self.llm.reset()
+        self.llm.eval(tokens)
+        if self.lean:
+            pointer = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+            row = np.ctypeslib.as_array(pointer, shape=(self.llm.n_vocab(),))
+        else:
+            row = self.llm.scores[len(tokens) - 1]
+        return log_softmax(row)[self.label_ids]
+
+    def answer(
+        self, preamble: str, query: str, format_query: Callable[[str], str]
+    ) -> dict[str, float]:
+        if self.baseline is None:
+            self.baseline = self.label_logprobs(preamble + format_query(prompts.CALIBRATION_INPUT))
+        raw = self.label_logprobs(preamble + format_query(query))
+        return dict(zip(self.labels, (raw - self.baseline).tolist(), strict=True))
+
+
+class FloorStudent:
+    """llama.cpp decoding only the tokens that differ between queries, logits on the last one."""
+
+    def __init__(
+        self, llm: llama_cpp.Llama, labels: Sequence[str], preamble: str, prompts_: list[str]
+    ) -> None:
+        self.llm = llm
+        self.label_ids = [tokens_of(llm, f" {label}", bos=False)[0] for label in labels]
+        self.labels = list(labels)
+        self.ctx = llm.ctx
+        self.batch = llama_cpp.llama_batch_init(512, 0, 1)
+        self.shared = common_prefix([tokens_of(llm, p) for p in prompts_])
+        shared_tokens = tokens_of(llm, prompts_[0])[: self.shared]
+        llm.reset()
+        llm.eval(shared_tokens)  # cached once, outside the timing
+        self.baseline: np.ndarray | None = None
+
+    def close(self) -> None:
+        llama_cpp.llama_batch_free(self.batch)
+
+    def label_logits(self, prompt: str) -> np.ndarray:
+        tokens = tokens_of(self.llm, prompt)[self.shared :]
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self.ctx), 0, self.shared, -1)
+        batch = self.batch
+        batch.n_tokens = len(tokens)
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = self.shared + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = i == len(tokens) - 1
+        if llama_cpp.llama_decode(self.ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+        row = np.ctypeslib.as_array(
+            llama_cpp.llama_get_logits_ith(self.ctx, -1), shape=(self.llm.n_vocab(),)
+        )
+        return row[self.label_ids].astype(np.float64)
+
+    def answer(self, preamble: str, query: str, format_query: Callable[[str], str]) -> str:
+        # Within one row, logit differences are log-probability differences: the calibrated
+        # decision needs no normalisation.
+        if self.baseline is None:
+            self.baseline = self.label_logits(preamble + format_query(prompts.CALIBRATION_INPUT))
+        raw = self.label_logits(preamble + format_query(query)) - self.baseline
+        return self.labels[int(np.argmax(raw))]
+
+
+def student_lesson(examples: list[Example], shots: int = 8) -> tuple[str, list[Example]]:
+    task = get_task("sms_spam")
+    rng = random.Random(0)
+    pool = list(examples)
+    rng.shuffle(pool)
+    lesson = [e for e in pool if e.answer == "spam"][: shots // 2]
+    lesson += [e for e in pool if e.answer == "ham"][: shots - len(lesson)]
+    rng.shuffle(lesson)
+    rest = [e for e in pool if e not in lesson]
+    return build_prompt(task, examples=[task.format_example(e) for e in lesson]), rest
+
+
+def bench_student(
+    engine: Engine,
+    naive: llama_cpp.Llama,
+    lean: llama_cpp.Llama,
+    floor_llm: llama_cpp.Llama,
+    examples: list[Example],
+    n_queries: int,
+    n_lean: int,
+    block: int,
+) -> dict[str, Any]:
+    task = get_task("sms_spam")
+    preamble, pool = student_lesson(examples)
+    queries = [e.input for e in pool[:n_queries]]
+    student = Student(engine, task)
+    naive_student = NaiveStudent(naive, task.labels, lean=False)
+    lean_student = NaiveStudent(lean, task.labels, lean=True)
+    warm_up = pool[n_queries].input  # not one of the timed queries
+    all_prompts = [
+        preamble + task.format_query(q) for q in [prompts.CALIBRATION_INPUT, warm_up, *queries]
+    ]
+    floor = FloorStudent(floor_llm, task.labels, preamble, all_prompts)
+    clock = Clock()
+    # Untimed warm-up, alike for all: the floor's shared prefix is cached by construction; the
+    # project's first call evaluates the lesson (timed apart); every side computes its
+    # content-free calibration baseline once.
+    with clock.time("project_first_call"):
+        student.answer(preamble, warm_up)
+    floor.answer(preamble, warm_up, task.format_query)
+    naive_student.answer(preamble, warm_up, task.format_query)
+    lean_student.answer(preamble, warm_up, task.format_query)
+    project_answers, naive_scores, lean_scores, floor_answers = [], [], [], []
+    lean_done = 0
+    for begin in range(0, len(queries), block):
+        part = queries[begin : begin + block]
+        with clock.time("project"):
+            project_answers += student.answer_many(preamble, part)
+        with clock.time("floor"):
+            floor_answers += [floor.answer(preamble, q, task.format_query) for q in part]
+        with clock.time("naive"):
+            naive_scores += [naive_student.answer(preamble, q, task.format_query) for q in part]
+        if lean_done < n_lean:
+            lean_part = part[: n_lean - lean_done]
+            with clock.time("lean"):
+                lean_scores += [
+                    lean_student.answer(preamble, q, task.format_query) for q in lean_part
+                ]
+            with clock.time("project_on_lean_subset"):
+                student.answer_many(preamble, lean_part)
+            lean_done += len(lean_part)
+    floor.close()
+    predictions = [a.answer for a in project_answers]
+    naive_predictions = [max(s, key=s.__getitem__) for s in naive_scores]
+    differences = [
+        abs((a.scores or {})[label] - s[label])
+        for a, s in zip(project_answers, naive_scores, strict=True)
+        for label in task.labels
+    ]
+    lean_differences = [
+        abs((a.scores or {})[label] - s[label])
+        for a, s in zip(project_answers, lean_scores, strict=False)
+        for label in task.labels
+    ]
+    seconds = clock.seconds
+    lesson_tokens = len(engine.tokenize(preamble))
+    query_tokens = [len(engine.tokenize(p)) - floor.shared for p in all_prompts[2:]]
+    per_query = {
+        k: v / (n_lean if k in ("lean", "project_on_lean_subset") else len(queries))
+        for k, v in seconds.items()
+        if k != "project_first_call"
+    }
+    return {
+        "queries": len(queries),
+        "lesson_examples": 8,
+        "lesson_tokens": lesson_tokens,
+        "tokens_shared_by_all_prompts": floor.shared,
+        "mean_tokens_per_query_after_shared_prefix": statistics.fmean(query_tokens),
+        "seconds": seconds,
+        "seconds_per_query": per_query,
+        "project_first_call_note": (
+            "project_first_call: the project's first answer, which evaluates the lesson and the "
+            "calibration prompt; every side does its one-off work before the timed queries"
+        ),
+        "naive_method": (
+            "plain llama_cpp.Llama(logits_all=True): reset() + eval(whole prompt) per query, "
+            "log-softmax of the last row of .scores (both single-token labels read from it); "
+            "the content-free calibration prompt evaluated once, before the timed queries"
+        ),
+        "lean_method": (
+            f"plain llama_cpp.Llama(logits_all=False): reset() + eval(whole prompt), last row via "
+            f"llama_get_logits_ith; first {n_lean} queries, timed against the project on the "
+            "same queries"
+        ),
+        "floor_method": (
+            "plain llama.cpp context: the longest prefix common to all prompts decoded once "
+            "(untimed), then per query one llama_decode of the remaining tokens with logits on "
+            "the last one, and the two label logits read"
+        ),
+        "speedup_vs_naive": seconds["naive"] / seconds["project"],
+        "speedup_vs_lean": seconds["lean"] / seconds["project_on_lean_subset"],
+        "ratio_to_floor": seconds["project"] / seconds["floor"],
+        "same_predictions_as_naive": predictions == naive_predictions,
+        "same_predictions_as_floor": predictions == floor_answers,
+        "max_abs_score_difference_vs_naive": max(differences),
+        "max_abs_score_difference_vs_lean": max(lean_differences, default=0.0),
+        "accuracy": statistics.fmean(
+            p == e.answer for p, e in zip(predictions, pool[: len(queries)], strict=True)
+        ),
+    }
+
+
+# -------------------------------------------------------------------------------- candidates
+def naive_candidate_logprobs(
+    llm: llama_cpp.Llama, prompt: str, texts: Sequence[str]
+) -> list[float]:
+    prefix = tokens_of(llm, prompt)
+    out = []
+    for text in texts:
+        tokens = tokens_of(llm, text, bos=False)
+        llm.reset()
+        llm.eval(prefix + tokens[:-1])
+        rows = llm.scores[len(prefix) - 1 : len(prefix) - 1 + len(tokens)]
+        out.append(float(log_softmax(rows)[np.arange(len(tokens)), tokens].sum()))
+    return out
+
+
+def canary_strings(n: int) -> list[str]:
+    from sociallearn.privacy.secret_sharer import TEMPLATES, sample_secrets
+
+    task = get_task("sms_spam")
+    template = TEMPLATES["sms_spam"]
+    return [
+        task.format_example(template.fill(secret)) for secret in sample_secrets(random.Random(7), n)
+    ]
+
+
+def bench_candidates(
+    engine: Engine, naive: llama_cpp.Llama, prompt: str, texts: list[str], n_naive: int, kind: str
+) -> dict[str, Any]:
+    engine._truncate_cache(0)  # start cold: the prompt's evaluation is part of the job
+    start = time.perf_counter()
+    scores = engine.score(prompt, texts)
+    project = time.perf_counter() - start
+    subset = texts[:n_naive]
+    start = time.perf_counter()
+    reference = naive_candidate_logprobs(naive, prompt, subset)
+    naive_seconds = time.perf_counter() - start
+    naive_estimate = naive_seconds / len(subset) * len(texts)
+    tokens = [s.n_tokens for s in scores]
+    return {
+        "kind": kind,
+        "candidates": len(texts),
+        "prompt_tokens": len(engine.tokenize(prompt)),
+        "mean_candidate_tokens": statistics.fmean(tokens),
+        "project_seconds": project,
+        "naive_seconds_measured": naive_seconds,
+        "naive_candidates_measured": len(subset),
+        "naive_seconds_for_all_estimated": naive_estimate,
+        "speedup_vs_naive": naive_estimate / project,
+        "naive_method": (
+            "plain llama_cpp.Llama(logits_all=True): reset() + eval(prompt + candidate[:-1]) per "
+            "candidate, log-softmax of the candidate's rows of .scores; measured on the first "
+            f"{len(subset)} candidates and scaled per candidate"
+        ),
+        "max_abs_logprob_difference_vs_naive": max(
+            abs(s.logprob - r) for s, r in zip(scores, reference, strict=False)
+        ),
+    }
+
+
+def bench_privacy_scoring(engine: Engine, prompt: str, n: int) -> dict[str, Any]:
+    """The Secret Sharer's own scoring (heads once, then tails) of n canary strings."""
+    from sociallearn.privacy.secret_sharer import (
+        TEMPLATES,
+        sample_secrets,
+        score_strings,
+        split_at_secret,
+    )
+
+    task = get_task("sms_spam")
+    template = TEMPLATES["sms_spam"]
+    parts = [
+        split_at_secret(task.format_example(template.fill(s)), (s.code, s.code + template.offset))
+        for s in sample_secrets(random.Random(7), n)
+    ]
+    engine._truncate_cache(0)
+    start = time.perf_counter()
+    score_strings(engine, prompt, parts)
+    return {"strings": n, "seconds": time.perf_counter() - start}
+
+
+# ------------------------------------------------------------------------------------- graph
+class EngineTimer:
+    """Intervals spent inside top-level Engine calls, on any thread."""
+
+    METHODS = ("__init__", "complete", "sample", "chat", "instruct", "score", "score_pairs")
+
+    def __init__(self) -> None:
+        self.intervals: list[tuple[float, float]] = []
+        self.per_method: dict[str, float] = {}
+        self._local = threading.local()
+        self._originals: dict[str, Any] = {}
+
+    def install(self) -> None:
+        for name in self.METHODS:
+            original = getattr(Engine, name)
+            self._originals[name] = original
+            setattr(Engine, name, self._wrap(name, original))
+
+    def uninstall(self) -> None:
+        for name, original in self._originals.items():
+            setattr(Engine, name, original)
+
+    def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        timer = self
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            depth = getattr(timer._local, "depth", 0)
+            timer._local.depth = depth + 1
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                timer._local.depth = depth
+                if depth == 0:
+                    end = time.perf_counter()
+                    timer.intervals.append((start, end))
+                    timer.per_method[name] = timer.per_method.get(name, 0.0) + end - start
+
+        return timed
+
+    def reset(self) -> None:
+        self.intervals.clear()
+        self.per_method.clear()
+
+    def union(self) -> float:
+        total, current = 0.0, None
+        for start, end in sorted(self.intervals):
+            if current is None or start > current[1]:
+                if current is not None:
+                    total += current[1] - current[0]
+                current = [start, end]
+            else:
+                current[1] = max(current[1], end)
+        if current is not None:
+            total += current[1] - current[0]
+        return total
+
+
+class FunctionTimer:
+    """Seconds spent in a few named non-engine functions (Chroma, privacy filter)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._patches: list[tuple[Any, str, Any]] = []
+
+    def patch(self, owner: Any, attribute: str, label: str) -> None:
+        original = getattr(owner, attribute)
+        timer = self
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                timer.seconds[label] = timer.seconds.get(label, 0.0) + time.perf_counter() - start
+
+        self._patches.append((owner, attribute, original))
+        setattr(owner, attribute, timed)
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._patches):
+            setattr(owner, attribute, original)
+
+
+def bench_graph(runs: int) -> dict[str, Any]:
+    from sociallearn.graphs.context import Context
+    from sociallearn.graphs.social_learning import graph
+    from sociallearn.nodes import privacy_filter
+    from sociallearn.stores.library import LessonLibrary
+
+    timer = EngineTimer()
+    timer.install()
+    functions = FunctionTimer()
+    functions.patch(privacy_filter, "check", "privacy filter (check)")
+    for name in ("publish", "get"):
+        if name in LessonLibrary.__dict__:
+            functions.patch(LessonLibrary, name, f"chroma (LessonLibrary.{name})")
+    open_library = LessonLibrary.__dict__["open"].__func__
+
+    def timed_open(cls: type[LessonLibrary], *args: Any, **kwargs: Any) -> LessonLibrary:
+        start = time.perf_counter()
+        try:
+            return open_library(cls, *args, **kwargs)
+        finally:
+            label = "chroma (LessonLibrary.open)"
+            functions.seconds[label] = (
+                functions.seconds.get(label, 0.0) + time.perf_counter() - start
+            )
+
+    LessonLibrary.open = classmethod(timed_open)
+    records: list[dict[str, Any]] = []
+    try:
+        for run in range(runs + 1):
+            timer.reset()
+            functions.seconds.clear()
+            with tempfile.TemporaryDirectory() as library:
+                context = Context(teachers=2, library=library, test_size=50)
+                start = time.perf_counter()
+                out = graph.invoke({"run_id": f"speed-{run}"}, context=context)
+                wall = time.perf_counter() - start
+            engine_seconds = timer.union()
+            records.append(
+                {
+                    "run": "cold (first in process)" if run == 0 else "warm",
+                    "wall_seconds": wall,
+                    "engine_seconds": engine_seconds,
+                    "overhead_seconds": wall - engine_seconds,
+                    "overhead_share": (wall - engine_seconds) / wall,
+                    "engine_seconds_by_method": dict(timer.per_method),
+                    "non_engine_seconds_by_function": dict(functions.seconds),
+                    "lessons": len(out.get("lessons", [])),
+                }
+            )
+    finally:
+        timer.uninstall()
+        functions.restore()
+        LessonLibrary.open = classmethod(open_library)
+    warm = records[1:]
+    return {
+        "context": "Context(teachers=2, library=<temporary folder>, test_size=50), no queries",
+        "runs": records,
+        "warm_mean_wall_seconds": statistics.fmean(r["wall_seconds"] for r in warm),
+        "warm_mean_overhead_share": statistics.fmean(r["overhead_share"] for r in warm),
+    }
+
+
+# -------------------------------------------------------------------------------------- main
+def table(rows: list[tuple[str, str, str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--lean-queries", type=int, default=40)
+    parser.add_argument("--block", type=int, default=20, help="queries per interleaved block")
+    parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument("--naive-candidates", type=int, default=60)
+    parser.add_argument("--graph-runs", type=int, default=2, help="warm runs after the cold one")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.queries, args.lean_queries, args.block = 20, 10, 10
+        args.candidates, args.naive_candidates, args.graph_runs = 100, 10, 1
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    engine = Engine(args.model)
+    threads = engine.llm.n_threads
+    naive = plain_llama(engine.path, threads, logits_all=True)
+    lean = plain_llama(engine.path, threads, logits_all=False)
+    floor_llm = plain_llama(engine.path, threads, logits_all=False)
+    examples = get_task("sms_spam").load()
+
+    print(f"1/3 student evaluation: {args.queries} queries", file=sys.stderr)
+    student = bench_student(
+        engine, naive, lean, floor_llm, examples, args.queries, args.lean_queries, args.block
+    )
+    print(f"2/3 {args.candidates} candidate strings", file=sys.stderr)
+    prompt, pool = student_lesson(examples)
+    canaries = bench_candidates(
+        engine,
+        naive,
+        prompt,
+        canary_strings(args.candidates),
+        args.naive_candidates,
+        "canary strings (Secret Sharer template: name + 4-digit code)",
+    )
+    messages = bench_candidates(
+        engine,
+        naive,
+        prompt,
+        [get_task("sms_spam").format_example(e) for e in pool[1000 : 1000 + args.candidates]],
+        args.naive_candidates,
+        "distinct SMS messages (no shared tokens between candidates)",
+    )
+    privacy = bench_privacy_scoring(engine, prompt, args.candidates)
+    del naive, lean, floor_llm
+    print(f"3/3 graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
+    graph = bench_graph(args.graph_runs)
+
+    met = {
+        "student_vs_naive": student["speedup_vs_naive"] >= TARGETS["student_vs_naive_min"],
+        "student_vs_floor": student["ratio_to_floor"] <= TARGETS["student_vs_floor_max"],
+        "candidates_under_60s": canaries["project_seconds"] <= TARGETS["candidates_seconds_max"],
+        "graph_overhead_under_5pct": graph["warm_mean_overhead_share"]
+        <= TARGETS["graph_overhead_share_max"],
+        "identical_results": student["same_predictions_as_naive"]
+        and student["max_abs_score_difference_vs_naive"] <= TOLERANCE
+        and canaries["max_abs_logprob_difference_vs_naive"] <= TOLERANCE
+        and messages["max_abs_logprob_difference_vs_naive"] <= TOLERANCE,
+    }
+    report = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "llama_cpp_python": llama_cpp.__version__,
+            "model": args.model,
+            "model_file": engine.path.name,
+            "n_threads": threads,
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
+        "student": student,
+        "candidates": {
+            "canaries": canaries,
+            "messages": messages,
+            "privacy_score_strings": privacy,
+        },
+        "graph": graph,
+        "targets": TARGETS,
+        "targets_met": met,
+        "total_seconds": time.perf_counter() - started,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+
+    s, c, m = student["seconds_per_query"], canaries, messages
+    warm = graph["runs"][1:]
+    rows = [
+        ("measurement", "result", "target"),
+        (
+            f"student: project, {student['queries']} queries",
+            f"{student['seconds']['project']:.2f} s ({1000 * s['project']:.1f} ms/query)",
+            "",
+        ),
+        (
+            "student: project's first call (lesson + calibration)",
+            f"{student['seconds']['project_first_call']:.2f} s",
+            "",
+        ),
+        (
+            "student: naive (logits_all, whole prompt)",
+            f"{student['seconds']['naive']:.2f} s ({1000 * s['naive']:.1f} ms/query)",
+            "",
+        ),
+        (
+            "student: floor (only new tokens)",
+            f"{student['seconds']['floor']:.2f} s ({1000 * s['floor']:.1f} ms/query)",
+            "",
+        ),
+        ("student: naive / project", f"{student['speedup_vs_naive']:.1f}×", "≥ 5×"),
+        (
+            f"student: lean naive / project ({args.lean_queries} q)",
+            f"{student['speedup_vs_lean']:.1f}×",
+            "",
+        ),
+        ("student: project / floor", f"{student['ratio_to_floor']:.3f}×", "≤ 1.25×"),
+        (
+            "student: same predictions, max |Δscore|",
+            f"{student['same_predictions_as_naive']}, {student['max_abs_score_difference_vs_naive']:.1e}",
+            "≤ 1e-4",
+        ),
+        (f"{c['candidates']} canary strings: project", f"{c['project_seconds']:.1f} s", "< 60 s"),
+        (
+            "canary strings: naive (est.) / project",
+            f"{c['naive_seconds_for_all_estimated']:.0f} s, {c['speedup_vs_naive']:.0f}×",
+            "",
+        ),
+        (f"{m['candidates']} distinct SMS: project", f"{m['project_seconds']:.1f} s", ""),
+        (
+            "distinct SMS: naive (est.) / project",
+            f"{m['naive_seconds_for_all_estimated']:.0f} s, {m['speedup_vs_naive']:.1f}×",
+            "",
+        ),
+        (
+            "candidates: max |Δlogprob| vs naive",
+            f"{max(c['max_abs_logprob_difference_vs_naive'], m['max_abs_logprob_difference_vs_naive']):.1e}",
+            "≤ 1e-4",
+        ),
+        (
+            f"Secret Sharer score_strings, {privacy['strings']} strings",
+            f"{privacy['seconds']:.1f} s",
+            "",
+        ),
+        (
+            "graph: cold run wall / overhead",
+            f"{graph['runs'][0]['wall_seconds']:.1f} s / {100 * graph['runs'][0]['overhead_share']:.1f}%",
+            "",
+        ),
+        (
+            "graph: warm runs wall / overhead",
+            f"{statistics.fmean(r['wall_seconds'] for r in warm):.1f} s / {100 * graph['warm_mean_overhead_share']:.1f}%",
+            "< 5%",
+        ),
+    ]
+    print(table(rows))
+    print(f"targets met: {met}")
+    total = time.perf_counter() - started
+    print(f"{total:.0f} s; load average {load_before} → {os.getloadavg()}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
