@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -161,3 +162,25 @@ def test_samples_match_create_completion(engine: Engine, examples: list[Example]
         for i in range(n)
     ]
     assert samples == expected
+
+
+def test_gemma_sampling_is_the_complete_loop(
+    examples: list[Example], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gemma 3's CPU logits depend on batch shapes (and even on which KV cells a token lands in),
+    so batched streams would change its samples: `sample` keeps calling `complete` there."""
+    gemma = Engine("gemma3")
+    assert not gemma._check_streams()
+    seeds: list[int | None] = []
+    complete = Engine.complete
+
+    def counted(self: Engine, prompt: str, **settings: Any) -> str:
+        seeds.append(settings.get("seed"))
+        return complete(self, prompt, **settings)
+
+    monkeypatch.setattr(Engine, "complete", counted)
+    task = get_task("sms_spam")
+    prompt = "\n\n".join(task.format_example(e) for e in examples[:3]) + f"\n\n{task.input_field}:"
+    samples = gemma.sample(prompt, 3, temperature=0.7, seed=5, stop=["\n\n"], max_tokens=8)
+    assert seeds == [5, 6, 7]
+    assert len(samples) == 3
