@@ -9,7 +9,8 @@ Layers, in order:
   plainly is redacted to a typed placeholder by default (SMS spam is full of phone numbers and
   URLs, so dropping every example that has one would starve the spam class), or rejected when
   `pii="reject"`. PII that only shows once obfuscation is undone (spelled-out digits, digits
-  split by zero-width characters) is rejected: it cannot be redacted reliably.
+  split by zero-width characters, a name spelled letter by letter) is rejected: it cannot be
+  redacted reliably.
 
 Reasons name the layer and numbers, never the private text. Text is NFKC-normalised, stripped
 of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before any check.
@@ -17,6 +18,7 @@ of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -25,7 +27,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from sociallearn.privacy.names import name_pattern
+from sociallearn.privacy.names import is_name, name_pattern
 from sociallearn.schema import Verdict
 
 
@@ -91,6 +93,8 @@ _NUMBER_WORD = re.compile(
     re.I,
 )
 _DIGIT_RUN = re.compile(rf"\d(?:{_SEP}\d)*")
+# Four or more single letters split by spaces or punctuation: "J e n n i f e r", "J.E.N.N.Y".
+_SPELLED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][\s.\-_*/|,]{1,2}){3,}[^\W\d_](?![^\W\d_])")
 _INJECTION = [
     re.compile(
         r"\b(?:ignore|disregard|forget|override)\b[^.\n]{0,30}\b(?:previous|prior|above|earlier|"
@@ -134,18 +138,27 @@ def reveal(text: str) -> str:
     return _DIGIT_WORD.sub(lambda m: _DIGIT_WORDS[m[1].lower()], text)
 
 
+# Every candidate is checked against the same private texts: normalise each of them once.
+@functools.lru_cache(maxsize=65536)
 def _normalise(text: str) -> str:
     text = clean(text).lower()
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", _normalise(text))
+@functools.lru_cache(maxsize=65536)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\w+", _normalise(text)))
 
 
 def digit_runs(text: str) -> list[str]:
     """Runs of digits in `reveal(text)`, separators (spaces, dots, dashes…) removed."""
     return [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(reveal(text))]
+
+
+def spelled_names(text: str) -> int:
+    """How many listed first names `text` spells letter by letter ("J e n n i f e r")."""
+    words = ("".join(re.findall(r"[^\W\d_]", m[0])) for m in _SPELLED.finditer(clean(text)))
+    return sum(is_name(word) for word in words)
 
 
 def copy_distance(candidate: str, private: str) -> float:
@@ -156,12 +169,14 @@ def copy_distance(candidate: str, private: str) -> float:
     return 1.0 - fuzz.partial_ratio(a, b) / 100.0
 
 
+@functools.lru_cache(maxsize=65536)
+def _ngrams(text: str, n: int) -> frozenset[tuple[str, ...]]:
+    words = _words(text)
+    return frozenset(words[i : i + n] for i in range(len(words) - n + 1))
+
+
 def shares_ngram(candidate: str, private: str, n: int) -> bool:
-    words_a, words_b = _words(candidate), _words(private)
-    if len(words_a) < n or len(words_b) < n:
-        return False
-    grams = {tuple(words_b[i : i + n]) for i in range(len(words_b) - n + 1)}
-    return any(tuple(words_a[i : i + n]) in grams for i in range(len(words_a) - n + 1))
+    return not _ngrams(candidate, n).isdisjoint(_ngrams(private, n))
 
 
 def _patterns(names: bool) -> dict[str, re.Pattern[str]]:
@@ -260,6 +275,8 @@ def check(
     elif plain:
         text, redactions = redacted, plain
     hidden = find_pii(reveal(redacted), names=False)
+    if settings.names and (spelled := spelled_names(redacted)):
+        hidden["name"] = spelled
     if hidden:
         reasons.append(
             "pii (obfuscated): " + ", ".join(f"{k}×{v}" for k, v in sorted(hidden.items()))

@@ -45,6 +45,12 @@ def common_names(count: int) -> list[str]:
     return names[:count]
 
 
+def is_name(word: str) -> bool:
+    """Whether `word`, in any case, is a listed first name that is not an everyday word."""
+    name = word.capitalize()
+    return name in name_weights() and name not in AMBIGUOUS
+
+
 @functools.cache
 def name_pattern() -> re.Pattern[str]:
     """Matches a listed first name written capitalised ('Maria') or in capitals ('MARIA')."""

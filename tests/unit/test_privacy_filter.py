@@ -97,6 +97,22 @@ def test_names_from_the_list_are_redacted_but_ambiguous_words_are_not():
 
 
 @pytest.mark.parametrize(
+    ("text", "leaks"),
+    [
+        ("tell J e n n i f e r the keys are under the mat", True),
+        ("ask M.A.R.I.A for the keys", True),
+        ("U R A W I N N E R call now", False),  # spelled, but not a name
+        ("I a m on my way", False),
+    ],
+)
+def test_names_spelled_letter_by_letter_are_rejected(text: str, leaks: bool):
+    verdict, _ = check(text, [], FilterSettings())
+    assert verdict.passed is not leaks
+    if leaks:
+        assert verdict.reasons == ["pii (obfuscated): name×1"]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "the safe opens with 4 8 2 1",
