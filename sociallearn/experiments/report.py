@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
 
-# The paper's numbers (PaLM 2-S teacher and student) that this project has on record, as quoted
-# in sociallearn/demo.py. The synthetic-examples figure is recorded without its aggregator.
+# The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.
+# The synthetic-examples figures are recorded without their aggregator.
 PAPER: dict[str, dict[str, float]] = {
     "sms_spam": {
         "zero_shot": 14.2,
@@ -18,6 +18,7 @@ PAPER: dict[str, dict[str, float]] = {
         "instructions": 92.9,
         "synthetic_examples": 86.5,
     },
+    "gsm8k": {"original_examples": 64.1, "synthetic_examples": 63.4},
 }
 NAMES = {
     "zero_shot": "0-shot",
@@ -81,10 +82,10 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
     if any(r.spec.task in PAPER for r in results):
         lines += [
             "",
-            "Paper rows: PaLM 2-S as teacher and student, as quoted in this project's demo "
-            "(sociallearn/demo.py); its synthetic-examples figure is recorded without its "
-            "aggregator, so it is shown in every synthetic column. Tasks without a paper row: "
-            "the paper's numbers were not available offline here.",
+            "Paper rows: PaLM 2-S as teacher and student, n = 8 (SMS spam: 0-shot 14.2, original "
+            "96.0, instructions 92.9, synthetic 86.5; GSM8K: original 64.1, synthetic 63.4). The "
+            "synthetic figures are on record without their aggregator, so each is shown in every "
+            "synthetic column; '—' marks a number not on record here (no Random Insertion row).",
         ]
     return "\n".join(lines) + "\n"
 
