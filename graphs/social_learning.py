@@ -1,7 +1,7 @@
 """The social-learning graph: m teachers teach in parallel, then aggregate, publish, apply.
 
-    START → assign_teachers ─Send×m→ teach (subgraph: reason → draft → filter ↺) →
-    aggregate → review (optional human approval) → publish → student → END
+START → assign_teachers ─Send×m→ teach (subgraph: reason → draft → filter ↺) →
+aggregate → review (optional human approval) → publish → student → END
 """
 
 from __future__ import annotations

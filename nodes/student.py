@@ -59,7 +59,9 @@ class Student:
 
     def _classify(self, preamble: str, query: str) -> Answer:
         options = [f" {label}" for label in self.task.labels]
-        raw = [s.logprob for s in self.engine.score(preamble + self.task.format_query(query), options)]
+        raw = [
+            s.logprob for s in self.engine.score(preamble + self.task.format_query(query), options)
+        ]
         if self.calibrate:
             baseline = self._content_free(preamble, options)
             raw = [r - b for r, b in zip(raw, baseline, strict=True)]

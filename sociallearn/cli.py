@@ -25,7 +25,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Flags for every Context field a user may want to set."""
     defaults = Context()
     parser.add_argument("--task", default=defaults.task)
-    parser.add_argument("--data", dest="data_path", default=None, help="dataset file (upstream format)")
+    parser.add_argument(
+        "--data", dest="data_path", default=None, help="dataset file (upstream format)"
+    )
     parser.add_argument(
         "--method", choices=["instructions", "synthetic_examples"], default=defaults.method
     )
@@ -36,7 +38,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keep", type=int, default=defaults.keep)
     parser.add_argument("--lessons", type=int, default=defaults.lessons)
     parser.add_argument(
-        "--retrieve", type=int, default=defaults.retrieve, metavar="K",
+        "--retrieve",
+        type=int,
+        default=defaults.retrieve,
+        metavar="K",
         help="the student retrieves the K nearest lessons per query from the library",
     )
     parser.add_argument("--aggregator", choices=["random", "voting"], default=defaults.aggregator)
@@ -44,8 +49,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--teacher-check", action="store_true", help="share only examples that help held-back data"
     )
-    parser.add_argument("--teacher-model", default=defaults.teacher_model, help="smollm2, gemma3 or a GGUF path")
-    parser.add_argument("--student-model", default=defaults.student_model, help="smollm2, gemma3 or a GGUF path")
+    parser.add_argument(
+        "--teacher-model", default=defaults.teacher_model, help="smollm2, gemma3 or a GGUF path"
+    )
+    parser.add_argument(
+        "--student-model", default=defaults.student_model, help="smollm2, gemma3 or a GGUF path"
+    )
     parser.add_argument("--n-gpu-layers", type=int, default=None)
     parser.add_argument("--library", default=defaults.library, help="folder, or http://host:port")
     parser.add_argument("--collection", default=defaults.collection)
@@ -72,7 +81,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
     def show(node: str, update: dict[str, Any]) -> None:
         details = ", ".join(
-            f"{key}={len(value) if isinstance(value, list) else value}" for key, value in update.items()
+            f"{key}={len(value) if isinstance(value, list) else value}"
+            for key, value in update.items()
         )
         console.print(f"[dim]✓ {node}[/dim] {escape(details)}")
 
@@ -88,8 +98,12 @@ def cmd_teach(args: argparse.Namespace) -> int:
         console.print(f"thread {state['thread_id']} in {args.checkpoint}")
     print_lessons(state.get("lessons", []))
     for drop in state.get("dropped", []):
-        console.print(f"[yellow]dropped {drop.teacher_id}[/yellow] after {drop.attempts} drafts: {drop.reasons}")
-    console.print(f"run {state['run_id']}: {len(state.get('published', []))} lessons in {context.library}")
+        console.print(
+            f"[yellow]dropped {drop.teacher_id}[/yellow] after {drop.attempts} drafts: {drop.reasons}"
+        )
+    console.print(
+        f"run {state['run_id']}: {len(state.get('published', []))} lessons in {context.library}"
+    )
     return 0
 
 

@@ -31,7 +31,12 @@ def run_demo(context: Context, *, eval_size: int = 200, json_path: Path | None =
 
     def record(name: str, preamble: str, started: float, **extra: object) -> None:
         result = evaluate(student, preamble, test, progress=True, desc=name)
-        rows[name] = {"accuracy": result.accuracy, "n": result.n, "seconds": time.time() - started, **extra}
+        rows[name] = {
+            "accuracy": result.accuracy,
+            "n": result.n,
+            "seconds": time.time() - started,
+            **extra,
+        }
         console.print(f"{name:>20}: {100 * result.accuracy:5.1f}% on {result.n} held-out examples")
 
     console.print(
@@ -55,7 +60,12 @@ def run_demo(context: Context, *, eval_size: int = 200, json_path: Path | None =
             lessons=len(lessons),
             dropped_teachers=len(state.get("dropped", [])),
         )
-    table = Table("method", "accuracy", "n", title=f"Student accuracy on {task.name} (paper, PaLM 2-S: 0-shot 14.2, original 96.0, instructions 92.9, synthetic 86.5)")
+    table = Table(
+        "method",
+        "accuracy",
+        "n",
+        title=f"Student accuracy on {task.name} (paper, PaLM 2-S: 0-shot 14.2, original 96.0, instructions 92.9, synthetic 86.5)",
+    )
     for name, row in rows.items():
         table.add_row(name, f"{100 * row['accuracy']:.1f}%", str(row["n"]))
     console.print(table)

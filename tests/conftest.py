@@ -68,7 +68,9 @@ class FakeEngine:
 
 
 @pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[str, int], str]], FakeEngine]:
+def fake_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[Callable[[str, int], str]], FakeEngine]:
     """Install a FakeEngine for every model name used by the graph's nodes."""
 
     def install(drafts: Callable[[str, int], str]) -> FakeEngine:

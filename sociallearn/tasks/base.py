@@ -70,7 +70,9 @@ class Task(ABC):
 
     def parse_generated(self, text: str) -> Example | None:
         """Parse a teacher's generated '<input>\\n<Output>: <output>' block, or None."""
-        pattern = rf"^\s*(?P<input>.+?)\s*\n\s*{re.escape(self.output_field)}\s*:\s*(?P<output>.+?)\s*$"
+        pattern = (
+            rf"^\s*(?P<input>.+?)\s*\n\s*{re.escape(self.output_field)}\s*:\s*(?P<output>.+?)\s*$"
+        )
         match = re.match(pattern, text.strip(), flags=re.S)
         if not match:
             return None

@@ -53,7 +53,9 @@ class Gsm8k(Task):
                         raise DataError(f"{path}, line {number}: field {field!r} missing or empty")
                 answer = record["answer"]
                 if "####" not in answer:
-                    raise DataError(f"{path}, line {number}: field 'answer' has no '#### ' final answer")
+                    raise DataError(
+                        f"{path}, line {number}: field 'answer' has no '#### ' final answer"
+                    )
                 final = _clean_number(answer.rsplit("####", 1)[1])
                 examples.append(
                     Example(input=record["question"].strip(), output=answer.strip(), answer=final)

@@ -38,7 +38,9 @@ class RandomInsertion(Task):
             from wordfreq import top_n_list
 
             words = [
-                w for w in top_n_list("en", 8000) if w.isascii() and w.isalpha() and 5 <= len(w) <= 10
+                w
+                for w in top_n_list("en", 8000)
+                if w.isascii() and w.isalpha() and 5 <= len(w) <= 10
             ][:SIZE]
         rng = random.Random(self.seed)
         return [Example(input=self.scramble(word, rng), output=word, answer=word) for word in words]

@@ -30,7 +30,9 @@ class SmsSpam(Task):
                     continue
                 label, sep, text = line.partition("\t")
                 if not sep:
-                    raise DataError(f"{path}, line {number}: expected 'label<TAB>text', found no tab")
+                    raise DataError(
+                        f"{path}, line {number}: expected 'label<TAB>text', found no tab"
+                    )
                 if label not in self.labels:
                     raise DataError(
                         f"{path}, line {number}: field 'label' is {label!r}, expected 'spam' or 'ham'"

@@ -20,7 +20,9 @@ def test_embedded_models_generate_and_score(name: str):
 
 def test_grammar_constrains_output():
     engine = get_engine("smollm2")
-    text = engine.complete("Is the sky blue? Answer:", max_tokens=4, grammar='root ::= " yes" | " no"')
+    text = engine.complete(
+        "Is the sky blue? Answer:", max_tokens=4, grammar='root ::= " yes" | " no"'
+    )
     assert text in {" yes", " no"}
 
 

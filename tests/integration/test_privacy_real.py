@@ -43,7 +43,9 @@ def test_outputs_are_written(report: PrivacyReport, tmp_path: Path):
     paths = write_outputs(report, tmp_path)
     assert [path.name for path in paths] == ["privacy.json", "privacy.md", "privacy.png"]
     saved = PrivacyReport.model_validate(json.loads(paths[0].read_text()))
-    assert saved.methods["instructions"].secret_sharer == report.methods["instructions"].secret_sharer
+    assert (
+        saved.methods["instructions"].secret_sharer == report.methods["instructions"].secret_sharer
+    )
     table = paths[1].read_text()
     assert "| synthetic examples (no filter) |" in table and "no memorisation (expected)" in table
     assert paths[2].read_bytes()[:4] == b"\x89PNG"

@@ -57,13 +57,24 @@ def test_a_new_process_reads_the_library_and_the_student_answers(taught: dict):
     library = str(taught["context"].library)
     listed = subprocess.run(
         [*CLI, "lessons", "list", "--library", library, "--task", "sms_spam", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     stored = {json.loads(line)["id"] for line in listed.stdout.splitlines()}
     assert set(taught["state"]["published"]) <= stored
     asked = subprocess.run(
-        [*CLI, "ask", "--library", library, "--json", "Free entry! Win a brand new phone, text WIN"],
-        capture_output=True, text=True, check=True,
+        [
+            *CLI,
+            "ask",
+            "--library",
+            library,
+            "--json",
+            "Free entry! Win a brand new phone, text WIN",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     answer = json.loads(asked.stdout.strip().splitlines()[-1])
     assert answer["answer"] in {"spam", "ham"} and set(answer["scores"]) == {"spam", "ham"}
@@ -83,7 +94,9 @@ def test_private_data_never_reaches_checkpoint_or_library(taught: dict):
 
 
 def test_instructions_method_end_to_end(tmp_path: Path, datasets: Path):
-    state = teach(small_context(tmp_path / "library", "instructions"), queries=["hi mum, home soon"])
+    state = teach(
+        small_context(tmp_path / "library", "instructions"), queries=["hi mum, home soon"]
+    )
     kinds = {lesson.kind for lesson in state["lessons"]}
     assert state["published"] and kinds == {"instruction"}
     assert state["answers"][0].answer in {"spam", "ham"}

@@ -34,7 +34,9 @@ def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
 
 
 def test_fans_out_to_every_teacher(sms_file, tmp_path, fake_engine):
-    engine = fake_engine(lambda prompt, n: f" Offer number {n}: you have won, reply WIN now\nLabel: spam")
+    engine = fake_engine(
+        lambda prompt, n: f" Offer number {n}: you have won, reply WIN now\nLabel: spam"
+    )
     state = teach(context(sms_file, tmp_path, teachers=3))
     teachers = {lesson.teacher_id for lesson in state["candidates"]}
     assert teachers == {"teacher-0", "teacher-1", "teacher-2"}
