@@ -7,6 +7,7 @@ the fraction of the 0-shot → original gap recovered) and writes
 benchmarks/results/paper_tables.{json,md,png}. Interrupted runs resume from finished cells.
 
     .venv/bin/python benchmarks/paper_tables.py             # under 30 min on 2 idle cores
+    .venv/bin/python benchmarks/paper_tables.py --full      # + voting and checked teachers (~45 min)
     .venv/bin/python benchmarks/paper_tables.py --quick     # a few minutes, smaller settings
 """
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markdown import Markdown
 
-from sociallearn.experiments.presets import paper_specs
+from sociallearn.experiments.presets import Preset, paper_specs
 from sociallearn.experiments.report import to_markdown, write_all
 from sociallearn.experiments.runner import run_experiment
 
@@ -35,14 +36,20 @@ console = Console()
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller settings, a few minutes")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller settings, a few minutes")
+    size.add_argument("--full", action="store_true", help="every option on every task")
     parser.add_argument("--only", nargs="*", default=None, help="task names to run")
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/paper"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
     parser.add_argument("--fresh", action="store_true", help="redo finished cells")
     args = parser.parse_args()
-    specs = [s for s in paper_specs(quick=args.quick) if not args.only or s.task in args.only]
-    stem = args.results or RESULTS / ("paper_tables_quick" if args.quick else "paper_tables")
+    preset: Preset = "quick" if args.quick else "full" if args.full else "paper"
+    specs = [s for s in paper_specs(preset) if not args.only or s.task in args.only]
+    stem = args.results or RESULTS / {
+        "quick": "paper_tables_quick",
+        "full": "paper_tables_full",
+    }.get(preset, "paper_tables")
     started = time.time()
     results = [run_experiment(spec, out_dir=args.out, resume=not args.fresh) for spec in specs]
     title = "Social learning on the embedded models: the paper's Tables 1–2"

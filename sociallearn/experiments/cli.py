@@ -44,7 +44,10 @@ def add_experiment_parser(sub: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--spec", type=Path, default=None, help="YAML or JSON spec file")
     source.add_argument(
-        "--preset", choices=["paper", "quick"], default=None, help="the benchmark's specs"
+        "--preset",
+        choices=["paper", "full", "quick"],
+        default=None,
+        help="the benchmark's specs (benchmarks/paper_tables.py)",
     )
     for flag, field, kind, text in SPEC_FLAGS:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
@@ -75,7 +78,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.preset is not None:
         specs = [
             spec_from_values({**spec.model_dump(), **overrides})
-            for spec in paper_specs(quick=args.preset == "quick")
+            for spec in paper_specs(args.preset)
         ]
     else:
         specs = [spec_from_values(overrides)]

@@ -77,7 +77,8 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
         "",
         "Recovered gap = (method − 0-shot) / (original − 0-shot), on mean accuracies: 1 means the "
         "method does as well as seeing the private examples, 0 as well as seeing nothing, "
-        "below 0 worse than seeing nothing.",
+        "below 0 worse than seeing nothing; '—' where the original examples do no better "
+        "than 0-shot (no gap to recover).",
     ]
     if any(r.spec.task in PAPER for r in results):
         lines += [

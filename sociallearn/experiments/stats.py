@@ -64,7 +64,7 @@ def permutation_p_value(
         # since the mean difference over all pairs is a fixed multiple of theirs).
         differ = x != y
         x, y = x[differ], y[differ]
-        if x.size == 0:
+        if x.size < 2:  # one differing pair: its two arrangements are equally extreme
             return 1.0
     elif np.ptp(np.concatenate([x, y])) == 0:
         return 1.0
@@ -85,8 +85,11 @@ def permutation_p_value(
 
 
 def recovered_gap(method: float, zero_shot: float, original: float) -> float | None:
-    """The fraction of the (original − 0-shot) gap that a method recovers; None without a gap."""
+    """The fraction of the (original − 0-shot) gap that a method recovers.
+
+    None when there is no gap to recover: the original examples do no better than 0-shot.
+    """
     gap = original - zero_shot
-    if abs(gap) < 1e-12:
+    if gap < 1e-12:
         return None
     return (method - zero_shot) / gap

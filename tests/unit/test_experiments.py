@@ -53,6 +53,8 @@ def test_paired_permutation_test_is_exact_on_small_cases():
     # Pairs that agree do not change the p-value.
     assert permutation_p_value([1] * 5 + [0, 1, 1], [0] * 5 + [0, 1, 1]) == pytest.approx(2 / 32)
     assert permutation_p_value([1, 0, 1], [1, 0, 1]) == 1.0
+    # A single differing pair: both of its arrangements are as extreme → 2/2.
+    assert permutation_p_value([1, 0, 0, 0], [0, 0, 0, 0]) == 1.0
 
 
 def test_paired_permutation_test_equals_exact_mcnemar():
@@ -81,6 +83,7 @@ def test_recovered_gap():
     assert recovered_gap(0.7, 0.5, 0.9) == pytest.approx(0.5)
     assert recovered_gap(0.4, 0.5, 0.9) == pytest.approx(-0.25)
     assert recovered_gap(0.6, 0.5, 0.5) is None
+    assert recovered_gap(0.02, 0.03, 0.01) is None  # original below 0-shot: nothing to recover
 
 
 # --------------------------------------------------------------------- specs
