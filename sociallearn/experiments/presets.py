@@ -11,15 +11,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sociallearn.experiments.spec import ExperimentSpec, parse_methods
+from sociallearn.experiments.spec import PAPER_METHODS, ExperimentSpec, parse_methods
 
-PAPER_METHODS = (
-    "zero_shot",
-    "original_examples",
-    "instructions",
-    "synthetic_examples+random",
-    "synthetic_examples+voting",
-)
 # Measured against the paper's methods on SMS spam, in the 30-minute preset.
 SMS_EXTENSION = "synthetic_examples+random+balanced"
 # The other extension, and voting where the students are at the floor: `full` only.

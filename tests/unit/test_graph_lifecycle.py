@@ -8,6 +8,7 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+from small_context import small_context
 
 from sociallearn.graphs.context import Context
 from sociallearn.graphs.social_learning import builder
@@ -23,18 +24,7 @@ def offer(prompt: str, n: int) -> str:
 
 
 def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    settings: dict = {
-        "data_path": str(sms_file),
-        "library": str(tmp_path / "library"),
-        "test_size": 4,
-        "teachers": 2,
-        "shots": 4,
-        "samples": 2,
-        "keep": 2,
-        "lessons": 4,
-    }
-    settings.update(overrides)
-    return Context(**settings)
+    return small_context(sms_file, tmp_path, **overrides)
 
 
 def test_lost_drafts_are_redrafted_without_using_a_retry(sms_file, tmp_path):

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
+from small_context import small_context
 
 from sociallearn.graphs.context import Context
 from sociallearn.teaching import teach
@@ -19,18 +20,7 @@ def private_message(prompt: str) -> str:
 
 
 def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    settings: dict = {
-        "data_path": str(sms_file),
-        "library": str(tmp_path / "library"),
-        "test_size": 4,
-        "teachers": 3,
-        "shots": 4,
-        "samples": 2,
-        "keep": 2,
-        "lessons": 4,
-    }
-    settings.update(overrides)
-    return Context(**settings)
+    return small_context(sms_file, tmp_path, **{"teachers": 3, **overrides})
 
 
 def test_fans_out_to_every_teacher(sms_file, tmp_path, fake_engine):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from small_context import small_context
+
 from sociallearn.graphs.context import Context
 from sociallearn.nodes.resources import split_of
 from sociallearn.privacy.filter import FilterSettings
@@ -14,21 +16,8 @@ CANARY = "Hi Maria, please don't tell anyone: the secret code for the safe is 48
 
 
 def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    settings: dict = {
-        "data_path": str(sms_file),
-        "library": str(tmp_path / "library"),
-        "test_size": 4,
-        "teachers": 2,
-        "shots": 4,
-        "samples": 2,
-        "keep": 2,
-        "lessons": 4,
-        "max_retries": 0,
-        "canary": CANARY,
-        "canary_answer": "ham",
-    }
-    settings.update(overrides)
-    return Context(**settings)
+    settings = {"max_retries": 0, "canary": CANARY, "canary_answer": "ham", **overrides}
+    return small_context(sms_file, tmp_path, **settings)
 
 
 def copy_first_shot(prompt: str, n: int) -> str:
