@@ -26,7 +26,8 @@ class Context:
     approve: bool = False  # interrupt before publishing for a person to approve/edit/reject
     aggregator: Literal["random", "voting"] = "random"
     votes_held_out: int = 8  # held-back examples each voting teacher scores with
-    balanced_generation: bool = False  # condition each synthetic example on a label
+    # Condition each synthetic example on a label, and give every label equal room in the prompt.
+    balanced_generation: bool = False
     teacher_check: bool = False  # share only examples that help the teacher's held-back data
     teacher_model: str = "smollm2"
     student_model: str = "smollm2"

@@ -4,6 +4,10 @@
 candidate by the length-normalised likelihood of its own held-back examples given that candidate
 as the student's prompt, and votes for its best; the most-voted candidate wins. To choose
 several lessons, voting repeats over the candidates not yet chosen.
+
+With `Context.balanced_generation` on a classification task, the prompt also holds the labels
+equally: lessons are taken in the aggregator's order (votes, or the random draw), one label at
+a time in turn. (Without it, measured: voting twice filled the prompt with spam alone.)
 """
 
 from __future__ import annotations
@@ -30,12 +34,27 @@ def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str
         distinct.setdefault(lesson.content_hash, lesson)
     candidates = list(distinct.values())
     wanted = 1 if context.method == "instructions" else context.lessons
+    balanced = context.balanced_generation and bool(task_of(context).labels)
+    ranked = len(candidates) if balanced else wanted  # balancing picks from a full ranking
     if context.aggregator == "voting" and len(candidates) > wanted:
-        chosen = vote(context, candidates, state.get("teacher_ids", []), wanted)
+        chosen = vote(context, candidates, state.get("teacher_ids", []), ranked)
     else:
         rng = random.Random(f"{state['run_id']}:{context.seed}")
-        chosen = rng.sample(candidates, min(wanted, len(candidates)))
-    return {"lessons": chosen}
+        chosen = rng.sample(candidates, min(ranked, len(candidates)))
+    return {"lessons": take_by_label(chosen, wanted) if balanced else chosen}
+
+
+def take_by_label(ranked: list[Lesson], wanted: int) -> list[Lesson]:
+    """The first `wanted` lessons of `ranked`, taking one label at a time in turn."""
+    queues: dict[str | None, list[Lesson]] = {}
+    for lesson in ranked:
+        queues.setdefault(lesson.answer, []).append(lesson)
+    taken: list[Lesson] = []
+    while len(taken) < wanted and any(queues.values()):
+        for queue in queues.values():
+            if queue and len(taken) < wanted:
+                taken.append(queue.pop(0))
+    return taken
 
 
 def vote(

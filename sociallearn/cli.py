@@ -45,7 +45,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="the student retrieves the K nearest lessons per query from the library",
     )
     parser.add_argument("--aggregator", choices=["random", "voting"], default=defaults.aggregator)
-    parser.add_argument("--balanced-generation", action="store_true")
+    parser.add_argument(
+        "--balanced-generation",
+        action="store_true",
+        help="condition each synthetic example on a label; every label equal in the prompt",
+    )
     parser.add_argument(
         "--teacher-check", action="store_true", help="share only examples that help held-back data"
     )

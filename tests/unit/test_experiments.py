@@ -22,7 +22,8 @@ from sociallearn.experiments.spec import (
 )
 from sociallearn.experiments.stats import mean_interval, permutation_p_value, recovered_gap
 from sociallearn.graphs.context import Context
-from sociallearn.nodes.aggregator import elect
+from sociallearn.nodes.aggregator import elect, take_by_label
+from sociallearn.schema import Lesson
 from sociallearn.teaching import teach
 
 # ---------------------------------------------------------------- statistics
@@ -263,3 +264,21 @@ def test_library_get_accepts_repeated_ids(tmp_path):
     )
     library.add([lesson])
     assert [found.text for found in library.get([lesson.id, lesson.id])] == [lesson.text] * 2
+
+
+def test_balanced_selection_takes_labels_in_turn():
+    def lesson(n: int, label: str) -> Lesson:
+        return Lesson(
+            task="sms_spam",
+            kind="example",
+            text=f"Message: {n}\nLabel: {label}",
+            answer=label,
+            teacher_id="teacher-0",
+            teacher_model="m",
+            run_id="r",
+            method="synthetic_examples",
+        )
+
+    ranked = [lesson(0, "spam"), lesson(1, "spam"), lesson(2, "spam"), lesson(3, "ham")]
+    assert [x.text[9] for x in take_by_label(ranked, 3)] == ["0", "3", "1"]
+    assert len(take_by_label(ranked, 10)) == 4  # fewer than wanted: all of them
