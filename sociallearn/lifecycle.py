@@ -11,26 +11,39 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
 from sociallearn.graphs.context import Context
-from sociallearn.nodes.review import Decision, ReviewRequest
+from sociallearn.nodes.review import Decision, LessonForReview, ReviewRequest
+from sociallearn.schema import Answer, Lesson, TeacherDrop, Verdict
 from sociallearn.teaching import teach
+
+# The project's own types that checkpoints hold; nothing else is rebuilt from a checkpoint
+# beyond LangGraph's built-in safe types.
+CHECKPOINT_TYPES = (Lesson, Verdict, TeacherDrop, Answer, ReviewRequest, LessonForReview, Decision)
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """LangGraph's serializer, allowed to rebuild exactly `CHECKPOINT_TYPES`."""
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=[(kind.__module__, kind.__name__) for kind in CHECKPOINT_TYPES]
+    )
 
 
 @contextmanager
 def checkpointer(path: str | Path | None, *, needed: bool) -> Iterator[BaseCheckpointSaver | None]:
     """A SQLite checkpointer on `path`; in memory when none is given but one is needed."""
     if path is None:
-        yield InMemorySaver() if needed else None
+        yield InMemorySaver(serde=checkpoint_serializer()) if needed else None
         return
     Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(Path(path).expanduser(), check_same_thread=False)
     try:
-        yield SqliteSaver(connection)
+        yield SqliteSaver(connection, serde=checkpoint_serializer())
     finally:
         connection.close()
 

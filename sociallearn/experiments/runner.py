@@ -35,6 +35,7 @@ from sociallearn.experiments.stats import (
     recovered_gap,
 )
 from sociallearn.graphs.context import Context
+from sociallearn.lifecycle import checkpoint_serializer
 from sociallearn.nodes.resources import library_of, split_of, student_engine
 from sociallearn.nodes.student import Student, build_prompt, prompt_from_lessons
 from sociallearn.teaching import teach
@@ -104,7 +105,7 @@ def run_experiment(
     connection = sqlite3.connect(out_dir / "checkpoints.sqlite", check_same_thread=False)
     cells: list[CellResult] = []
     try:
-        saver = SqliteSaver(connection)
+        saver = SqliteSaver(connection, serde=checkpoint_serializer())
         bar = tqdm(plan, desc=f"{spec.name} ({spec.task})", disable=not progress, unit="cell")
         for seed, method in bar:
             path = cells_dir / f"{method.label}-seed{seed}-{spec.cell_key(method, seed)}.json"

@@ -33,7 +33,9 @@ class MethodSpec(BaseModel):
 
     method: MethodName
     aggregator: Literal["random", "voting"] = "random"
-    balanced: bool = False  # each synthetic example conditioned on a label; labels equal in the prompt
+    balanced: bool = (
+        False  # each synthetic example conditioned on a label; labels equal in the prompt
+    )
     checked: bool = False  # teachers keep only candidates that help their held-back data
 
     @model_validator(mode="before")

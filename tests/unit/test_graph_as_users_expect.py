@@ -6,6 +6,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
 from langgraph.graph.state import CompiledStateGraph
 from langgraph_cli.config import validate_config_file
 
@@ -74,3 +75,23 @@ def test_cli_exports_imports_and_lists_versions(tmp_path: Path, capsys):
     bad.write_text(json.dumps({"id": "x", "lesson": {"task": "sms_spam"}}) + "\n")
     assert main(["lessons", "import", str(bad), "--library", str(tmp_path / "b")]) == 2
     assert "bad.jsonl:1: lesson.kind: Field required" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_checkpoints_rebuild_lessons_as_registered_types(caplog: pytest.LogCaptureFixture):
+    from sociallearn.lifecycle import checkpoint_serializer
+    from sociallearn.schema import Verdict
+
+    lesson = Lesson(
+        task="sms_spam",
+        kind="example",
+        text="Message: hi\nLabel: ham",
+        teacher_id="teacher-0",
+        teacher_model="smollm2",
+        run_id="r",
+        method="synthetic_examples",
+        verdict=Verdict(passed=False, reasons=["pii: phone×1"]),
+    )
+    serializer = checkpoint_serializer()
+    back = serializer.loads_typed(serializer.dumps_typed({"lessons": [lesson]}))
+    assert back == {"lessons": [lesson]}
+    assert "unregistered" not in caplog.text
