@@ -26,7 +26,7 @@ class Context:
     approve: bool = False  # interrupt before publishing for a person to approve/edit/reject
     aggregator: Literal["random", "voting"] = "random"
     votes_held_out: int = 8  # held-back examples each voting teacher scores with
-    # Condition each synthetic example on a label, and give every label equal room in the prompt.
+    # Condition each synthetic example on a label (and, with voting, keep the labels equal).
     balanced_generation: bool = False
     teacher_check: bool = False  # share only examples that help the teacher's held-back data
     teacher_model: str = "smollm2"

@@ -48,7 +48,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--balanced-generation",
         action="store_true",
-        help="condition each synthetic example on a label; every label equal in the prompt",
+        help="condition each synthetic example on a label (with voting: labels kept equal)",
     )
     parser.add_argument(
         "--teacher-check", action="store_true", help="share only examples that help held-back data"

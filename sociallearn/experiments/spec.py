@@ -2,7 +2,7 @@
 
 A method is written as a name with options joined by '+': `zero_shot`, `original_examples`,
 `instructions`, `synthetic_examples+random`, `synthetic_examples+voting`, and the options beyond
-the paper, `+balanced` (class-balanced generation and selection) and `+checked` (teachers check candidates on
+the paper, `+balanced` (class-balanced generation; with voting, balanced selection too) and `+checked` (teachers check candidates on
 their own held-back data before sharing them), e.g. `synthetic_examples+voting+balanced`.
 """
 
@@ -33,9 +33,7 @@ class MethodSpec(BaseModel):
 
     method: MethodName
     aggregator: Literal["random", "voting"] = "random"
-    balanced: bool = (
-        False  # each synthetic example conditioned on a label; labels equal in the prompt
-    )
+    balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
 
     @model_validator(mode="before")
