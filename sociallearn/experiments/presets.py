@@ -9,6 +9,7 @@ several times faster, so it is the student there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 from sociallearn.experiments.spec import PAPER_METHODS, ExperimentSpec, parse_methods
@@ -31,50 +32,17 @@ def paper_specs(preset: Preset = "paper") -> list[ExperimentSpec]:
     an hour); `quick` is a few-minute version of `paper`.
     """
     full = preset == "full"
-    many_teachers = {"teachers": 8, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 4}
     sms = (*PAPER_METHODS, BALANCED, *((VOTING_BALANCED, CHECKED) if full else ()))
     insertion = (*PAPER_METHODS, CHECKED) if full else PAPER_METHODS[:4]
     gsm8k = (
         PAPER_METHODS if full else ("zero_shot", "original_examples", "synthetic_examples+random")
     )
+    many_teachers = {"teachers": 8, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 4}
+    few_teachers = {"teachers": 4, "samples": 2, "keep": 2, "lessons": 4, "votes_held_out": 2}
     specs = [
-        ExperimentSpec(
-            name="sms_spam",
-            task="sms_spam",
-            methods=parse_methods(sms),
-            shots=8,
-            test_size=100,
-            runs=3,
-            teacher_model="smollm2",
-            student_model="gemma3",
-            **many_teachers,  # type: ignore[arg-type]
-        ),
-        ExperimentSpec(
-            name="random_insertion",
-            task="random_insertion",
-            methods=parse_methods(insertion),
-            shots=8,
-            test_size=100,
-            runs=3,
-            teacher_model="smollm2",
-            student_model="smollm2",
-            **many_teachers,  # type: ignore[arg-type]
-        ),
-        ExperimentSpec(
-            name="gsm8k",
-            task="gsm8k",
-            methods=parse_methods(gsm8k),
-            shots=4,
-            teachers=4,
-            samples=2,
-            keep=2,
-            lessons=4,
-            votes_held_out=2,
-            test_size=20,
-            runs=3,
-            teacher_model="smollm2",
-            student_model="smollm2",
-        ),
+        _spec("sms_spam", sms, "gemma3", shots=8, test_size=100, **many_teachers),
+        _spec("random_insertion", insertion, "smollm2", shots=8, test_size=100, **many_teachers),
+        _spec("gsm8k", gsm8k, "smollm2", shots=4, test_size=20, **few_teachers),
     ]
     if preset == "quick":
         small = {"runs": 2, "teachers": 2, "samples": 4, "keep": 2, "lessons": 4}
@@ -85,3 +53,16 @@ def paper_specs(preset: Preset = "paper") -> list[ExperimentSpec]:
             for spec in specs
         ]
     return specs
+
+
+def _spec(task: str, methods: Sequence[str], student: str, **settings: int) -> ExperimentSpec:
+    """A preset experiment on `task`: 3 runs, smollm2 teachers, the `student` model."""
+    return ExperimentSpec(
+        name=task,
+        task=task,
+        methods=parse_methods(methods),
+        runs=3,
+        teacher_model="smollm2",
+        student_model=student,
+        **settings,  # type: ignore[arg-type]
+    )
