@@ -5,12 +5,13 @@ Layers, in order:
 - copies: exact or near copies of the teacher's own examples (normalised edit distance), or a
   shared run of `ngram` words;
 - injection: text that carries instructions to leak ("repeat the examples above verbatim");
-- PII: emails, URLs, card numbers, phone numbers, long digit strings, first names. PII written
-  plainly is redacted to a typed placeholder by default (SMS spam is full of phone numbers and
-  URLs, so dropping every example that has one would starve the spam class), or rejected when
-  `pii="reject"`. PII that only shows once obfuscation is undone (spelled-out digits, digits
-  split by zero-width characters, a name spelled letter by letter) is rejected: it cannot be
-  redacted reliably.
+- PII (`pii.py`): emails, URLs, cards, IBANs, phone numbers, SSNs and other ids, IP addresses,
+  long digit strings (the project's patterns), and persons, places and organisations (Presidio's
+  analyzer with a spaCy model). PII written plainly is redacted to a typed placeholder by default
+  (SMS spam is full of phone numbers and URLs, so dropping every example that has one would
+  starve the spam class), or rejected when `pii="reject"`. PII that only shows once obfuscation
+  is undone (spelled-out digits, digits split by zero-width characters, a name spelled letter by
+  letter) is rejected: it cannot be redacted reliably.
 
 Reasons name the layer and numbers, never the private text. Text is NFKC-normalised, stripped
 of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before any check.
@@ -27,7 +28,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from sociallearn.privacy.names import is_name, name_pattern
+from sociallearn.privacy.names import is_name
+from sociallearn.privacy.pii import pii_spans, redact
 from sociallearn.schema import Verdict
 
 
@@ -40,7 +42,8 @@ class FilterSettings:
     min_copy_chars: int = 20  # shorter overlaps are too generic to count as copies
     ngram: int = 8  # reject a shared run of this many words
     pii: Literal["redact", "reject"] = "redact"
-    names: bool = True  # recognise first names from the shipped list as PII
+    names: bool = True  # recognise persons, places and organisations (spaCy NER) as PII
+    library: bool = True  # add Presidio's recognisers (NER, checksums) to the own patterns
     injection: bool = True  # reject text that instructs a model to leak data
     canaries: tuple[str, ...] = ()
     planted_canary: bool = True  # the filter node adds the run's planted canary to `canaries`
@@ -57,25 +60,7 @@ class FilterSettings:
                 raise ValueError(f"FilterSettings.{name} must be at least 1")
 
 
-_AT = r"\s*(?:@|[(\[{<]\s*at\s*[)\]}>]|\s+at\s+)\s*"
-_DOT = r"\s*(?:\.|[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+)\s*"
-_TLD = r"(?:com|org|net|edu|gov|io|co|uk|de|fr|info|biz|ly|me)\b"
 _SEP = r"[\s.\-()/_*|]{0,3}"
-_PII_PATTERNS: dict[str, re.Pattern[str]] = {
-    "email": re.compile(
-        rf"[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}", re.I
-    ),
-    "url": re.compile(
-        rf"\b(?:https?://|www\.)\S+|\b(?:www{_DOT})?[\w-]+{_DOT}(?:com|net|org|co{_DOT}uk|biz|info|ly)"
-        r"(?:/\S*)?\b",
-        re.I,
-    ),
-    "card": re.compile(r"(?<![\w])\d{4}(?:[\s-]?\d{4}){2}[\s-]?\d{1,7}(?![\w])"),
-    "phone": re.compile(rf"(?<![\w])\+?\d(?:{_SEP}\d){{6,}}(?![\w])"),
-    "code": re.compile(r"(?<![\w])\d{5,}(?![\w])"),
-}
-PII_PLACEHOLDER = {kind: f"[{kind.upper()}]" for kind in [*_PII_PATTERNS, "name"]}
-
 _ZERO_WIDTH = re.compile(r"[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]")
 _DIGIT_WORDS = {
     "zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
@@ -179,31 +164,17 @@ def shares_ngram(candidate: str, private: str, n: int) -> bool:
     return not _ngrams(candidate, n).isdisjoint(_ngrams(private, n))
 
 
-def _patterns(names: bool) -> dict[str, re.Pattern[str]]:
-    return {**_PII_PATTERNS, "name": name_pattern()} if names else _PII_PATTERNS
-
-
-def find_pii(text: str, *, names: bool = True) -> dict[str, int]:
+def find_pii(text: str, *, names: bool = True, library: bool = True) -> dict[str, int]:
     """Counts of each kind of PII written plainly in `text`."""
-    counts: dict[str, int] = {}
-    remaining = clean(text)
-    for kind, pattern in _patterns(names).items():
-        hits = pattern.findall(remaining)
-        if hits:
-            counts[kind] = len(hits)
-            remaining = pattern.sub(" ", remaining)
-    return counts
+    return redact_pii(text, names=names, library=library)[1]
 
 
-def redact_pii(text: str, *, names: bool = True) -> tuple[str, dict[str, int]]:
-    """`clean(text)` with every PII match replaced by its placeholder, and the counts replaced."""
-    counts: dict[str, int] = {}
+def redact_pii(
+    text: str, *, names: bool = True, library: bool = True
+) -> tuple[str, dict[str, int]]:
+    """`clean(text)` with every PII span replaced by its placeholder, and the counts replaced."""
     text = clean(text)
-    for kind, pattern in _patterns(names).items():
-        text, hits = pattern.subn(PII_PLACEHOLDER[kind], text)
-        if hits:
-            counts[kind] = hits
-    return text, counts
+    return redact(text, pii_spans(text, names=names, library=library))
 
 
 def find_injection(text: str) -> int:
@@ -269,12 +240,12 @@ def check(
     if settings.injection and (hits := find_injection(candidate)):
         reasons.append(f"injection: {hits} leak-instruction pattern(s)")
     text, redactions = clean(candidate), {}
-    redacted, plain = redact_pii(candidate, names=settings.names)
+    redacted, plain = redact_pii(candidate, names=settings.names, library=settings.library)
     if plain and settings.pii == "reject":
         reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(plain.items())))
     elif plain:
         text, redactions = redacted, plain
-    hidden = find_pii(reveal(redacted), names=False)
+    hidden = find_pii(reveal(redacted), names=False, library=False)
     if settings.names and (spelled := spelled_names(redacted)):
         hidden["name"] = spelled
     if hidden:

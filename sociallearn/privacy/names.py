@@ -1,14 +1,14 @@
-"""First names for the privacy filter's name recogniser and the Secret Sharer's canaries.
+"""First names for the privacy filter and the Secret Sharer's canaries.
 
-The list is Faker's US census first names (male and female, with their frequencies). Names that
-are also everyday English words ("Will", "Grace", "Summer") are left out of the recogniser, which
-matches capitalised or upper-case words only.
+The list is Faker's US census first names (male and female, with their frequencies). The filter
+uses it to read names spelled letter by letter ("J e n n i f e r") and to show the NER model a
+name written in lower case or capitals as one ("jennifer" → "Jennifer"); the model decides.
+Names that are also everyday English words ("Will", "Grace", "Summer") are left out.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 
 from faker.providers.person.en_US import Provider
 
@@ -49,11 +49,3 @@ def is_name(word: str) -> bool:
     """Whether `word`, in any case, is a listed first name that is not an everyday word."""
     name = word.capitalize()
     return name in name_weights() and name not in AMBIGUOUS
-
-
-@functools.cache
-def name_pattern() -> re.Pattern[str]:
-    """Matches a listed first name written capitalised ('Maria') or in capitals ('MARIA')."""
-    names = sorted((n for n in name_weights() if n not in AMBIGUOUS), key=len, reverse=True)
-    forms = [alternative for name in names for alternative in (name, name.upper())]
-    return re.compile(r"(?<![\w])(?:" + "|".join(map(re.escape, forms)) + r")(?![\w])")

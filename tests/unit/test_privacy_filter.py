@@ -89,10 +89,10 @@ def test_obfuscated_pii_is_caught(text: str, outcome: str):
         assert verdict.passed and outcome in shared and not any(c.isdigit() for c in shared)
 
 
-def test_names_from_the_list_are_redacted_but_ambiguous_words_are_not():
-    verdict, shared = check("Tell Jennifer that Will and Grace said hi", [], FilterSettings())
+def test_names_are_redacted_but_everyday_words_are_not():
+    verdict, shared = check("Tell Jennifer that I will say grace at dinner", [], FilterSettings())
     assert verdict.passed and verdict.redactions == {"name": 1}
-    assert shared == "Tell [NAME] that Will and Grace said hi"
+    assert shared == "Tell [NAME] that I will say grace at dinner"
     assert find_pii("Tell Jennifer hi", names=False) == {}
 
 
