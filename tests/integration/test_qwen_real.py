@@ -1,0 +1,50 @@
+"""The optional embedded model qwen1.5b (Qwen2.5-Coder-1.5B-Instruct), loaded for real.
+
+Kept to one load, four label scores and one short chat reply: a 1.5B model decodes only a few
+tokens a second on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from sociallearn.engine import get_engine
+from sociallearn.models import EMBEDDED_MODELS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    if "qwen1.5b" not in EMBEDDED_MODELS:
+        reason = "qwen1.5b is not installed: SOCIALLEARN_MODELS=qwen1.5b bash scripts/setup.sh"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI installs it: a skip there would hide a broken install
+        pytest.skip(reason)
+    return get_engine("qwen1.5b")
+
+
+def test_it_is_qwen_with_a_chat_template(qwen):
+    assert "Qwen2.5" in qwen.llm.metadata["general.name"]
+    assert qwen.has_chat_template
+
+
+@pytest.mark.parametrize(
+    ("message", "label"),
+    [
+        ("WINNER!! You have won a free prize, text CLAIM to 80086 now", "spam"),
+        ("Are we still meeting for coffee after work today?", "ham"),
+    ],
+)
+def test_it_labels_an_obvious_sms(qwen, message: str, label: str):
+    prompt = f"SMS: {message}\nIs this SMS spam or ham? Answer:"
+    spam, ham = qwen.score(prompt, [" spam", " ham"])
+    assert ("spam" if spam.logprob > ham.logprob else "ham") == label
+
+
+def test_it_replies_through_its_chat_template(qwen):
+    question = "Is the SMS 'see you at dinner, love mum' spam? Reply with one word: yes or no."
+    reply = qwen.chat([{"role": "user", "content": question}], max_tokens=4)
+    assert reply.strip().lower().startswith("no")
