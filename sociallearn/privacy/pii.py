@@ -94,11 +94,11 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "card": re.compile(r"(?<![\w])\d{4}(?:[\s-]?\d{4}){2}[\s-]?\d{1,7}(?![\w])"),
-    # Letter-prefixed or mixed ids: licences (D123456789012), passports (X12345678), national
-    # ids (RSSMRA85T10A562S, AB 12 34 56 C).
+    # Letter-prefixed or mixed ids: licences (D123456789012, Q884-890-28-898), passports
+    # (X12345678), national ids (RSSMRA85T10A562S, AB 12 34 56 C).
     "id": re.compile(
         r"(?<![\w-])(?:(?=[A-Z\d]*[A-Z])(?=(?:[A-Z]*\d){4})[A-Z\d]{8,34}"
-        r"|[A-Z]{2}(?:\s?\d{2}){3}\s?[A-Z])(?![\w-])"
+        r"|[A-Z]{1,2}\d{2,}(?:-\d{2,}){2,}|[A-Z]{2}(?:\s?\d{2}){3}\s?[A-Z])(?![\w-])"
     ),
     "phone": re.compile(rf"(?<![\w])\+?\d(?:{_SEP}\d){{6,}}{_EXTENSION}(?![\w])"),
     "code": re.compile(r"(?<![\w])\d{5,}(?![\w])"),

@@ -75,6 +75,7 @@ def test_pii_free_sentences_are_left_unchanged(sentence: str):
 
 def test_drivers_licence_and_passport_ids():
     assert find_pii("licence D123456789012 expires") == {"id": 1}
+    assert find_pii("licence Q884-890-28-898 expires") == {"id": 1}
     assert find_pii("passport X12345678 was issued") == {"id": 1}
 
 
