@@ -23,6 +23,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.engine import ModelPool
 from sociallearn.experiments.report import method_name, write_all
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
@@ -96,7 +97,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=RESULTS / "model_roles")
     args = parser.parse_args()
     started = time.time()
-    results = [run_experiment(spec, out_dir=args.out) for spec in specs(args.test_size, args.runs)]
+    models = ModelPool()
+    results = [
+        run_experiment(spec, models=models, out_dir=args.out)
+        for spec in specs(args.test_size, args.runs)
+    ]
     show(results)
     paths = write_all(results, args.results, title="Model per role: smollm2 vs gemma3")
     console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))

@@ -26,6 +26,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markdown import Markdown
 
+from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import Preset, paper_specs
 from sociallearn.experiments.report import to_markdown, write_all
 from sociallearn.experiments.runner import run_experiment
@@ -51,7 +52,11 @@ def main() -> None:
         "full": "paper_tables_full",
     }.get(preset, "paper_tables")
     started = time.time()
-    results = [run_experiment(spec, out_dir=args.out, resume=not args.fresh) for spec in specs]
+    models = ModelPool()  # one set of models for every task's cells
+    results = [
+        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh)
+        for spec in specs
+    ]
     title = "Social learning on the embedded models: the paper's Tables 1–2"
     console.print(Markdown(to_markdown(results, title=title)))
     paths = write_all(results, stem, title=title)

@@ -18,12 +18,9 @@ from pathlib import Path
 # other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from sociallearn.privacy.experiment import (
-    PRESETS,
-    markdown,
-    run_experiment,
-    write_outputs,
-)
+from sociallearn.experiments.privacy import measure_privacy
+from sociallearn.experiments.report import privacy_markdown, write_privacy
+from sociallearn.experiments.spec import PRESETS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -50,13 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     config = base.model_validate({**base.model_dump(), **overrides})
     stem = "privacy" if args.model in (None, "smollm2") else f"privacy-{Path(args.model).stem}"
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
-    report = run_experiment(  # results are rewritten after every repetition
+    report = measure_privacy(  # results are rewritten after every repetition
         config,
         budget_s=budget,
-        on_repetition=lambda partial: write_outputs(partial, args.out, stem),
+        on_repetition=lambda partial: write_privacy(partial, args.out, stem),
     )
-    paths = write_outputs(report, args.out, stem)
-    print(markdown(report))
+    paths = write_privacy(report, args.out, stem)
+    print(privacy_markdown(report))
     print(f"{report.seconds:.0f} s on {report.cpu_count} CPUs (load average {report.load_average})")
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0

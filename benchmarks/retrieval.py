@@ -15,7 +15,6 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,13 @@ from rich.table import Table
 from scipy.stats import binomtest
 from tqdm import tqdm
 
-from sociallearn.engine import get_engine
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.resources import library_of, split_of
-from sociallearn.nodes.student import Student, build_prompt, prompt_from_lessons
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.harness import cell_settings, teach_cell
+from sociallearn.experiments.spec import MethodSpec
 from sociallearn.retrieval import retrieve
+from sociallearn.settings import TeachSettings
+from sociallearn.student import Student, build_prompt, prompt_from_lessons
 from sociallearn.tasks import Example
-from sociallearn.teaching import teach
 
 console = Console()
 TEMPERATURES = (0.5, 0.7, 0.9, 1.1, 1.3, 1.5)
@@ -87,7 +86,7 @@ def main() -> None:
         parser.error(f"--runs must be 1..{len(TEMPERATURES)}")
 
     folder = args.library or tempfile.mkdtemp(prefix="retrieval-library-")
-    context = Context(
+    shared = TeachSettings(
         task="sms_spam",
         teachers=args.teachers,
         samples=args.samples,
@@ -97,31 +96,34 @@ def main() -> None:
         student_model=args.model,
         test_size=max(200, args.eval_size),
         seed=args.seed,
-        library=folder,
     )
-    split = split_of(context)
-    task, test = split.task, split.test[: args.eval_size]
-    library = library_of(context)
-    student = Student(get_engine(args.model), task)
+    models = ModelPool()
+    method = MethodSpec.parse("synthetic_examples+random")
     started = time.time()
     runs: list[dict[str, Any]] = []
-    taught = {version.run_id for version in library.versions(task.name)}
     for index, temperature in enumerate(TEMPERATURES[: args.runs]):
-        run_id = f"retrieval-{index}"
-        if run_id in taught:  # reuse a run taught earlier into this library
-            versions = library.versions(task.name)
-            published = [key for v in versions if v.run_id == run_id for key in v.lessons]
-        else:
-            published = teach(replace(context, temperature=temperature), run_id=run_id)["published"]
-        runs.append({"run_id": run_id, "temperature": temperature, "published": published})
+        settings = cell_settings(shared, method, args.seed, folder, temperature=temperature)
+        taught = teach_cell(settings, models, run_id=f"retrieval-{index}")
+        published = [lesson.id for lesson in taught.lessons]
+        runs.append(
+            {
+                "run_id": f"retrieval-{index}",
+                "temperature": temperature,
+                "published": published,
+                "lessons": taught.lessons,
+            }
+        )
         console.print(f"run {index} (τ={temperature}): {len(published)} lessons")
     teach_seconds = time.time() - started
+    resources = taught.resources
+    task, test, library = resources.task, resources.split.test[: args.eval_size], resources.library
+    student = Student(models.get(args.model), task)
 
     conditions: dict[str, Callable[[Example], str]] = {}
     if args.zero_shot:
         conditions["0-shot"] = lambda example: build_prompt(task)
     for run in runs:
-        preamble = prompt_from_lessons(task, library.get(run["published"]))
+        preamble = prompt_from_lessons(task, run.pop("lessons"))
         conditions[f"fixed {run['run_id']}"] = fixed_prompt(preamble)
     retrieval = f"retrieval k={args.k}"
     agreement: list[float] = []

@@ -20,7 +20,7 @@
    call; naive: reset() + eval() of prompt + candidate per string, log-softmax of .scores rows,
    on a subset, extrapolated per string.
 3. Graph overhead: graph.invoke of the default teach run (a new seed each run), with the wall time
-   split into time inside Engine calls (the union of their intervals across threads) and the
+   split into time inside LlamaEngine calls (the union of their intervals across threads) and the
    rest (LangGraph, Chroma, the privacy filter, data handling).
 
 Every comparison checks that the results agree (same predictions, scores within 1e-4).
@@ -57,9 +57,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import llama_cpp
 import numpy as np
 
-from sociallearn.engine import Engine
+from sociallearn.engine import LlamaEngine
 from sociallearn.nodes import prompts
-from sociallearn.nodes.student import Student, build_prompt
+from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -209,7 +209,7 @@ def student_lesson(examples: list[Example], shots: int = 8) -> tuple[str, list[E
 
 
 def bench_student(
-    engine: Engine,
+    engine: LlamaEngine,
     naive: llama_cpp.Llama,
     lean: llama_cpp.Llama,
     floor_llm: llama_cpp.Llama,
@@ -344,9 +344,14 @@ def canary_strings(n: int) -> list[str]:
 
 
 def bench_candidates(
-    engine: Engine, naive: llama_cpp.Llama, prompt: str, texts: list[str], n_naive: int, kind: str
+    engine: LlamaEngine,
+    naive: llama_cpp.Llama,
+    prompt: str,
+    texts: list[str],
+    n_naive: int,
+    kind: str,
 ) -> dict[str, Any]:
-    engine._truncate_cache(0)  # start cold: the prompt's evaluation is part of the job
+    engine.scorer.truncate_cache(0)  # start cold: the prompt's evaluation is part of the job
     start = time.perf_counter()
     scores = engine.score(prompt, texts)
     project = time.perf_counter() - start
@@ -377,7 +382,7 @@ def bench_candidates(
     }
 
 
-def bench_privacy_scoring(engine: Engine, prompt: str, n: int) -> dict[str, Any]:
+def bench_privacy_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str, Any]:
     """The Secret Sharer's own scoring (heads once, then tails) of n canary strings."""
     from sociallearn.privacy.secret_sharer import (
         TEMPLATES,
@@ -392,7 +397,7 @@ def bench_privacy_scoring(engine: Engine, prompt: str, n: int) -> dict[str, Any]
         split_at_secret(task.format_example(template.fill(s)), (s.code, s.code + template.offset))
         for s in sample_secrets(random.Random(7), n)
     ]
-    engine._truncate_cache(0)
+    engine.scorer.truncate_cache(0)
     start = time.perf_counter()
     score_strings(engine, prompt, parts)
     return {"strings": n, "seconds": time.perf_counter() - start}
@@ -400,7 +405,7 @@ def bench_privacy_scoring(engine: Engine, prompt: str, n: int) -> dict[str, Any]
 
 # ------------------------------------------------------------------------------------- graph
 class EngineTimer:
-    """Intervals spent inside top-level Engine calls, on any thread."""
+    """Intervals spent inside top-level LlamaEngine calls, on any thread."""
 
     METHODS = ("__init__", "complete", "sample", "chat", "instruct", "score", "score_pairs")
 
@@ -412,13 +417,13 @@ class EngineTimer:
 
     def install(self) -> None:
         for name in self.METHODS:
-            original = getattr(Engine, name)
+            original = getattr(LlamaEngine, name)
             self._originals[name] = original
-            setattr(Engine, name, self._wrap(name, original))
+            setattr(LlamaEngine, name, self._wrap(name, original))
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():
-            setattr(Engine, name, original)
+            setattr(LlamaEngine, name, original)
 
     def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
         timer = self
@@ -485,15 +490,16 @@ class FunctionTimer:
 
 
 def bench_graph(runs: int) -> dict[str, Any]:
-    from sociallearn.graphs.context import Context
+    from sociallearn import filtering
     from sociallearn.graphs.social_learning import graph
-    from sociallearn.nodes import privacy_filter
+    from sociallearn.settings import Settings
     from sociallearn.stores.library import LessonLibrary
+    from sociallearn.teaching import context_for
 
     timer = EngineTimer()
     timer.install()
     functions = FunctionTimer()
-    functions.patch(privacy_filter, "check", "privacy filter (check)")
+    functions.patch(filtering, "check", "privacy filter (check)")
     for name in ("publish", "get"):
         if name in LessonLibrary.__dict__:
             functions.patch(LessonLibrary, name, f"chroma (LessonLibrary.{name})")
@@ -517,7 +523,7 @@ def bench_graph(runs: int) -> dict[str, Any]:
             functions.seconds.clear()
             with tempfile.TemporaryDirectory() as library:
                 # A new seed per run: new silos and samples, so no run reuses another's drafts.
-                context = Context(library=library, test_size=50, seed=run)
+                context = context_for(Settings(library=library, test_size=50, seed=run))
                 start = time.perf_counter()
                 out = graph.invoke({"run_id": f"speed-{run}"}, context=context)
                 wall = time.perf_counter() - start
@@ -541,8 +547,8 @@ def bench_graph(runs: int) -> dict[str, Any]:
     warm = records[1:]
     return {
         "context": (
-            "Context(library=<temporary folder>, test_size=50, seed=<run>): the default teach "
-            f"run ({Context.teachers} teachers, {Context.method}), no queries"
+            "Settings(library=<temporary folder>, test_size=50, seed=<run>): the default teach "
+            f"run ({Settings().teachers} teachers, {Settings().method}), no queries"
         ),
         "runs": records,
         "warm_mean_wall_seconds": statistics.fmean(r["wall_seconds"] for r in warm),
@@ -575,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         args.candidates, args.naive_candidates, args.graph_runs = 100, 10, 1
     started = time.perf_counter()
     load_before = os.getloadavg()
-    engine = Engine(args.model)
+    engine = LlamaEngine(args.model)
     threads = engine.llm.n_threads
     naive = plain_llama(engine.path, threads, logits_all=True)
     lean = plain_llama(engine.path, threads, logits_all=False)

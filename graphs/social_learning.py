@@ -6,27 +6,17 @@ aggregate → review (optional human approval) → publish → student → END
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from sociallearn.graphs.context import Context
-from sociallearn.graphs.state import SocialLearningState, TeachInput
+from sociallearn.context import Context
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.nodes.aggregator import aggregate
+from sociallearn.nodes.assign import assign_teachers
 from sociallearn.nodes.publish import publish
 from sociallearn.nodes.review import review
+from sociallearn.nodes.state import SocialLearningState, TeachInput
 from sociallearn.nodes.student import student_answers
-
-
-def assign_teachers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Name the run and its m teachers (ids only: their data stays in their silos)."""
-    run_id = state.get("run_id") or uuid.uuid4().hex[:12]
-    teacher_ids = [f"teacher-{i}" for i in range(runtime.context.teachers)]
-    return {"run_id": run_id, "teacher_ids": teacher_ids}
 
 
 def fan_out(state: SocialLearningState) -> list[Send]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from sociallearn.graphs.context import Context
-from sociallearn.graphs.state import TeacherInput, TeacherOutput, TeacherState
+from sociallearn.context import Context
 from sociallearn.nodes.drafting import draft_lessons
 from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
+from sociallearn.nodes.state import TeacherInput, TeacherOutput, TeacherState
 from sociallearn.nodes.teacher import teacher_reasoning
 
 builder = StateGraph(

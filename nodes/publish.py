@@ -6,9 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.graphs.context import Context
-from sociallearn.graphs.state import SocialLearningState
-from sociallearn.nodes.resources import library_of
+from sociallearn.context import Context
+from sociallearn.nodes.state import SocialLearningState
 
 
 def publish(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -17,6 +16,5 @@ def publish(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, 
     A lesson already in the library (a resumed run) is not written twice; one repeating an
     earlier lesson's content is recorded as a duplicate and points to the earlier id.
     """
-    lessons = state.get("lessons", [])
-    results = library_of(runtime.context).publish(lessons)
+    results = runtime.context.resources.library.publish(state.get("lessons", []))
     return {"published": [result.stored_as for result in results]}

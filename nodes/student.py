@@ -1,97 +1,33 @@
-"""The student: answers queries with lessons only, never with private data."""
+"""The student node: answers the run's queries with the lessons, never with private data."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.engine import Engine
-from sociallearn.graphs.context import Context
-from sociallearn.graphs.state import SocialLearningState
-from sociallearn.nodes import prompts
-from sociallearn.nodes.resources import library_of, student_engine, task_of
-from sociallearn.schema import Answer, Lesson
-from sociallearn.tasks import Task
-
-
-def build_prompt(task: Task, instructions: Sequence[str] = (), examples: Sequence[str] = ()) -> str:
-    """The student's prompt preamble: the task statement, then instructions, then examples."""
-    parts = [prompts.STUDENT_INSTRUCTION.format(instruction=task.zero_shot_instruction)]
-    parts += [prompts.STUDENT_LESSON_HEADER.format(lesson=text) for text in instructions]
-    parts += [text + prompts.EXAMPLE_SEPARATOR for text in examples]
-    return "".join(parts)
-
-
-def prompt_from_lessons(task: Task, lessons: Sequence[Lesson]) -> str:
-    return build_prompt(
-        task,
-        instructions=[lesson.text for lesson in lessons if lesson.kind == "instruction"],
-        examples=[lesson.text for lesson in lessons if lesson.kind == "example"],
-    )
-
-
-class Student:
-    """Answers a task's queries after a prompt preamble, with label scoring and calibration."""
-
-    def __init__(self, engine: Engine, task: Task, *, calibrate: bool = True) -> None:
-        self.engine = engine
-        self.task = task
-        self.calibrate = calibrate
-        self._baseline: dict[str, list[float]] = {}
-
-    def answer(self, preamble: str, query: str) -> Answer:
-        if self.task.labels:
-            return self._classify(preamble, query)
-        completion = self.engine.complete(
-            preamble + self.task.format_query(query),
-            max_tokens=self.task.max_answer_tokens,
-            stop=[prompts.EXAMPLE_SEPARATOR + self.task.input_field, f"\n{self.task.input_field}:"]
-            if self.task.kind == "generation" and self.task.max_answer_tokens > 32
-            else ["\n"],
-            grammar=getattr(self.task, "grammar", None),
-        )
-        return Answer(query=query, answer=self.task.extract_answer(completion))
-
-    def answer_many(self, preamble: str, queries: Sequence[str]) -> list[Answer]:
-        return [self.answer(preamble, query) for query in queries]
-
-    def _classify(self, preamble: str, query: str) -> Answer:
-        options = [f" {label}" for label in self.task.labels]
-        raw = [
-            s.logprob for s in self.engine.score(preamble + self.task.format_query(query), options)
-        ]
-        if self.calibrate:
-            baseline = self._content_free(preamble, options)
-            raw = [r - b for r, b in zip(raw, baseline, strict=True)]
-        scores = dict(zip(self.task.labels, raw, strict=True))
-        return Answer(query=query, answer=max(scores, key=scores.__getitem__), scores=scores)
-
-    def _content_free(self, preamble: str, options: list[str]) -> list[float]:
-        """Label log-probabilities for a content-free input (contextual calibration)."""
-        if preamble not in self._baseline:
-            prompt = preamble + self.task.format_query(prompts.CALIBRATION_INPUT)
-            self._baseline[preamble] = [s.logprob for s in self.engine.score(prompt, options)]
-        return self._baseline[preamble]
+from sociallearn.context import Context
+from sociallearn.methods import get_method
+from sociallearn.nodes.state import SocialLearningState
+from sociallearn.retrieval import answer_with_retrieval
+from sociallearn.student import Student, prompt_from_lessons
 
 
 def student_answers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer the run's queries with the lessons just published, read back from the library.
 
-    With `Context.retrieve = k`, each query gets instead the k lessons of the task nearest to it.
+    With `retrieve = k`, each query gets instead the k lessons of the task nearest to it.
     """
-    from sociallearn.retrieval import answer_with_retrieval, lesson_kind
-
     queries = state.get("queries") or []
     if not queries:
         return {"answers": []}
-    context = runtime.context
-    task = task_of(context)
-    library = library_of(context)
-    student = Student(student_engine(context), task)
-    if context.retrieve > 0:
-        kind = lesson_kind(context.method)
-        return {"answers": answer_with_retrieval(student, library, queries, context.retrieve, kind)}
+    settings, resources = runtime.context.settings, runtime.context.resources
+    task, library = resources.task, resources.library
+    student = Student(resources.student_model, task, calibrate=settings.calibrate)
+    if settings.retrieve > 0:
+        kind = get_method(settings.method).lesson_kind
+        return {
+            "answers": answer_with_retrieval(student, library, queries, settings.retrieve, kind)
+        }
     lessons = library.get(state.get("published", []))
     return {"answers": student.answer_many(prompt_from_lessons(task, lessons), queries)}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 from tqdm import tqdm
 
-from sociallearn.nodes.student import Student
+from sociallearn.student import Student
 from sociallearn.tasks import Example
 
 

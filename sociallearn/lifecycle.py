@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +16,11 @@ from rich.console import Console
 from rich.prompt import Prompt
 from rich.table import Table
 
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.review import Decision, LessonForReview, ReviewRequest
+from sociallearn.engine.pool import ModelPool
+from sociallearn.review import Decision, LessonForReview, ReviewRequest
 from sociallearn.schema import Answer, Lesson, TeacherDrop, Verdict
-from sociallearn.teaching import teach
+from sociallearn.settings import Settings
+from sociallearn.teaching import context_for, teach
 
 # The project's own types that checkpoints hold; nothing else is rebuilt from a checkpoint
 # beyond LangGraph's built-in safe types.
@@ -49,8 +49,9 @@ def checkpointer(path: str | Path | None, *, needed: bool) -> Iterator[BaseCheck
 
 
 def teach_until_done(
-    context: Context,
+    settings: Settings,
     *,
+    models: ModelPool | None = None,
     decide: Callable[[ReviewRequest], Decision],
     run_id: str | None = None,
     checkpoint: str | Path | None = None,
@@ -58,9 +59,10 @@ def teach_until_done(
     on_update: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) a teach thread, asking `decide` at each approval interrupt."""
-    thread = thread_id or run_id or uuid.uuid4().hex[:12]
+    thread = thread_id or run_id or settings.run_key()
     options: dict[str, Any] = {"thread_id": thread, "on_update": on_update, "subgraphs": True}
-    with checkpointer(checkpoint, needed=context.approve) as saver:
+    context = context_for(settings, models)
+    with checkpointer(checkpoint, needed=settings.approve) as saver:
         state = teach(context, run_id=run_id, checkpointer=saver, **options)
         while "__interrupt__" in state:
             request = ReviewRequest.model_validate(state["__interrupt__"][0])
@@ -96,6 +98,6 @@ def ask_in_terminal(console: Console) -> Callable[[ReviewRequest], Decision]:
             lesson = request.lessons[int(choice) - 1]
             text = Prompt.ask("new text (\\n for a new line)", console=console)
             edits[lesson.id] = text.replace("\\n", "\n")
-        return Decision(action=action, edits=edits)
+        return Decision.model_validate({"action": action, "edits": edits})
 
     return decide

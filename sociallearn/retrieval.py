@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sociallearn.nodes.student import Student, prompt_from_lessons
-from sociallearn.schema import Answer, Lesson, LessonKind, Method
+from sociallearn.schema import Answer, Lesson, LessonKind
 from sociallearn.stores.library import LessonLibrary
-
-
-def lesson_kind(method: Method) -> LessonKind:
-    """The kind of lesson a teaching method publishes."""
-    return "instruction" if method == "instructions" else "example"
+from sociallearn.student import Student, prompt_from_lessons
 
 
 def retrieve(

@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 LessonKind = Literal["instruction", "example"]
-Method = Literal["instructions", "synthetic_examples"]
 
 
 class Verdict(BaseModel):
@@ -37,7 +36,7 @@ class Lesson(BaseModel):
     teacher_id: str
     teacher_model: str
     run_id: str
-    method: Method
+    method: str  # the teaching method (sociallearn.methods)
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
     verdict: Verdict = Field(default_factory=lambda: Verdict(passed=True))
     mean_logprob: float | None = None

@@ -9,15 +9,25 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from sociallearn.graphs.context import Context
+from sociallearn.context import Context
+from sociallearn.engine.pool import ModelPool
 from sociallearn.graphs.social_learning import builder
+from sociallearn.methods import get_method
+from sociallearn.resources import Resources
 from sociallearn.schema import Lesson
+from sociallearn.settings import Settings
 from sociallearn.stores.library import LessonLibrary
 
 
+def context_for(settings: Settings, models: ModelPool | None = None) -> Context:
+    """A run's context: the settings, and resources opened from them on `models`."""
+    return Context(settings=settings, resources=Resources(settings, models=models))
+
+
 def teach(
-    context: Context,
+    run: Settings | Context,
     *,
+    models: ModelPool | None = None,
     queries: Sequence[str] = (),
     run_id: str | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
@@ -26,16 +36,22 @@ def teach(
     resume: Any = None,
     subgraphs: bool = False,
 ) -> dict[str, Any]:
-    """Run the social-learning graph once; returns its final state.
+    """Run the social-learning graph once with `run`'s settings; returns its final state.
+
+    A `Settings` gets fresh resources, with models from `models` when given (a caller that
+    teaches many runs shares one pool); a `Context` brings its own.
 
     With a `checkpointer`, the run is resumable: call again with the same `thread_id` (after a
     crash, it goes on from the last checkpoint). `on_update(node, update)` is called as each
     node finishes (streamed); with `subgraphs`, teachers' inner nodes too, named
     "teacher-0/drafting". With `Context.approve`, the run stops before publishing and the
     returned state has "__interrupt__": [review request]; call again with `resume` (a
-    `nodes.review.Decision` or its dict) to go on, as `Command(resume=...)` does.
+    `sociallearn.review.Decision` or its dict) to go on, as `Command(resume=...)` does.
     """
-    if context.approve and checkpointer is None:
+    context = run if isinstance(run, Context) else context_for(run, models)
+    if not get_method(context.settings.method).teaches:
+        raise ValueError(f"{context.settings.method} is a baseline: it teaches nothing")
+    if context.settings.approve and checkpointer is None:
         raise ValueError("approval before publishing needs a checkpointer to resume from")
     graph = builder.compile(checkpointer=checkpointer)
     config: dict[str, Any] = {"configurable": {"thread_id": thread_id or run_id or "default"}}

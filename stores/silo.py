@@ -1,19 +1,16 @@
-"""Teachers' private silos and private workspaces.
+"""Teachers' private silos: a task's data split into one private share per teacher.
 
-Private examples live only here, inside the teacher's side of the privacy boundary. The graph
-state carries teacher ids; nodes open a teacher's silo through `open_silos(...)`. A teacher's
-workspace holds its private notes and unfiltered drafts between nodes, in memory only.
+Private examples live only here and in the teachers' workspaces (`sociallearn.resources`),
+inside the teacher's side of the privacy boundary. The graph state carries teacher ids only.
 """
 
 from __future__ import annotations
 
-import functools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sociallearn.tasks import Example, Task, get_task
+from sociallearn.tasks import Example, Task
 
 
 @dataclass
@@ -23,9 +20,6 @@ class TeacherSilo:
     teacher_id: str
     examples: list[Example]
     held_out: list[Example]
-    # The teacher's private workspace, per run: notes and unfiltered drafts (in memory only).
-    notes: dict[str, str] = field(default_factory=dict)
-    drafts: dict[str, list[Any]] = field(default_factory=dict)
     canary: Example | None = None  # planted for privacy measurement: always among the shots
 
     def shots(self, n: int, seed: int) -> list[Example]:
@@ -123,9 +117,8 @@ def split_data(
     return DataSplit(task=task, test=test, silos=silos)
 
 
-@functools.lru_cache(maxsize=8)
-def open_split(
-    task_name: str,
+def load_split(
+    task: Task,
     data_path: str | None,
     teachers: int,
     test_size: int,
@@ -133,8 +126,7 @@ def open_split(
     canary_input: str | None = None,
     canary_answer: str | None = None,
 ) -> DataSplit:
-    """The split for these settings, built once per process (the same settings give the same split)."""
-    task = get_task(task_name)
+    """The task's data split for these settings (the same settings give the same split)."""
     examples = task.load(Path(data_path) if data_path else None)
     canary = None
     if canary_input is not None:

@@ -1,14 +1,14 @@
-"""Shared fixtures: a small SMS dataset file and a scripted fake engine for routing tests."""
+"""Shared fixtures: a small SMS dataset file and scripted models for routing tests."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from sociallearn.engine import Score
+from sociallearn.lm import ScriptedLM
 
 SPAM = [
     "Congratulations you have been selected for a free cruise holiday reply YES now",
@@ -40,42 +40,21 @@ def sms_file(tmp_path: Path) -> Path:
     return path
 
 
-class FakeEngine:
-    """A scripted stand-in for Engine: `drafts(prompt, call_number)` decides each completion."""
-
-    name = "fake"
-    has_chat_template = True
-
-    def __init__(self, drafts: Callable[[str, int], str]) -> None:
-        self.drafts = drafts
-        self.prompts: list[str] = []
-
-    def complete(self, prompt: str, **_: object) -> str:
-        self.prompts.append(prompt)
-        return self.drafts(prompt, len(self.prompts))
-
-    def sample(self, prompt: str, n: int, **_: object) -> list[str]:
-        return [self.complete(prompt) for _ in range(n)]
-
-    def instruct(self, prompt: str, **_: object) -> str:
-        return self.complete(prompt)
-
-    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
-        return [Score(-float(len(text)), max(1, len(text.split()))) for text in continuations]
-
-    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
-        return [self.score(prefix, [text])[0] for prefix, text in pairs]
+@pytest.fixture
+def scripted() -> Callable[[Callable[[str, int], str]], ScriptedLM]:
+    """A scripted model: `script(prompt, call_number)` decides each completion."""
+    return ScriptedLM
 
 
 @pytest.fixture
-def fake_engine(
+def scripted_cli(
     monkeypatch: pytest.MonkeyPatch,
-) -> Callable[[Callable[[str, int], str]], FakeEngine]:
-    """Install a FakeEngine for every model name used by the graph's nodes."""
+) -> Callable[[Callable[[str, int], str]], ScriptedLM]:
+    """A scripted model that every `ModelPool` the CLI opens loads for every model name."""
 
-    def install(drafts: Callable[[str, int], str]) -> FakeEngine:
-        engine = FakeEngine(drafts)
-        monkeypatch.setattr("sociallearn.nodes.resources.get_engine", lambda *a, **k: engine)
-        return engine
+    def install(script: Callable[[str, int], str]) -> ScriptedLM:
+        model = ScriptedLM(script)
+        monkeypatch.setattr("sociallearn.engine.pool.load_llama", lambda name, layers: model)
+        return model
 
     return install

@@ -9,29 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.markdown import Markdown
 
-from sociallearn.experiments.runner import DEFAULT_OUT
+from sociallearn.engine.pool import ModelPool
+from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
+from sociallearn.flags import add_flags, values_from
 
 console = Console(stderr=True)
-
-# Flags that set spec fields: (flag, field, type, help). Unset flags leave the spec's values.
-SPEC_FLAGS: list[tuple[str, str, type, str]] = [
-    ("--task", "task", str, "sms_spam, gsm8k or random_insertion"),
-    ("--data", "data_path", str, "dataset file (upstream format)"),
-    ("--methods", "methods", str, "comma-separated, e.g. zero_shot,synthetic_examples+voting"),
-    ("--shots", "shots", int, "n"),
-    ("--teachers", "teachers", int, "m"),
-    ("--temperature", "temperature", float, "τ"),
-    ("--samples", "samples", int, "k"),
-    ("--keep", "keep", int, "candidates each teacher shares"),
-    ("--lessons", "lessons", int, "synthetic examples in the student's prompt"),
-    ("--votes-held-out", "votes_held_out", int, "held-back examples per teacher for voting"),
-    ("--test-size", "test_size", int, "test examples per run"),
-    ("--runs", "runs", int, "runs (seeds)"),
-    ("--first-seed", "first_seed", int, "seed of the first run"),
-    ("--teacher-model", "teacher_model", str, "smollm2, gemma3 or a GGUF path"),
-    ("--student-model", "student_model", str, "smollm2, gemma3 or a GGUF path"),
-    ("--permutations", "permutations", int, "reshuffles of the permutation test"),
-]
 
 
 def add_experiment_parser(sub: Any) -> None:
@@ -49,9 +31,7 @@ def add_experiment_parser(sub: Any) -> None:
         default=None,
         help="the benchmark's specs (benchmarks/paper_tables.py)",
     )
-    for flag, field, kind, text in SPEC_FLAGS:
-        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
-    parser.add_argument("--no-calibrate", action="store_true", help="raw label scores")
+    add_flags(parser, ExperimentSpec)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cells, library, checkpoints")
     parser.add_argument(
         "--results",
@@ -69,10 +49,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from sociallearn.experiments.runner import run_experiment
     from sociallearn.experiments.spec import load_specs, spec_from_values
 
-    overrides = {field: getattr(args, field) for _, field, _, _ in SPEC_FLAGS}
-    overrides = {key: value for key, value in overrides.items() if value is not None}
-    if args.no_calibrate:
-        overrides["calibrate"] = False
+    overrides = values_from(args, ExperimentSpec)
     if args.spec is not None:
         specs = load_specs(args.spec, overrides)
     elif args.preset is not None:
@@ -82,7 +59,11 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         ]
     else:
         specs = [spec_from_values(overrides)]
-    results = [run_experiment(spec, out_dir=args.out, resume=not args.fresh) for spec in specs]
+    models = ModelPool(n_gpu_layers=specs[0].n_gpu_layers)
+    results = [
+        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh)
+        for spec in specs
+    ]
     stem = args.results or args.out / "results"
     paths = write_all(results, stem, title="Social learning: student accuracy")
     console.print(Markdown(to_markdown(results, title="Results")))

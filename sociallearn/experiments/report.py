@@ -1,12 +1,14 @@
-"""Write an experiment's results: JSON (everything), markdown (the paper's table layout), plot."""
+"""Reports: the experiments' and the privacy measurement's tables (markdown), plots and JSON."""
 
 from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from sociallearn.experiments.privacy import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
 
 # The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.
@@ -219,4 +221,105 @@ def write_all(results: Sequence[ExperimentResult], stem: Path, *, title: str) ->
     write_json(results, paths[0])
     paths[1].write_text(to_markdown(results, title=title), encoding="utf-8")
     write_plot(results, paths[2])
+    return paths
+
+
+def privacy_markdown(report: PrivacyReport) -> str:
+    """The Secret Sharer, copy and filter tables as Markdown."""
+    config = report.config
+    n = config.comparisons
+    lines = [
+        f"Task `{config.task}`, teacher `{config.teacher_model}`, "
+        f"student `{config.student_model}`; "
+        f"T = {report.completed} repetitions, N = {n} strings; m = {config.teachers} teachers, "
+        f"n = {config.shots} shots, k = {config.samples} samples, {config.lessons} lessons.",
+        "",
+        "| method | mean rank [95% CI] | rank 0 | mean exposure | copy rate | "
+        "norm. distance mean (median) | lessons with the canary code |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for result in report.methods.values():
+        ss, leak = result.secret_sharer, result.leakage
+        interval = f" [{ss.ci95[0]:.0f}, {ss.ci95[1]:.0f}]" if ss.ci95 else ""
+        distance = (
+            f"{leak.distance_mean:.3f} ({leak.distance_median:.3f})"
+            if leak.distance_mean is not None
+            else "–"
+        )
+        lines.append(
+            f"| {result.label} | {ss.mean_rank:.1f}{interval} | "
+            f"{ss.rank0_count}/{ss.repetitions} | {ss.mean_exposure:.2f} | "
+            f"{leak.copies}/{leak.lessons} ({100 * leak.copy_rate:.1f}%) | "
+            f"{distance} | {result.canary_code_lessons} |"
+        )
+    any_result = next(iter(report.methods.values()))
+    expected = any_result.secret_sharer
+    lines.append(
+        f"| *no memorisation (expected)* | {expected.expected_mean_rank:.1f} | "
+        f"{report.completed / n:.2f}/{report.completed} | "
+        f"{expected.expected_exposure:.2f} | | | |"
+    )
+    f = report.filter
+    lines += [
+        "",
+        "Privacy filter on the adversarial set (`sociallearn/data/privacy_adversarial.jsonl`):",
+        "",
+        "| attacks caught | clean lessons rejected | clean lessons redacted |",
+        "|---|---|---|",
+        f"| {f.caught}/{f.attacks} ({100 * f.catch_rate:.1f}%) | {f.falsely_rejected}/{f.clean} "
+        f"({100 * f.false_rejection_rate:.1f}%) | {f.clean_altered}/{f.clean} "
+        f"({100 * f.clean_altered_rate:.1f}%) |",
+        "",
+        "Catch rate by attack: "
+        + ", ".join(f"{kind} {100 * rate:.0f}%" for kind, rate in f.catch_rate_by_kind.items())
+        + (f"; missed: {', '.join(f.missed)}" if f.missed else ""),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def privacy_plot(report: PrivacyReport, path: Path) -> None:
+    """Canary ranks and normalised distances per method, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results = list(report.methods.values())
+    labels = [r.label.replace(" (", "\n(") for r in results]
+    n = report.config.comparisons
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    rng = random.Random(0)
+    for i, result in enumerate(results):
+        ranks = result.secret_sharer.ranks
+        left.scatter([i + rng.uniform(-0.15, 0.15) for _ in ranks], ranks, s=14, alpha=0.6)
+        left.scatter([i], [result.secret_sharer.mean_rank], marker="_", s=600, color="black")
+    left.axhline((n - 1) / 2, linestyle="--", color="grey", label="expected without memorisation")
+    left.set_yscale("symlog", linthresh=1)
+    left.set_ylim(-0.5, n)
+    left.set_xticks(range(len(results)), labels, fontsize=8)
+    left.set_ylabel(f"canary rank among N = {n} (0 = most likely)")
+    left.set_title("Secret Sharer: canary rank per repetition (bar: mean)")
+    left.legend(fontsize=8, loc="lower right")
+    right.boxplot([r.leakage.distances or [float("nan")] for r in results])
+    right.set_xticks(range(1, len(results) + 1), labels, fontsize=8)
+    right.set_ylabel("normalised edit distance to the private examples")
+    right.set_title("Lessons vs. the private examples they were drawn from")
+    right.set_ylim(-0.02, 1.02)
+    config = report.config
+    figure.suptitle(
+        f"{config.task}: teacher {config.teacher_model}, student {config.student_model}, "
+        f"T = {report.completed}, N = {n}"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_privacy(report: PrivacyReport, folder: Path, stem: str = "privacy") -> list[Path]:
+    """`<stem>.json`, `<stem>.md` and `<stem>.png` in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{stem}.{ext}" for ext in ("json", "md", "png")]
+    paths[0].write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    paths[1].write_text(privacy_markdown(report))
+    privacy_plot(report, paths[2])
     return paths

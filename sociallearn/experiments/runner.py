@@ -1,14 +1,4 @@
-"""Run an experiment: every method × run is a cell, taught through the graph and evaluated.
-
-Baselines need no teaching: `zero_shot` prompts the student with the task statement only, and
-`original_examples` with n of one teacher's private examples (the upper bar, which leaks them).
-Every other method runs `teach()` (the social-learning graph) and the student reads the
-published lessons back from the library. All methods are evaluated by the same `Student` and
-`evaluate` code on the same test examples of each run.
-
-`instructions` is written by one teacher (m = 1) from the same n examples that
-`original_examples` shows, so the two differ only in what reaches the student. Synthetic
-examples come from m teachers that split the data at random.
+"""Run an experiment: every method × run is a cell (`harness.run_cell`), then a summary.
 
 Each finished cell is saved as JSON under `out_dir/cells/`; an interrupted experiment resumes
 from there (and an interrupted graph run from its SQLite checkpoint).
@@ -18,46 +8,25 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from sociallearn.evaluate import Prediction, evaluate
-from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
+from sociallearn.engine.pool import ModelPool
+from sociallearn.experiments.harness import CellResult, run_cell
+from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
 from sociallearn.experiments.stats import (
     Interval,
     mean_interval,
     permutation_p_value,
     recovered_gap,
 )
-from sociallearn.graphs.context import Context
 from sociallearn.lifecycle import checkpoint_serializer
-from sociallearn.nodes.resources import library_of, split_of, student_engine
-from sociallearn.nodes.student import Student, build_prompt, prompt_from_lessons
-from sociallearn.teaching import teach
 
-DEFAULT_OUT = Path(".sociallearn/experiments")
 SIGNIFICANCE = 0.05
-
-
-class CellResult(BaseModel):
-    """One method on one run (seed): the student's every prediction, and what it was taught."""
-
-    task: str
-    method: str
-    seed: int
-    key: str  # hash of the settings the cell depends on
-    accuracy: float
-    n: int
-    seconds: float
-    cpu_seconds: float  # CPU time of the process, all threads (other jobs excluded)
-    predictions: list[Prediction]
-    lessons: list[str] = Field(default_factory=list)  # published lessons the student read
-    teachers_dropped: int = 0
 
 
 class MethodSummary(BaseModel):
@@ -93,11 +62,16 @@ class ExperimentResult(BaseModel):
 def run_experiment(
     spec: ExperimentSpec,
     *,
+    models: ModelPool | None = None,
     out_dir: Path = DEFAULT_OUT,
     resume: bool = True,
     progress: bool = True,
 ) -> ExperimentResult:
-    """Run (or resume) every cell of `spec` and summarise it."""
+    """Run (or resume) every cell of `spec` and summarise it.
+
+    Models come from `models` (share one pool between experiments of one process).
+    """
+    models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     out_dir.mkdir(parents=True, exist_ok=True)
     cells_dir = out_dir / "cells" / spec.task
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +87,9 @@ def run_experiment(
                 cells.append(cell)
                 continue
             bar.set_postfix_str(f"{method.label}, seed {seed}")
-            cell = run_cell(spec, method, seed, out_dir=out_dir, saver=saver, progress=progress)
+            cell = run_cell(
+                spec, method, seed, models, out_dir=out_dir, checkpointer=saver, progress=progress
+            )
             _write_atomically(path, cell.model_dump_json(indent=1))
             cells.append(cell)
     finally:
@@ -127,78 +103,6 @@ def run_experiment(
         cpu_seconds=sum(c.cpu_seconds for c in cells),
         cpu_count=os.cpu_count(),
         load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
-    )
-
-
-def context_for(spec: ExperimentSpec, method: MethodSpec, seed: int, out_dir: Path) -> Context:
-    """The graph's run settings for one cell."""
-    single_teacher = method.method != "synthetic_examples"
-    return Context(
-        task=spec.task,
-        data_path=spec.data_path,
-        method="instructions" if method.method == "instructions" else "synthetic_examples",
-        teachers=1 if single_teacher else spec.teachers,
-        shots=spec.shots,
-        temperature=spec.temperature,
-        samples=spec.samples,
-        keep=spec.keep,
-        lessons=spec.lessons,
-        aggregator=method.aggregator,
-        votes_held_out=spec.votes_held_out,
-        balanced_generation=method.balanced,
-        teacher_check=method.checked,
-        teacher_model=spec.teacher_model,
-        student_model=spec.student_model,
-        library=str(out_dir / "library"),
-        collection=f"experiment-{spec.task}",
-        test_size=spec.test_size,
-        seed=seed,
-        max_retries=spec.max_retries,
-    )
-
-
-def run_cell(
-    spec: ExperimentSpec,
-    method: MethodSpec,
-    seed: int,
-    *,
-    out_dir: Path,
-    saver: SqliteSaver | None = None,
-    progress: bool = False,
-) -> CellResult:
-    """Teach (unless a baseline) and evaluate one method on one run."""
-    started, cpu_started = time.time(), time.process_time()
-    context = context_for(spec, method, seed, out_dir)
-    split = split_of(context)
-    task = split.task
-    lessons: list[str] = []
-    dropped = 0
-    if method.method == "zero_shot":
-        preamble = build_prompt(task)
-    elif method.method == "original_examples":
-        shots = split.silos["teacher-0"].shots(spec.shots, seed)
-        preamble = build_prompt(task, examples=[task.format_example(e) for e in shots])
-    else:
-        key = spec.cell_key(method, seed)
-        state = teach(context, run_id=key, checkpointer=saver, thread_id=key)
-        published = library_of(context).get(state.get("published", []))
-        preamble = prompt_from_lessons(task, published)
-        lessons = [lesson.text for lesson in published]
-        dropped = len(state.get("dropped", []))
-    student = Student(student_engine(context), task, calibrate=spec.calibrate)
-    result = evaluate(student, preamble, split.test, progress=progress, desc=method.label)
-    return CellResult(
-        task=spec.task,
-        method=method.label,
-        seed=seed,
-        key=spec.cell_key(method, seed),
-        accuracy=result.accuracy,
-        n=result.n,
-        seconds=time.time() - started,
-        cpu_seconds=time.process_time() - cpu_started,
-        predictions=result.predictions,
-        lessons=lessons,
-        teachers_dropped=dropped,
     )
 
 
@@ -228,9 +132,7 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
         )
         if original and label != "original_examples":
             ours, theirs = _paired_outcomes(group, original)
-            p = permutation_p_value(
-                ours, theirs, n_resamples=spec.permutations, seed=spec.first_seed
-            )
+            p = permutation_p_value(ours, theirs, n_resamples=spec.permutations, seed=spec.seed)
             summary.p_value, summary.significant = p, p < SIGNIFICANCE
         if "zero_shot" in means and "original_examples" in means:
             summary.recovered_gap = recovered_gap(

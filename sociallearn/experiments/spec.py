@@ -8,7 +8,6 @@ their own held-back data before sharing them), e.g. `synthetic_examples+voting+b
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,9 +16,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-MethodName = Literal["zero_shot", "original_examples", "instructions", "synthetic_examples"]
-BASELINES = ("zero_shot", "original_examples")
+from sociallearn.methods import METHODS
+from sociallearn.settings import TeachSettings
+
 OPTIONS = ("random", "voting", "balanced", "checked")
+DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
 
 class SpecError(ValueError):
@@ -31,7 +32,7 @@ class MethodSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    method: MethodName
+    method: str = Field(description=f"a registered method: {', '.join(METHODS)}")
     aggregator: Literal["random", "voting"] = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
@@ -55,6 +56,13 @@ class MethodSpec(BaseModel):
             settings["aggregator"] = "voting"
         settings.update({option: True for option in ("balanced", "checked") if option in options})
         return settings
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, method: str) -> str:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        return method
 
     @model_validator(mode="after")
     def _options_fit(self) -> MethodSpec:
@@ -82,7 +90,19 @@ class MethodSpec(BaseModel):
     @property
     def teaches(self) -> bool:
         """Whether the method runs the social-learning graph (the baselines do not)."""
-        return self.method not in BASELINES
+        return METHODS[self.method].teaches
+
+    def settings(self) -> dict[str, Any]:
+        """The run settings this method and its options stand for."""
+        aggregator = (
+            "balanced_voting" if self.aggregator == "voting" and self.balanced else self.aggregator
+        )
+        return {
+            "method": self.method,
+            "aggregator": aggregator,
+            "balanced_generation": self.balanced,
+            "teacher_check": self.checked,
+        }
 
 
 def parse_methods(labels: Iterable[str]) -> list[MethodSpec]:
@@ -97,37 +117,26 @@ PAPER_METHODS = (
     "synthetic_examples+random",
     "synthetic_examples+voting",
 )
+# Settings a baseline's result does not depend on (it teaches nothing).
+_TEACHING_ONLY = {
+    "teachers", "temperature", "samples", "keep", "lessons", "votes_held_out", "teacher_model",
+    "max_retries",
+}  # fmt: skip
 
 
-class ExperimentSpec(BaseModel):
-    """Everything an experiment needs: one task, its methods, and the shared settings."""
+class ExperimentSpec(TeachSettings):
+    """Everything an experiment needs: the shared run settings, the methods and the runs.
 
-    model_config = ConfigDict(extra="forbid")
+    Run i uses seed `seed + i`.
+    """
 
-    name: str = "experiment"
-    task: str = "sms_spam"
-    data_path: str | None = None
+    name: str = Field(default="experiment", description="the experiment's name in reports")
     methods: list[MethodSpec] = Field(
-        default_factory=lambda: parse_methods(PAPER_METHODS), min_length=1
-    )  # labels such as "synthetic_examples+voting", or a comma-separated string of them
-    shots: int = Field(default=8, ge=1, description="n: private examples a teacher reads")
-    teachers: int = Field(default=8, ge=1, description="m: teachers for synthetic examples")
-    temperature: float = Field(default=0.7, ge=0.0, description="τ: sampling temperature")
-    samples: int = Field(default=16, ge=1, description="k: candidates each teacher samples")
-    keep: int = Field(
-        default=8, ge=1, description="candidates each teacher shares, most likely first"
+        default_factory=lambda: parse_methods(PAPER_METHODS),
+        min_length=1,
+        description="method labels, e.g. zero_shot,synthetic_examples+voting (comma-separated)",
     )
-    lessons: int = Field(default=8, ge=1, description="synthetic examples in the student's prompt")
-    votes_held_out: int = Field(
-        default=8, ge=1, description="held-back examples a teacher votes/checks with"
-    )
-    test_size: int = Field(default=200, ge=2)
-    runs: int = Field(default=3, ge=1, description="seeds: first_seed, first_seed + 1, ...")
-    first_seed: int = 0
-    teacher_model: str = "smollm2"
-    student_model: str = "smollm2"
-    calibrate: bool = True  # contextual calibration of the student's label scores
-    max_retries: int = Field(default=2, ge=0)
+    runs: int = Field(default=3, ge=1, description="runs (seeds seed, seed + 1, ...)")
     permutations: int = Field(
         default=10_000, ge=100, description="reshuffles of the permutation test"
     )
@@ -147,27 +156,69 @@ class ExperimentSpec(BaseModel):
 
     @property
     def seeds(self) -> list[int]:
-        return list(range(self.first_seed, self.first_seed + self.runs))
+        return list(range(self.seed, self.seed + self.runs))
 
     def cell_key(self, method: MethodSpec, seed: int) -> str:
         """A short hash of every setting that a cell's result depends on."""
-        settings = self.model_dump(
-            exclude={"name", "methods", "runs", "first_seed", "permutations"}
-        )
+        unused = {"name", "methods", "runs", "seed", "permutations"}
         if not method.teaches:
-            for unused in (
-                "teachers",
-                "temperature",
-                "samples",
-                "keep",
-                "lessons",
-                "votes_held_out",
-                "teacher_model",
-                "max_retries",
-            ):
-                settings.pop(unused)
-        payload = json.dumps({**settings, "method": method.label, "seed": seed}, sort_keys=True)
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+            unused |= _TEACHING_ONLY
+        return self.key(exclude=unused, method=method.label, seed=seed)
+
+
+# The methods a privacy measurement compares (`experiments.privacy`).
+MethodName = Literal[
+    "original_examples", "instructions", "synthetic_examples", "synthetic_unfiltered"
+]
+PRIVACY_METHODS: tuple[MethodName, ...] = (
+    "original_examples",
+    "instructions",
+    "synthetic_examples",
+    "synthetic_unfiltered",
+)
+LABELS = {
+    "original_examples": "original examples",
+    "instructions": "instructions (filter)",
+    "synthetic_examples": "synthetic examples (filter)",
+    "synthetic_unfiltered": "synthetic examples (no filter)",
+}
+
+
+class PrivacyConfig(TeachSettings):
+    """Settings of a privacy experiment: the run settings, T repetitions and N strings.
+
+    Repetition t uses seed `seed + t`.
+    """
+
+    repetitions: int = Field(default=100, ge=1, description="T: repetitions, each a new canary")
+    comparisons: int = Field(
+        default=1000,
+        ge=2,
+        description="N: the canary and N−1 comparison strings it is ranked among",
+    )
+    measured: list[MethodName] = Field(
+        default_factory=lambda: list(PRIVACY_METHODS),
+        description="the methods whose leakage is measured",
+    )
+
+
+PRESETS: dict[str, PrivacyConfig] = {
+    # The paper's scale: T = 100 social-learning runs per method with the default run settings.
+    "full": PrivacyConfig(),
+    # The committed benchmark: smaller teaching runs and T = 20 so that it fits 2 CPU cores.
+    "results": PrivacyConfig(repetitions=20, teachers=2, samples=8, keep=4, lessons=4),
+    # A minute-scale check of the whole pipeline (tests).
+    "smoke": PrivacyConfig(
+        repetitions=2,
+        comparisons=50,
+        teachers=1,
+        shots=4,
+        samples=3,
+        keep=2,
+        lessons=2,
+        test_size=20,
+    ),
+}
 
 
 def load_specs(path: Path, overrides: dict[str, Any] | None = None) -> list[ExperimentSpec]:

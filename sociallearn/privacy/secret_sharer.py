@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from scipy import stats
 
-from sociallearn.engine import Engine
+from sociallearn.lm import LanguageModel
 from sociallearn.privacy.names import common_names
 from sociallearn.tasks import Example, Task
 
@@ -164,7 +164,9 @@ def split_at_secret(text: str, secret_numbers: Sequence[int]) -> tuple[str, str]
     return text[:at], text[at : max(ends)]
 
 
-def score_strings(engine: Engine, prompt: str, parts: Sequence[tuple[str, str]]) -> list[float]:
+def score_strings(
+    engine: LanguageModel, prompt: str, parts: Sequence[tuple[str, str]]
+) -> list[float]:
     """Length-normalised log-likelihood of each head + tail as a continuation of `prompt`.
 
     Strings from one template share few heads (text up to the secret code): each head is scored
@@ -185,7 +187,7 @@ def score_strings(engine: Engine, prompt: str, parts: Sequence[tuple[str, str]])
 
 
 def canary_rank(
-    engine: Engine,
+    engine: LanguageModel,
     prompt: str,
     task: Task,
     secrets: Sequence[Secret],

@@ -15,9 +15,9 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from sociallearn.engine import Engine
-from sociallearn.nodes import prompts
-from sociallearn.nodes.student import Student, build_prompt
+from sociallearn import prompts
+from sociallearn.engine import LlamaEngine
+from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 
 pytestmark = pytest.mark.integration
@@ -26,12 +26,12 @@ TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("smollm2")
+def engine() -> LlamaEngine:
+    return LlamaEngine("smollm2")
 
 
 @pytest.fixture(scope="module")
-def naive(engine: Engine) -> llama_cpp.Llama:
+def naive(engine: LlamaEngine) -> llama_cpp.Llama:
     return llama_cpp.Llama(
         model_path=str(engine.path),
         n_ctx=4096,
@@ -84,7 +84,7 @@ def lesson(examples: list[Example]) -> str:
 
 
 def test_student_answers_match_naive(
-    engine: Engine, naive: llama_cpp.Llama, examples: list[Example]
+    engine: LlamaEngine, naive: llama_cpp.Llama, examples: list[Example]
 ) -> None:
     task = get_task("sms_spam")
     preamble = lesson(examples)
@@ -104,7 +104,7 @@ def test_student_answers_match_naive(
 
 
 def test_candidate_strings_match_naive(
-    engine: Engine, naive: llama_cpp.Llama, examples: list[Example]
+    engine: LlamaEngine, naive: llama_cpp.Llama, examples: list[Example]
 ) -> None:
     prompt = lesson(examples)
     rng = random.Random(1)
@@ -123,7 +123,7 @@ def test_candidate_strings_match_naive(
 
 
 def test_score_pairs_match_naive(
-    engine: Engine, naive: llama_cpp.Llama, examples: list[Example]
+    engine: LlamaEngine, naive: llama_cpp.Llama, examples: list[Example]
 ) -> None:
     task = get_task("sms_spam")
     preambles = [build_prompt(task, examples=[task.format_example(e)]) for e in examples[:3]]
@@ -136,7 +136,7 @@ def test_score_pairs_match_naive(
         assert score.logprob == pytest.approx(naive_logprob(naive, prefix, text), abs=TOLERANCE)
 
 
-def test_samples_match_create_completion(engine: Engine, examples: list[Example]) -> None:
+def test_samples_match_create_completion(engine: LlamaEngine, examples: list[Example]) -> None:
     task = get_task("sms_spam")
     prompt = (
         f"{task.description}\n\n"
@@ -169,16 +169,16 @@ def test_gemma_sampling_is_the_complete_loop(
 ) -> None:
     """Gemma 3's CPU logits depend on batch shapes (and even on which KV cells a token lands in),
     so batched streams would change its samples: `sample` keeps calling `complete` there."""
-    gemma = Engine("gemma3")
+    gemma = LlamaEngine("gemma3")
     assert not gemma._check_streams()
     seeds: list[int | None] = []
-    complete = Engine.complete
+    complete = LlamaEngine.complete
 
-    def counted(self: Engine, prompt: str, **settings: Any) -> str:
+    def counted(self: LlamaEngine, prompt: str, **settings: Any) -> str:
         seeds.append(settings.get("seed"))
         return complete(self, prompt, **settings)
 
-    monkeypatch.setattr(Engine, "complete", counted)
+    monkeypatch.setattr(LlamaEngine, "complete", counted)
     task = get_task("sms_spam")
     prompt = "\n\n".join(task.format_example(e) for e in examples[:3]) + f"\n\n{task.input_field}:"
     samples = gemma.sample(prompt, 3, temperature=0.7, seed=5, stop=["\n\n"], max_tokens=8)

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.report import write_all
-from sociallearn.experiments.runner import ExperimentResult, context_for, run_experiment
+from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
-from sociallearn.nodes.resources import split_of
+from sociallearn.resources import Resources
 from sociallearn.tasks import get_task
 
 METHODS = [
@@ -84,7 +85,8 @@ def test_results_hold_no_private_example(experiment: dict):
     checked = 0
     for cell in result.cells:  # each run deals the data anew: check a cell against its own run
         method = next(m for m in spec.methods if m.label == cell.method)
-        silos = split_of(context_for(spec, method, cell.seed, root / "out")).silos.values()
+        settings = cell_settings(spec, method, cell.seed, root / "out" / "library")
+        silos = Resources(settings).split.silos.values()
         private = {t for silo in silos for t in silo.private_texts()}
         overlap = {p.input for p in cell.predictions} & private
         assert all(repeats[text] > 1 for text in overlap)

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.engine import Engine, get_engine
+from sociallearn.engine import LlamaEngine
 from sociallearn.models import ModelError
 
 
 @pytest.mark.parametrize("name", ["smollm2", "gemma3"])
 def test_embedded_models_generate_and_score(name: str):
-    engine = get_engine(name)
+    engine = LlamaEngine(name)
     assert engine.complete("1, 2, 3, 4,", max_tokens=4).strip()
     likely, unlikely = engine.score("1, 2, 3, 4,", [" 5", " banana"])
     assert likely.logprob > unlikely.logprob
 
 
 def test_grammar_constrains_output():
-    engine = get_engine("smollm2")
+    engine = LlamaEngine("smollm2")
     text = engine.complete(
         "Is the sky blue? Answer:", max_tokens=4, grammar='root ::= " yes" | " no"'
     )
@@ -28,15 +28,15 @@ def test_grammar_constrains_output():
 
 def test_missing_model_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ModelError, match=r"model file not found: .*nope\.gguf"):
-        Engine(str(tmp_path / "nope.gguf"))
+        LlamaEngine(str(tmp_path / "nope.gguf"))
 
 
 def test_broken_model_is_a_clear_error(tmp_path: Path):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"not a model at all")
     with pytest.raises(ModelError, match="not a GGUF model file"):
-        Engine(str(broken))
+        LlamaEngine(str(broken))
     truncated = tmp_path / "truncated.gguf"
     truncated.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(ModelError, match="could not load"):
-        Engine(str(truncated))
+        LlamaEngine(str(truncated))

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
+from sociallearn.experiments.report import write_privacy
+from sociallearn.experiments.spec import PRESETS
 from sociallearn.privacy.adversarial import evaluate_filter, load_cases
-from sociallearn.privacy.experiment import PRESETS, PrivacyReport, run_experiment, write_outputs
 
 CLI = [sys.executable, "-m", "sociallearn.cli"]
 
@@ -18,7 +20,7 @@ CLI = [sys.executable, "-m", "sociallearn.cli"]
 @pytest.fixture(scope="module")
 def report(datasets: Path) -> PrivacyReport:
     """The smoke preset: T = 2 repetitions, N = 50 strings, one teacher, all four methods."""
-    return run_experiment(PRESETS["smoke"], progress=False)
+    return measure_privacy(PRESETS["smoke"], progress=False)
 
 
 def test_original_examples_expose_the_canary(report: PrivacyReport):
@@ -31,7 +33,7 @@ def test_original_examples_expose_the_canary(report: PrivacyReport):
 
 
 def test_every_method_is_measured(report: PrivacyReport):
-    assert list(report.methods) == list(PRESETS["smoke"].methods)
+    assert list(report.methods) == list(PRESETS["smoke"].measured)
     for result in report.methods.values():
         ranks = result.secret_sharer.ranks
         assert len(ranks) == 2 and all(0 <= rank < 50 for rank in ranks)
@@ -40,7 +42,7 @@ def test_every_method_is_measured(report: PrivacyReport):
 
 
 def test_outputs_are_written(report: PrivacyReport, tmp_path: Path):
-    paths = write_outputs(report, tmp_path)
+    paths = write_privacy(report, tmp_path)
     assert [path.name for path in paths] == ["privacy.json", "privacy.md", "privacy.png"]
     saved = PrivacyReport.model_validate(json.loads(paths[0].read_text()))
     assert (

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from sociallearn.graphs.context import Context
 from sociallearn.graphs.social_learning import builder
 from sociallearn.schema import Lesson
+from sociallearn.settings import Settings
 from sociallearn.stores.library import LessonLibrary
 
 CLI = [sys.executable, "-m", "sociallearn.cli"]
@@ -81,6 +81,6 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, datasets:
     assert len(candidate_ids) == len(set(candidate_ids))  # nothing repeated
     published = final["published"]
     assert published and len(published) == len(set(published))
-    stored = LessonLibrary.open(str(library), Context().collection).list(run_id="run-1")
+    stored = LessonLibrary.open(str(library), Settings().collection).list(run_id="run-1")
     assert sorted(lesson.id for lesson in stored) == sorted(published)
     assert len({lesson.content_hash for lesson in stored}) == len(stored)

@@ -11,16 +11,15 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.resources import split_of
+from sociallearn.context import Context
 from sociallearn.teaching import teach
 
 CLI = [sys.executable, "-m", "sociallearn.cli"]
 
 
 def small_context(library: Path, method: str) -> Context:
-    return Context(
-        method=method,  # type: ignore[arg-type]
+    return Context.of(
+        method=method,
         teachers=2,
         samples=6,
         keep=4,
@@ -54,7 +53,7 @@ def test_lessons_are_published_and_answers_given(taught: dict):
 
 
 def test_a_new_process_reads_the_library_and_the_student_answers(taught: dict):
-    library = str(taught["context"].library)
+    library = str(taught["context"].settings.library)
     listed = subprocess.run(
         [*CLI, "lessons", "list", "--library", library, "--task", "sms_spam", "--json"],
         capture_output=True,
@@ -81,7 +80,7 @@ def test_a_new_process_reads_the_library_and_the_student_answers(taught: dict):
 
 
 def test_private_data_never_reaches_checkpoint_or_library(taught: dict):
-    split = split_of(taught["context"])
+    split = taught["context"].resources.split
     private = {text for silo in split.silos.values() for text in silo.private_texts()}
     # Short messages ("Ok lar...") are common phrases, not identifying: scan the distinctive ones.
     distinctive = [text for text in private if len(text) >= 40]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sociallearn.graphs.context import Context
+from sociallearn.context import Context
+from sociallearn.engine import ModelPool
+from sociallearn.lm import LanguageModel
+from sociallearn.resources import Resources
+from sociallearn.settings import Settings
 
 
-def small_context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    settings: dict = {
+def small_settings(sms_file: Path, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict = {
         "data_path": str(sms_file),
         "library": str(tmp_path / "library"),
         "test_size": 4,
@@ -18,5 +22,13 @@ def small_context(sms_file: Path, tmp_path: Path, **overrides: object) -> Contex
         "keep": 2,
         "lessons": 4,
     }
-    settings.update(overrides)
-    return Context(**settings)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def small_context(
+    sms_file: Path, tmp_path: Path, model: LanguageModel, **overrides: object
+) -> Context:
+    """Small settings, with `model` as every model of the run."""
+    settings = small_settings(sms_file, tmp_path, **overrides)
+    return Context(settings=settings, resources=Resources(settings, models=ModelPool.fixed(model)))

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from sociallearn import engine as engine_module
-from sociallearn.engine import Engine, Score, _logsumexp_rows
+from sociallearn.engine import LlamaEngine, decoding, scoring
+from sociallearn.engine.decoding import logsumexp_rows
+from sociallearn.lm import Score
 
 LESSON = (
     "Classify each SMS message as spam or ham.\n\n"
@@ -23,27 +24,27 @@ LESSON = (
 
 
 @pytest.fixture(scope="module")
-def engine() -> Engine:
-    return Engine("smollm2")
+def engine() -> LlamaEngine:
+    return LlamaEngine("smollm2")
 
 
 @pytest.fixture
 def decodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
     """Every llama_decode the engine makes, as (tokens in the batch, logits rows asked for)."""
     calls: list[tuple[int, int]] = []
-    real = engine_module._decode
+    real = scoring.decode
 
-    def spy(ctx: object, batch: engine_module._Batch, n_outputs: int, n_vocab: int) -> np.ndarray:
+    def spy(ctx: object, batch: decoding.Batch, n_outputs: int, n_vocab: int) -> np.ndarray:
         calls.append((int(batch.raw.n_tokens), n_outputs))
         return real(ctx, batch, n_outputs, n_vocab)
 
-    monkeypatch.setattr(engine_module, "_decode", spy)
+    monkeypatch.setattr(scoring, "decode", spy)
     yield calls
 
 
-def cold(engine: Engine) -> None:
+def cold(engine: LlamaEngine) -> None:
     """Empty the engine's KV cache, so the next call evaluates everything."""
-    engine._truncate_cache(0)
+    engine.scorer.truncate_cache(0)
 
 
 def test_logsumexp_matches_float64_reference() -> None:
@@ -51,11 +52,11 @@ def test_logsumexp_matches_float64_reference() -> None:
     wide = rows.astype(np.float64)
     peak = wide.max(axis=1)
     expected = peak + np.log(np.exp(wide - peak[:, None]).sum(axis=1))
-    assert np.allclose(_logsumexp_rows(rows), expected, atol=1e-6, rtol=0)  # float32 exponentials
+    assert np.allclose(logsumexp_rows(rows), expected, atol=1e-6, rtol=0)  # float32 exponentials
 
 
 def test_label_scoring_is_one_decode_of_the_new_query_tokens(
-    engine: Engine, decodes: list[tuple[int, int]]
+    engine: LlamaEngine, decodes: list[tuple[int, int]]
 ) -> None:
     first = LESSON + "Message: Free entry to win a car, text WIN now\nLabel:"
     second = LESSON + "Message: See you at the station at six\nLabel:"
@@ -71,7 +72,7 @@ def test_label_scoring_is_one_decode_of_the_new_query_tokens(
 
 
 def test_repeated_prefix_decodes_only_its_last_token(
-    engine: Engine, decodes: list[tuple[int, int]]
+    engine: LlamaEngine, decodes: list[tuple[int, int]]
 ) -> None:
     engine.score(LESSON, [" Message"])
     decodes.clear()
@@ -80,7 +81,7 @@ def test_repeated_prefix_decodes_only_its_last_token(
 
 
 def test_shared_continuation_tokens_are_decoded_once(
-    engine: Engine, decodes: list[tuple[int, int]]
+    engine: LlamaEngine, decodes: list[tuple[int, int]]
 ) -> None:
     texts = [
         " Message: hi there, are you free tonight",
@@ -109,7 +110,7 @@ def test_shared_continuation_tokens_are_decoded_once(
         assert alone.logprob == pytest.approx(score.logprob, abs=1e-9)
 
 
-def test_score_pairs_equal_separate_scores(engine: Engine) -> None:
+def test_score_pairs_equal_separate_scores(engine: LlamaEngine) -> None:
     pairs = [
         (LESSON + "Message: Free ringtones\nLabel:", " spam"),
         ("Numbers: 1, 2, 3,", " 4"),
@@ -122,7 +123,7 @@ def test_score_pairs_equal_separate_scores(engine: Engine) -> None:
         assert engine.score(prefix, [text])[0].logprob == pytest.approx(score.logprob, abs=1e-9)
 
 
-def test_cache_bookkeeping_stays_usable_by_llama_cpp_python(engine: Engine) -> None:
+def test_cache_bookkeeping_stays_usable_by_llama_cpp_python(engine: LlamaEngine) -> None:
     engine.score(LESSON, [" Message: hello"])
     llm = engine.llm
     held = llm.input_ids[: llm.n_tokens].tolist()
@@ -132,7 +133,7 @@ def test_cache_bookkeeping_stays_usable_by_llama_cpp_python(engine: Engine) -> N
     assert engine.complete("1, 2, 3, 4,", max_tokens=3) == after
 
 
-def test_scoring_errors(engine: Engine) -> None:
+def test_scoring_errors(engine: LlamaEngine) -> None:
     with pytest.raises(ValueError, match="exceed the context window"):
         engine.score("word " * 5000, [" more"])
     with pytest.raises(ValueError, match="empty prefix"):
@@ -140,17 +141,17 @@ def test_scoring_errors(engine: Engine) -> None:
     assert engine.score(LESSON, []) == []
 
 
-def test_prompt_state_moves_into_the_sampling_streams(engine: Engine) -> None:
-    assert engine._check_streams()
+def test_prompt_state_moves_into_the_sampling_streams(engine: LlamaEngine) -> None:
+    assert engine.sampler.check_streams()
     tokens = engine.tokenize(LESSON)
-    side = engine._side_context(len(tokens) + 8)
-    engine._evaluate(tokens, {})
+    side = engine.sampler._side_context(len(tokens) + 8)
+    engine.scorer.evaluate(tokens, {})
     llm = engine.llm
-    assert engine_module._copy_sequence(llm.ctx, side.ctx, side.memory, len(tokens), side.streams)
-    assert engine_module.llama_cpp.llama_memory_seq_pos_max(side.memory, 0) == len(tokens) - 1
+    assert decoding.copy_sequence(llm.ctx, side.ctx, side.memory, len(tokens), side.streams)
+    assert decoding.llama_cpp.llama_memory_seq_pos_max(side.memory, 0) == len(tokens) - 1
 
 
-def test_samples_are_the_completions_they_replace(engine: Engine) -> None:
+def test_samples_are_the_completions_they_replace(engine: LlamaEngine) -> None:
     prompt = LESSON + "Message:"
     settings = {"max_tokens": 24, "stop": ["\n\n"], "top_k": 40, "top_p": 0.95}
     cold(engine)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from sociallearn.engine import Score
+from sociallearn.aggregators.voting import elect, take_by_label
+from sociallearn.engine import ModelPool
 from sociallearn.experiments.report import to_markdown, write_all
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import (
@@ -21,9 +22,9 @@ from sociallearn.experiments.spec import (
     parse_methods,
 )
 from sociallearn.experiments.stats import mean_interval, permutation_p_value, recovered_gap
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.aggregator import elect, take_by_label
+from sociallearn.lm import Score
 from sociallearn.schema import Lesson
+from sociallearn.settings import Settings
 from sociallearn.teaching import teach
 
 # ---------------------------------------------------------------- statistics
@@ -158,9 +159,9 @@ def test_elect_runs_plurality_rounds():
 # ---------------------------------------------------- graph and runner (fake)
 
 
-def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, fake_engine):
+def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, scripted):
     drafts = iter(["Free prize, text WIN now\nLabel: spam", "Call me later\nLabel: spam"] * 50)
-    engine = fake_engine(lambda prompt, n: " " + next(drafts))
+    engine = scripted(lambda prompt, n: " " + next(drafts))
 
     def score_pairs(pairs: Sequence[tuple[str, str]]) -> list[Score]:
         # The held-back answers are likelier after the prize example only.
@@ -176,8 +177,9 @@ def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, fake_eng
         "keep": 2,
         "lessons": 4,
     }
-    plain = teach(Context(**settings))
-    checked = teach(Context(**settings, teacher_check=True))
+    models = ModelPool.fixed(engine)
+    plain = teach(Settings(**settings), models=models)
+    checked = teach(Settings(**settings, teacher_check=True), models=models)
     assert {lesson.input for lesson in plain["candidates"]} == {
         "Free prize, text WIN now",
         "Call me later",
@@ -185,8 +187,9 @@ def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, fake_eng
     assert {lesson.input for lesson in checked["candidates"]} == {"Free prize, text WIN now"}
 
 
-def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, monkeypatch):
-    engine = fake_engine(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkeypatch):
+    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    models = ModelPool.fixed(engine)
     spec = ExperimentSpec(
         data_path=str(sms_file),
         test_size=4,
@@ -201,7 +204,7 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, mon
             ["zero_shot", "original_examples", "instructions", "synthetic_examples+voting"]
         ),
     )
-    result = run_experiment(spec, out_dir=tmp_path / "exp", progress=False)
+    result = run_experiment(spec, models=models, out_dir=tmp_path / "exp", progress=False)
     assert [s.method for s in result.summaries] == [m.label for m in spec.methods]
     assert len(result.cells) == 8 and all(c.n == 4 for c in result.cells)
     voting = result.summary("synthetic_examples+voting")
@@ -214,7 +217,7 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, mon
         "sociallearn.experiments.runner.run_cell",
         lambda *a, **k: pytest.fail("a finished cell was run again"),
     )
-    again = run_experiment(spec, out_dir=tmp_path / "exp", progress=False)
+    again = run_experiment(spec, models=models, out_dir=tmp_path / "exp", progress=False)
     assert len(engine.prompts) == calls
     assert [c.accuracy for c in again.cells] == [c.accuracy for c in result.cells]
 
@@ -232,8 +235,8 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, fake_engine, mon
     assert "0-shot" in to_markdown([again])
 
 
-def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, fake_engine):
-    fake_engine(lambda prompt, n: " Free entry to win a prize, text WIN now\nLabel: spam")
+def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
+    model = scripted(lambda prompt, n: " Free entry to win a prize, text WIN now\nLabel: spam")
     settings = {
         "data_path": str(sms_file),
         "library": str(tmp_path / "lib"),
@@ -243,7 +246,7 @@ def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_p
         "keep": 1,
         "lessons": 3,
     }
-    state = teach(Context(**settings), queries=["hello"])
+    state = teach(Settings(**settings), models=ModelPool.fixed(model), queries=["hello"])
     assert len(state["candidates"]) == 3  # one per teacher, the same text
     assert len(state["lessons"]) == 1 and state["answers"][0].answer in {"spam", "ham"}
 

@@ -10,12 +10,12 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 from small_context import small_context
 
-from sociallearn.graphs.context import Context
+from sociallearn.context import Context
 from sociallearn.graphs.social_learning import builder
+from sociallearn.lm import LanguageModel, ScriptedLM
 from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
-from sociallearn.nodes.review import Decision
+from sociallearn.review import Decision
 from sociallearn.stores.library import LessonLibrary
-from sociallearn.stores.silo import open_split
 from sociallearn.teaching import teach
 
 
@@ -23,8 +23,10 @@ def offer(prompt: str, n: int) -> str:
     return f" Offer number {n}: you have won a voucher, reply WIN now\nLabel: spam"
 
 
-def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    return small_context(sms_file, tmp_path, **overrides)
+def context(
+    sms_file: Path, tmp_path: Path, model: LanguageModel | None = None, **overrides: object
+) -> Context:
+    return small_context(sms_file, tmp_path, model or ScriptedLM(offer), **overrides)
 
 
 def test_lost_drafts_are_redrafted_without_using_a_retry(sms_file, tmp_path):
@@ -35,7 +37,7 @@ def test_lost_drafts_are_redrafted_without_using_a_retry(sms_file, tmp_path):
     assert route_after_filter({**state, **update}, Runtime(context=ctx)) == "drafting"  # type: ignore[arg-type]
 
 
-def test_a_crashed_run_resumes_without_losing_or_repeating_lessons(sms_file, tmp_path, fake_engine):
+def test_a_crashed_run_resumes_without_losing_or_repeating_lessons(sms_file, tmp_path, scripted):
     calls = {"n": 0}
 
     def crash_once(prompt: str, n: int) -> str:
@@ -44,27 +46,26 @@ def test_a_crashed_run_resumes_without_losing_or_repeating_lessons(sms_file, tmp
             raise RuntimeError("simulated crash")
         return offer(prompt, calls["n"])
 
-    fake_engine(crash_once)
-    ctx = context(sms_file, tmp_path)
+    model = scripted(crash_once)
+    ctx = context(sms_file, tmp_path, model)
     saver = InMemorySaver()
     with pytest.raises(RuntimeError, match="simulated crash"):
         teach(ctx, checkpointer=saver, thread_id="t", run_id="r1")
-    open_split.cache_clear()  # a new process: teachers' in-memory workspaces are gone
-    state = teach(ctx, checkpointer=saver, thread_id="t")
+    restarted = context(sms_file, tmp_path, model)  # a new process: new workspaces
+    state = teach(restarted, checkpointer=saver, thread_id="t")
     assert {lesson.teacher_id for lesson in state["candidates"]} == {"teacher-0", "teacher-1"}
     assert len(state["published"]) == len(set(state["published"])) == 4
-    library = LessonLibrary.open(ctx.library)
+    library = LessonLibrary.open(ctx.settings.library)
     assert sorted(lesson.id for lesson in library.list(run_id="r1")) == sorted(state["published"])
 
 
-def test_approval_interrupts_before_publishing_then_edits(sms_file, tmp_path, fake_engine):
-    fake_engine(offer)
-    ctx = context(sms_file, tmp_path, approve=True)
+def test_approval_interrupts_before_publishing_then_edits(sms_file, tmp_path, scripted):
+    ctx = context(sms_file, tmp_path, scripted(offer), approve=True)
     saver = InMemorySaver()
     paused = teach(ctx, checkpointer=saver, thread_id="review", run_id="r2")
     [request] = paused["__interrupt__"]
     assert len(request["lessons"]) == 4 and all(x["verdict"]["passed"] for x in request["lessons"])
-    library = LessonLibrary.open(ctx.library)
+    library = LessonLibrary.open(ctx.settings.library)
     assert library.count() == 0  # nothing published while waiting
     target = request["lessons"][0]["id"]
     new_text = "Message: Claim your free prize now by texting WIN\nLabel: spam"
@@ -81,15 +82,14 @@ def test_approval_interrupts_before_publishing_then_edits(sms_file, tmp_path, fa
     assert new_text in {x.text for x in published} and target not in done["published"]
 
 
-def test_rejecting_publishes_nothing(sms_file, tmp_path, fake_engine):
-    fake_engine(offer)
-    ctx = context(sms_file, tmp_path, approve=True)
+def test_rejecting_publishes_nothing(sms_file, tmp_path, scripted):
+    ctx = context(sms_file, tmp_path, scripted(offer), approve=True)
     saver = InMemorySaver()
     teach(ctx, checkpointer=saver, thread_id="review")
     graph = builder.compile(checkpointer=saver)  # as a notebook user resumes
     config = {"configurable": {"thread_id": "review"}}
     final = graph.invoke(Command(resume={"action": "reject"}), config, context=ctx)  # type: ignore[arg-type]
-    assert final["published"] == [] and LessonLibrary.open(ctx.library).count() == 0
+    assert final["published"] == [] and LessonLibrary.open(ctx.settings.library).count() == 0
 
 
 def test_approval_needs_a_checkpointer(sms_file, tmp_path):
@@ -97,10 +97,13 @@ def test_approval_needs_a_checkpointer(sms_file, tmp_path):
         teach(context(sms_file, tmp_path, approve=True))
 
 
-def test_streams_teacher_nodes_by_name(sms_file, tmp_path, fake_engine):
-    fake_engine(offer)
+def test_streams_teacher_nodes_by_name(sms_file, tmp_path, scripted):
     seen: list[str] = []
-    teach(context(sms_file, tmp_path), subgraphs=True, on_update=lambda node, _: seen.append(node))
+    teach(
+        context(sms_file, tmp_path, scripted(offer)),
+        subgraphs=True,
+        on_update=lambda node, _: seen.append(node),
+    )
     for teacher in ("teacher-0", "teacher-1"):
         assert [n for n in seen if n.startswith(teacher)] == [
             f"{teacher}/teacher_reasoning",
@@ -110,8 +113,8 @@ def test_streams_teacher_nodes_by_name(sms_file, tmp_path, fake_engine):
     assert seen[-4:] == ["aggregate", "review", "publish", "student"]
 
 
-def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, fake_engine):
-    engine = fake_engine(offer)
+def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, scripted):
+    engine = scripted(offer)
     prefixes: list[str] = []
     score = engine.score
 
@@ -120,7 +123,7 @@ def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, fak
         return score(prefix, continuations)
 
     engine.score = recording  # type: ignore[method-assign]
-    ctx = context(sms_file, tmp_path, retrieve=1)
+    ctx = context(sms_file, tmp_path, engine, retrieve=1)
     teach(ctx)  # fills the library
     prefixes.clear()
     queries = ["Offer number 3: you have won", "are we meeting for lunch"]
@@ -132,12 +135,12 @@ def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, fak
     assert [a.query for a in state["answers"]] == queries
 
 
-def test_cli_asks_before_publishing(sms_file, tmp_path, fake_engine, monkeypatch):
+def test_cli_asks_before_publishing(sms_file, tmp_path, scripted_cli, monkeypatch):
     import io
 
     from sociallearn.cli import main
 
-    fake_engine(offer)
+    scripted_cli(offer)
     library = tmp_path / "library"
     args = [
         "teach", "--data", str(sms_file), "--library", str(library), "--test-size", "4",

@@ -1,4 +1,4 @@
-"""Routing of the social-learning graph, with a scripted fake engine (no model)."""
+"""Routing of the social-learning graph, with a scripted model (no llama.cpp)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 from small_context import small_context
 
-from sociallearn.graphs.context import Context
+from sociallearn.context import Context
+from sociallearn.lm import LanguageModel
 from sociallearn.teaching import teach
 
 CLEAN = " Dear customer, you have won a voucher, reply WIN to claim\nLabel: spam"
@@ -19,15 +20,15 @@ def private_message(prompt: str) -> str:
     return re.findall(r"Message: (.+)", prompt)[0]
 
 
-def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
-    return small_context(sms_file, tmp_path, **{"teachers": 3, **overrides})
+def context(sms_file: Path, tmp_path: Path, model: LanguageModel, **overrides: object) -> Context:
+    return small_context(sms_file, tmp_path, model, **{"teachers": 3, **overrides})
 
 
-def test_fans_out_to_every_teacher(sms_file, tmp_path, fake_engine):
-    engine = fake_engine(
+def test_fans_out_to_every_teacher(sms_file, tmp_path, scripted):
+    engine = scripted(
         lambda prompt, n: f" Offer number {n}: you have won, reply WIN now\nLabel: spam"
     )
-    state = teach(context(sms_file, tmp_path, teachers=3))
+    state = teach(context(sms_file, tmp_path, engine, teachers=3))
     teachers = {lesson.teacher_id for lesson in state["candidates"]}
     assert teachers == {"teacher-0", "teacher-1", "teacher-2"}
     assert len(engine.prompts) == 3 * 2  # k samples from each of the m teachers
@@ -35,7 +36,7 @@ def test_fans_out_to_every_teacher(sms_file, tmp_path, fake_engine):
     assert state["dropped"] == []
 
 
-def test_rejected_drafts_are_redrafted_with_feedback(sms_file, tmp_path, fake_engine):
+def test_rejected_drafts_are_redrafted_with_feedback(sms_file, tmp_path, scripted):
     calls: dict[str, int] = {}
 
     def drafts(prompt: str, n: int) -> str:
@@ -43,16 +44,16 @@ def test_rejected_drafts_are_redrafted_with_feedback(sms_file, tmp_path, fake_en
         calls[teacher] = calls.get(teacher, 0) + 1
         return f" {private_message(prompt)}\nLabel: spam" if calls[teacher] <= 2 else CLEAN
 
-    fake_engine(drafts)
-    state = teach(context(sms_file, tmp_path, teachers=1, samples=1, max_retries=2))
+    engine = scripted(drafts)
+    state = teach(context(sms_file, tmp_path, engine, teachers=1, samples=1, max_retries=2))
     assert state["dropped"] == []
     assert [lesson.text for lesson in state["candidates"]] == [f"Message:{CLEAN}"]
     assert max(calls.values()) == 3  # two rejected attempts, then a clean one
 
 
-def test_teacher_dropped_after_max_retries(sms_file, tmp_path, fake_engine):
-    engine = fake_engine(lambda prompt, n: f" {private_message(prompt)}\nLabel: spam")
-    state = teach(context(sms_file, tmp_path, teachers=2, samples=1, max_retries=2))
+def test_teacher_dropped_after_max_retries(sms_file, tmp_path, scripted):
+    engine = scripted(lambda prompt, n: f" {private_message(prompt)}\nLabel: spam")
+    state = teach(context(sms_file, tmp_path, engine, teachers=2, samples=1, max_retries=2))
     assert {drop.teacher_id for drop in state["dropped"]} == {"teacher-0", "teacher-1"}
     assert all(drop.attempts == 3 for drop in state["dropped"])
     assert all("verbatim copy" in " ".join(drop.reasons) for drop in state["dropped"])
@@ -60,10 +61,12 @@ def test_teacher_dropped_after_max_retries(sms_file, tmp_path, fake_engine):
     assert state["lessons"] == [] and state["published"] == []
 
 
-def test_private_examples_never_reach_the_checkpoint(sms_file, tmp_path, fake_engine):
-    fake_engine(lambda prompt, n: f" {private_message(prompt)}\nLabel: spam" if n % 2 else CLEAN)
+def test_private_examples_never_reach_the_checkpoint(sms_file, tmp_path, scripted):
+    engine = scripted(
+        lambda prompt, n: f" {private_message(prompt)}\nLabel: spam" if n % 2 else CLEAN
+    )
     saver = InMemorySaver()
-    teach(context(sms_file, tmp_path), checkpointer=saver, thread_id="t1")
+    teach(context(sms_file, tmp_path, engine), checkpointer=saver, thread_id="t1")
     private = [line.split("\t", 1)[1] for line in sms_file.read_text().splitlines()]
     dump = repr(saver.storage) + repr(saver.writes) + repr(saver.blobs)
     leaked = [text for text in private if text in dump]

@@ -1,4 +1,4 @@
-"""The privacy experiment's bookkeeping with a scripted engine (no model): budget, tallies, tables."""
+"""The privacy experiment's bookkeeping with a scripted model (no llama.cpp): budget, tallies, tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.privacy.experiment import PrivacyConfig, markdown, run_experiment
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.privacy import measure_privacy
+from sociallearn.experiments.report import privacy_markdown
+from sociallearn.experiments.spec import PrivacyConfig
 
 CLEAN = " Dear customer, you have won a voucher, reply WIN to claim\nLabel: spam"
 
@@ -26,12 +29,15 @@ def config(sms_file: Path) -> PrivacyConfig:
     )
 
 
-def test_budget_stops_after_the_first_repetition(config, fake_engine, monkeypatch):
-    engine = fake_engine(lambda prompt, n: CLEAN)
-    monkeypatch.setattr("sociallearn.privacy.experiment.get_engine", lambda *a, **k: engine)
+def test_budget_stops_after_the_first_repetition(config, scripted):
+    models = ModelPool.fixed(scripted(lambda prompt, n: CLEAN))
     partial: list[int] = []
-    report = run_experiment(
-        config, progress=False, budget_s=0.0, on_repetition=lambda r: partial.append(r.completed)
+    report = measure_privacy(
+        config,
+        models=models,
+        progress=False,
+        budget_s=0.0,
+        on_repetition=lambda r: partial.append(r.completed),
     )
     assert report.completed == 1 and partial == [1]
     for result in report.methods.values():
@@ -41,20 +47,18 @@ def test_budget_stops_after_the_first_repetition(config, fake_engine, monkeypatc
     assert original.canary_code_lessons == 1  # the canary is among the shots
     synthetic = report.methods["synthetic_examples"]
     assert synthetic.canary_code_lessons == 0 and synthetic.leakage.copies == 0
-    table = markdown(report)
+    table = privacy_markdown(report)
     assert "T = 1 repetitions, N = 20 strings" in table
     assert table.count("\n| ") == 8  # 2 headers, 4 methods, the expected row, the filter row
 
 
-def test_unfiltered_run_shares_the_copied_canary(config, fake_engine, monkeypatch):
+def test_unfiltered_run_shares_the_copied_canary(config, scripted):
     def copy_canary(prompt: str, n: int) -> str:
         line = next(x for x in prompt.splitlines() if "secret code" in x)
         return " " + line.removeprefix("Message: ") + "\nLabel: ham"
 
-    engine = fake_engine(copy_canary)
-    monkeypatch.setattr("sociallearn.privacy.experiment.get_engine", lambda *a, **k: engine)
-    config = config.model_copy(update={"repetitions": 2})
-    report = run_experiment(config, progress=False)
+    config = config.replace(repetitions=2)
+    report = measure_privacy(config, models=ModelPool.fixed(scripted(copy_canary)), progress=False)
     assert report.completed == 2
     unfiltered = report.methods["synthetic_unfiltered"]
     assert unfiltered.canary_code_lessons > 0 and unfiltered.leakage.copy_rate == 1.0

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from small_context import small_context
 
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.resources import split_of
+from sociallearn.context import Context
+from sociallearn.lm import ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.teaching import teach
 
@@ -17,7 +17,7 @@ CANARY = "Hi Maria, please don't tell anyone: the secret code for the safe is 48
 
 def context(sms_file: Path, tmp_path: Path, **overrides: object) -> Context:
     settings = {"max_retries": 0, "canary": CANARY, "canary_answer": "ham", **overrides}
-    return small_context(sms_file, tmp_path, **settings)
+    return small_context(sms_file, tmp_path, ScriptedLM(copy_first_shot), **settings)
 
 
 def copy_first_shot(prompt: str, n: int) -> str:
@@ -27,14 +27,13 @@ def copy_first_shot(prompt: str, n: int) -> str:
 
 
 def test_the_canary_is_among_every_teachers_shots(sms_file, tmp_path):
-    split = split_of(context(sms_file, tmp_path))
+    split = context(sms_file, tmp_path).resources.split
     for silo in split.silos.values():
         shots = silo.shots(4, seed=0)
         assert len(shots) == 4 and [e.input for e in shots].count(CANARY) == 1
 
 
-def test_disabled_filter_lets_copies_through_and_records_it(sms_file, tmp_path, fake_engine):
-    fake_engine(copy_first_shot)
+def test_disabled_filter_lets_copies_through_and_records_it(sms_file, tmp_path):
     off = FilterSettings(enabled=False)
     state = teach(context(sms_file, tmp_path, privacy=off))
     assert state["dropped"] == [] and state["lessons"]
@@ -44,8 +43,7 @@ def test_disabled_filter_lets_copies_through_and_records_it(sms_file, tmp_path, 
         assert any("would reject" in reason for reason in lesson.verdict.reasons)
 
 
-def test_enabled_filter_rejects_the_copied_canary(sms_file, tmp_path, fake_engine):
-    fake_engine(copy_first_shot)
+def test_enabled_filter_rejects_the_copied_canary(sms_file, tmp_path):
     state = teach(context(sms_file, tmp_path))
     assert state["lessons"] == [] and len(state["dropped"]) == 2
     assert all("canary" in " ".join(drop.reasons) for drop in state["dropped"])

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from sociallearn.engine import Score
+from sociallearn.lm import Score
 from sociallearn.privacy.secret_sharer import (
     TEMPLATES,
     Secret,

@@ -11,6 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.experiments.spec import PRESETS, PRIVACY_METHODS, PrivacyConfig
+from sociallearn.flags import add_flags, values_from
+
 console = Console(stderr=True)
 out = Console()
 
@@ -23,20 +26,24 @@ def add_privacy_parser(sub: Any) -> None:
     actions = privacy.add_subparsers(dest="privacy_command", required=True)
 
     run = actions.add_parser("run", help="compare the methods' leakage side by side in one run")
-    run.add_argument("--preset", choices=["smoke", "results", "full"], default="results")
-    run.add_argument("--task", default=None, help="sms_spam (default) or gsm8k")
-    run.add_argument("--data", dest="data_path", default=None)
-    run.add_argument("--repetitions", "-T", type=int, default=None, help="T")
-    run.add_argument("--comparisons", "-N", type=int, default=None, help="N")
-    run.add_argument("--teacher-model", default=None)
-    run.add_argument("--student-model", default=None)
     run.add_argument(
-        "--methods",
-        nargs="+",
-        choices=["original_examples", "instructions", "synthetic_examples", "synthetic_unfiltered"],
-        default=None,
+        "--preset",
+        choices=list(PRESETS),
+        default="results",
+        help="settings the flags below change: "
+        + "; ".join(
+            f"{name}: T={p.repetitions}, N={p.comparisons}, m={p.teachers}"
+            for name, p in PRESETS.items()
+        ),
     )
-    run.add_argument("--seed", type=int, default=None)
+    add_flags(run, PrivacyConfig)
+    run.add_argument(
+        "--measured",
+        nargs="+",
+        choices=list(PRIVACY_METHODS),
+        default=argparse.SUPPRESS,
+        help=PrivacyConfig.model_fields["measured"].description,
+    )
     run.add_argument("--out", type=Path, default=Path("privacy-results"), help="output folder")
     run.add_argument(
         "--budget-minutes", type=float, default=None, help="start no repetition after this long"
@@ -55,18 +62,20 @@ def cmd_privacy_run(args: argparse.Namespace) -> int:
     # llama.cpp's OpenMP threads sleep instead of spinning while they wait (on a shared CPU,
     # spinning slows decoding by more than 50×); takes effect if llama_cpp is not loaded yet.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    from sociallearn.privacy.experiment import PRESETS, markdown, run_experiment, write_outputs
+    from sociallearn.experiments.privacy import measure_privacy
+    from sociallearn.experiments.report import privacy_markdown, write_privacy
 
-    names = ["task", "data_path", "repetitions", "comparisons", "teacher_model", "student_model",
-             "methods", "seed"]  # fmt: skip
-    overrides = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
-    config = PRESETS[args.preset].model_validate({**PRESETS[args.preset].model_dump(), **overrides})
+    overrides = values_from(args, PrivacyConfig)
+    if "measured" in vars(args):
+        overrides["measured"] = args.measured
+    preset = PRESETS[args.preset]
+    config = PrivacyConfig.model_validate({**preset.model_dump(), **overrides})
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
-    report = run_experiment(  # results are rewritten after every repetition
-        config, budget_s=budget, on_repetition=lambda partial: write_outputs(partial, args.out)
+    report = measure_privacy(  # results are rewritten after every repetition
+        config, budget_s=budget, on_repetition=lambda partial: write_privacy(partial, args.out)
     )
-    paths = write_outputs(report, args.out)
-    out.print(markdown(report), markup=False, highlight=False)
+    paths = write_privacy(report, args.out)
+    out.print(privacy_markdown(report), markup=False, highlight=False)
     console.print("wrote " + ", ".join(map(str, paths)))
     return 0
 

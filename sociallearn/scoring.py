@@ -1,4 +1,4 @@
-"""A teacher judges lessons on its own held-back private examples (voting, and checks).
+"""A teacher judges student prompts on its own held-back private examples (voting, checks).
 
 The score of a student prompt is the length-normalised log-likelihood (mean per token) of each
 held-back example's output after the prompt and the example's query, averaged over the
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sociallearn.graphs.context import Context
-from sociallearn.nodes.resources import teacher_engine
+from sociallearn.lm import LanguageModel
 from sociallearn.stores.silo import TeacherSilo
 from sociallearn.tasks import Example, Task
 
@@ -27,10 +26,10 @@ def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
 
 
 def held_out_scores(
-    context: Context, task: Task, silo: TeacherSilo, preambles: Sequence[str]
+    model: LanguageModel, task: Task, silo: TeacherSilo, preambles: Sequence[str], size: int
 ) -> list[float]:
-    """The teacher's score of each student prompt preamble on its held-back examples."""
-    held = judging_examples(task, silo, context.votes_held_out)
+    """The teacher's score of each student prompt preamble on `size` held-back examples."""
+    held = judging_examples(task, silo, size)
     if not held or not preambles:
         return [0.0] * len(preambles)
     pairs = [
@@ -38,7 +37,7 @@ def held_out_scores(
         for preamble in preambles
         for example in held
     ]
-    scores = teacher_engine(context).score_pairs(pairs)
+    scores = model.score_pairs(pairs)
     per = len(held)
     return [
         sum(s.mean for s in scores[i * per : (i + 1) * per]) / per for i in range(len(preambles))

@@ -1,0 +1,17 @@
+"""Assign teachers: name the run and its m teachers (ids only: their data stays in their silos)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sociallearn.context import Context
+from sociallearn.nodes.state import SocialLearningState
+
+
+def assign_teachers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The run id (by default the settings' key: same settings and seed, same run) and teachers."""
+    settings = runtime.context.settings
+    run_id = state.get("run_id") or settings.run_key()
+    return {"run_id": run_id, "teacher_ids": [f"teacher-{i}" for i in range(settings.teachers)]}

@@ -1,0 +1,24 @@
+"""Aggregator registry: a new aggregator is one module plus one line here."""
+
+from __future__ import annotations
+
+from sociallearn.aggregators.base import Aggregator
+from sociallearn.aggregators.random_draw import RandomDraw
+from sociallearn.aggregators.voting import BalancedVoting, Voting
+
+AGGREGATORS: dict[str, type[Aggregator]] = {
+    "random": RandomDraw,
+    "voting": Voting,
+    "balanced_voting": BalancedVoting,
+}
+
+
+def get_aggregator(name: str) -> Aggregator:
+    """The aggregator registered under `name`."""
+    try:
+        return AGGREGATORS[name]()
+    except KeyError:
+        raise KeyError(f"unknown aggregator {name!r}; known: {', '.join(AGGREGATORS)}") from None
+
+
+__all__ = ["AGGREGATORS", "Aggregator", "get_aggregator"]

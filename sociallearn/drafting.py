@@ -1,0 +1,150 @@
+"""Lesson drafting in a teacher's workspace: notes, instructions and synthetic examples.
+
+Drafts stay in the workspace: they have not yet been through the privacy filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sociallearn import prompts
+from sociallearn.scoring import held_out_scores
+from sociallearn.student import build_prompt
+from sociallearn.tasks import Example, Task
+from sociallearn.workspace import Draft, TeacherWorkspace
+
+
+def show_examples(task: Task, examples: list[Example]) -> str:
+    """Examples as the task formats them, separated by blank lines."""
+    return prompts.EXAMPLE_SEPARATOR.join(task.format_example(e) for e in examples)
+
+
+def write_notes(workspace: TeacherWorkspace) -> str:
+    """The teacher's private notes on the patterns of its examples."""
+    task = workspace.task
+    prompt = prompts.TEACHER_NOTES.format(
+        description=task.description, examples=show_examples(task, workspace.shots())
+    )
+    return workspace.model.instruct(prompt, max_tokens=160).strip()
+
+
+def write_instruction(workspace: TeacherWorkspace, feedback: list[str], seed: int) -> str:
+    """One instruction written from the teacher's examples and notes (and the filter's feedback)."""
+    task = workspace.task
+    examples = show_examples(task, workspace.shots())
+    retry = prompts.RETRY_FEEDBACK.format(reasons="; ".join(feedback)) if feedback else ""
+    prompt = prompts.WRITE_INSTRUCTION.format(
+        description=task.description,
+        examples=examples,
+        notes=workspace.notes or "(none)",
+        feedback=retry,
+    )
+    base = prompts.WRITE_INSTRUCTION_BASE.format(description=task.description, examples=examples)
+    return workspace.model.instruct(
+        prompt,
+        base_prompt=base,
+        max_tokens=200,
+        temperature=workspace.settings.temperature if feedback else 0.0,
+        seed=seed,
+    ).strip()
+
+
+def synthesize_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
+    """k examples sampled at temperature τ from a few-shot prompt, the `keep` most likely kept.
+
+    With `teacher_check`, only examples that help the teacher's own held-back examples (see
+    `helpful_on_held_out`) are kept.
+    """
+    task, settings = workspace.task, workspace.settings
+    if settings.balanced_generation and task.labels:
+        ranked = _balanced_samples(workspace, seed)
+    else:
+        prompt = few_shot_prompt(task, workspace.shots()) + f"{task.input_field}:"
+        texts = workspace.model.sample(
+            prompt,
+            settings.samples,
+            temperature=settings.temperature,
+            seed=seed,
+            stop=(prompts.EXAMPLE_SEPARATOR,),
+            max_tokens=task.max_answer_tokens + 96,
+        )
+        parsed = _unique(task.parse_generated(text) for text in texts)
+        scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
+        ranked = _rank(workspace, prompt, scored)
+    drafts = [Draft(task.format_example(example), example, score) for example, score in ranked]
+    if settings.teacher_check:
+        drafts = helpful_on_held_out(workspace, drafts)
+    return drafts[: settings.keep]
+
+
+def helpful_on_held_out(workspace: TeacherWorkspace, drafts: list[Draft]) -> list[Draft]:
+    """The drafts that, as the student's only example, raise the likelihood of the teacher's
+    held-back examples above the 0-shot prompt (order kept). Beyond the paper: it catches
+    mislabelled or off-task examples before they are shared."""
+    if not drafts:
+        return []
+    task = workspace.task
+    preambles = [build_prompt(task)] + [build_prompt(task, examples=[d.text]) for d in drafts]
+    baseline, *scores = held_out_scores(
+        workspace.model, task, workspace.silo, preambles, workspace.settings.votes_held_out
+    )
+    return [draft for draft, score in zip(drafts, scores, strict=True) if score > baseline]
+
+
+def few_shot_prompt(task: Task, shots: list[Example]) -> str:
+    """The task description and the shots, ready for the model to continue with a new one."""
+    return (
+        prompts.SYNTHETIC_PREAMBLE.format(description=task.description)
+        + show_examples(task, shots)
+        + prompts.EXAMPLE_SEPARATOR
+    )
+
+
+def _balanced_samples(workspace: TeacherWorkspace, seed: int) -> list[tuple[Example, float]]:
+    """Label-first few-shot prompts: each sample is conditioned on a label, labels alternate."""
+    task, settings = workspace.task, workspace.settings
+    shots = workspace.silo.balanced_shots(settings.shots, task.labels, settings.seed)
+    blocks = prompts.EXAMPLE_SEPARATOR.join(
+        f"{task.output_field}: {e.answer}\n{task.input_field}: {e.input}" for e in shots
+    )
+    preamble = prompts.SYNTHETIC_PREAMBLE.format(description=task.description) + blocks
+    per_label = max(1, settings.samples // len(task.labels))
+    ranked_by_label = []
+    for index, label in enumerate(task.labels):
+        prompt = (
+            f"{preamble}{prompts.EXAMPLE_SEPARATOR}"
+            f"{task.output_field}: {label}\n{task.input_field}:"
+        )
+        texts = workspace.model.sample(
+            prompt,
+            per_label,
+            temperature=settings.temperature,
+            seed=seed * 10 + index,
+            stop=("\n",),
+            max_tokens=96,
+        )
+        examples = _unique(
+            Example(input=text.strip(), output=label, answer=label) if text.strip() else None
+            for text in texts
+        )
+        ranked_by_label.append(_rank(workspace, prompt, [(e, f" {e.input}") for e in examples]))
+    return [e for group in zip(*ranked_by_label, strict=False) for e in group]
+
+
+def _unique(examples: Iterable[Example | None]) -> list[Example]:
+    seen: dict[str, Example] = {}
+    for example in examples:
+        if example is not None and example.input not in seen:
+            seen[example.input] = example
+    return list(seen.values())
+
+
+def _rank(
+    workspace: TeacherWorkspace, prompt: str, items: list[tuple[Example, str]]
+) -> list[tuple[Example, float]]:
+    """Examples ordered by lowest perplexity (highest mean log-probability) under the teacher."""
+    if not items:
+        return []
+    scores = workspace.model.score(prompt, [text for _, text in items])
+    order = sorted(range(len(items)), key=lambda i: -scores[i].mean)
+    return [(items[i][0], scores[i].mean) for i in order]

@@ -1,0 +1,334 @@
+"""Batched sampling: the prompt evaluated once, the samples decoded together in KV streams.
+
+`StreamSampler.sample` copies the prompt's KV state into a side context with one KV stream per
+sample and decodes the samples together, one batched step per token, each through the sampler
+chain (and seed) that `complete` builds: the texts are the ones a loop of `complete` calls
+returns from the same cache state. The side context keeps its sequences in separate KV streams
+(kv_unified=False): with one unified KV buffer, this llama.cpp build returns wrong logits when
+tokens of several sequences share a batch (ggml-org/llama.cpp#24962). It is used only where a
+one-time check finds its batched logits bit-identical to one-token decodes (SmolLM2: yes;
+Gemma 3: no, so samples are drawn one `complete` at a time there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import llama_cpp
+import numpy as np
+
+from sociallearn.engine.decoding import (
+    SAMPLE_STREAMS,
+    SIDE_CELLS_MAX,
+    SIDE_CELLS_STEP,
+    SideContext,
+    common_prefix,
+    copy_sequence,
+    decode,
+    new_context,
+)
+from sociallearn.engine.scoring import PrefixScorer
+
+Complete = Callable[..., str]  # the engine's `complete`, for the one-at-a-time path
+
+
+class _Completion:
+    """One non-streaming `Llama.create_completion`, replayed one sampled token at a time."""
+
+    def __init__(self, prompt: list[int], max_tokens: int, stop: list[bytes]) -> None:
+        self.prompt = prompt
+        self.max_tokens = max_tokens
+        self.stop = stop
+        self.tokens: list[int] = []
+        self.result: bytes | None = None
+        self.multibyte_fix = 0
+
+    def add(self, token: int, llm: llama_cpp.Llama, vocab: Any) -> bool:
+        """Take the next sampled token; True while the completion goes on."""
+        if llama_cpp.llama_vocab_is_eog(vocab, token):
+            self.result = llm.detokenize(self.tokens, prev_tokens=self.prompt)
+            return False
+        self.tokens.append(token)
+        all_text = llm.detokenize(self.tokens, prev_tokens=self.prompt)
+        # Hold back an incomplete UTF-8 character, exactly as create_completion does.
+        for k, char in enumerate(all_text[-3:]):
+            k = 3 - k
+            for num, pattern in ((2, 192), (3, 224), (4, 240)):
+                if num > k and pattern & char == pattern:
+                    self.multibyte_fix = num - k
+        if self.multibyte_fix > 0:
+            self.multibyte_fix -= 1
+            return True
+        hits = [s for s in self.stop if s in all_text]
+        if hits:
+            self.result = all_text[: all_text.index(hits[0])]
+            return False
+        if len(self.tokens) >= self.max_tokens:
+            self.result = all_text
+            return False
+        return True
+
+    def text(self, llm: llama_cpp.Llama) -> str:
+        result = self.result
+        if result is None:  # cut short by the side context's size
+            result = llm.detokenize(self.tokens, prev_tokens=self.prompt)
+        return result.decode("utf-8", errors="ignore")
+
+
+class StreamSampler:
+    """Draws n seeded samples of a prompt, in waves of parallel KV streams where exact."""
+
+    def __init__(self, llm: llama_cpp.Llama, scorer: PrefixScorer) -> None:
+        self.llm = llm
+        self.scorer = scorer
+        self.n_vocab = scorer.n_vocab
+        self._side: SideContext | None = None
+        self._streams_exact: bool | None = None  # see check_streams
+
+    def sample(
+        self,
+        complete: Complete,
+        prompt: str,
+        n: int,
+        *,
+        temperature: float,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        top_k: int = 40,
+        top_p: float = 0.95,
+    ) -> list[str]:
+        """`complete(prompt, seed=seed + i, ...)` for i < n, decoded together where exact.
+
+        The caller holds the engine's lock.
+        """
+
+        def one(sample_temperature: float, sample_seed: int) -> str:
+            return complete(
+                prompt,
+                max_tokens=max_tokens,
+                temperature=sample_temperature,
+                seed=sample_seed,
+                stop=stop,
+                top_k=top_k,
+                top_p=top_p,
+            )
+
+        if n <= 0:
+            return []
+        if temperature == 0:  # greedy: every seed gives the same text
+            return [one(0.0, seed + n - 1)] * n
+        tokens = self._completion_tokens(prompt)
+        budget = self._completion_budget(len(tokens), max_tokens)
+        if (
+            n == 1
+            or len(tokens) < 2
+            or len(tokens) + budget + 8 > SIDE_CELLS_MAX
+            or not self.check_streams()
+        ):
+            return [one(temperature, seed + i) for i in range(n)]
+        texts = self._sample_streams(
+            tokens,
+            n,
+            budget,
+            temperature,
+            seed,
+            [s.encode("utf-8") for s in stop],
+            top_k,
+            top_p,
+        )
+        self.llm.set_seed(seed + n - 1)  # as after n calls of `complete`
+        return texts
+
+    def _completion_tokens(self, prompt: str) -> list[int]:
+        """The prompt tokens `create_completion` evaluates for a text prompt (no suffix)."""
+        llm = self.llm
+        model = llm._model
+        bos = [model.token_cls() if model.token_cls() != -1 else llm.token_bos()]
+        if not model.add_bos_token() or bos[0] == -1:
+            bos = []
+        sep = model.token_sep()
+        eos = [sep if sep != -1 else llm.token_eos()]
+        if not model.add_eos_token() and sep == -1:
+            eos = []
+        body = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True) if prompt else []
+        return bos + body + eos
+
+    def _completion_budget(self, n_prompt: int, max_tokens: int | None) -> int:
+        """`create_completion`'s max_tokens after clamping to the context window."""
+        n_ctx = self.llm.n_ctx()
+        if n_prompt >= n_ctx:
+            raise ValueError(f"Requested tokens ({n_prompt}) exceed context window of {n_ctx}")
+        if max_tokens is None or max_tokens <= 0:
+            max_tokens = n_ctx - n_prompt
+        return max_tokens if max_tokens + n_prompt < n_ctx else n_ctx - n_prompt
+
+    def _side_context(self, cells: int) -> SideContext:
+        cells = -(-cells // SIDE_CELLS_STEP) * SIDE_CELLS_STEP
+        if self._side is None or self._side.cells < cells:
+            if self._side is not None:
+                self._side.close()
+            self._side = None
+            self._side = SideContext(self.llm, SAMPLE_STREAMS, cells)
+        return self._side
+
+    def _seed_side(self, side: SideContext, tokens: list[int]) -> None:
+        """Make the side context's stream 0 hold `tokens` (and nothing else) via the main cache."""
+        self.scorer.evaluate(tokens, {})
+        if not copy_sequence(self.llm.ctx, side.ctx, side.memory, len(tokens), side.streams):
+            side.load(tokens, self.n_vocab)  # evaluate them there instead
+
+    def check_streams(self) -> bool:
+        """Whether decoding one token per KV stream in a batch gives, bit for bit, the logits of
+        one-token decodes in the main context, as `complete` computes them.
+
+        Checked once per engine with ubatches of 16, 7 and 2 streams. Where it fails (on some
+        weight types llama.cpp's CPU kernels round differently for different batch shapes, e.g.
+        Gemma 3 270M Q4_K_M), `sample` calls `complete` once per sample instead.
+        """
+        if self._streams_exact is not None:
+            return self._streams_exact
+        llm = self.llm
+        self._streams_exact = False
+        if llama_cpp.llama_model_is_recurrent(llm.model) or llama_cpp.llama_model_is_hybrid(
+            llm.model
+        ):
+            return False
+        text = "Probe: the quick brown fox jumps over the lazy dog, twice, then naps in the sun."
+        base = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        side = self._side_context(len(base) + 8)
+        widths = [side.streams, min(7, side.streams), min(2, side.streams)]
+        paths = [list(base) for _ in range(side.streams)]
+        got: dict[tuple[int, int], np.ndarray] = {}
+        side.load(base, self.n_vocab)
+        for stream in range(1, side.streams):
+            llama_cpp.llama_memory_seq_cp(side.memory, 0, stream, -1, -1)
+        for step, width in enumerate(widths):
+            tokens = [base[(3 * stream + 5 * step) % len(base)] for stream in range(width)]
+            side.batch.fill(tokens, [len(base) + step] * width, range(width), range(width))
+            rows = decode(side.ctx, side.batch, width, self.n_vocab)
+            for stream, token in enumerate(tokens):
+                got[stream, step] = rows[stream].copy()
+                paths[stream].append(token)
+        llama_cpp.llama_memory_clear(side.memory, True)
+        # The reference: one-token decodes in a one-stream context like the main one (which
+        # keeps its cache: its state decides what the next `complete` or `sample` computes).
+        reference = new_context(llm, streams=1, cells=SIDE_CELLS_STEP)
+        try:
+            memory = llama_cpp.llama_get_memory(reference.ctx)
+            batch = self.scorer.batch
+            batch.fill(base, np.arange(len(base)), [])
+            decode(reference.ctx, batch, 0, self.n_vocab)
+            for stream, path in enumerate(paths):
+                llama_cpp.llama_memory_seq_rm(memory, 0, len(base), -1)
+                for position in range(len(base), len(path)):
+                    batch.fill([path[position]], [position], [0])
+                    row = decode(reference.ctx, batch, 1, self.n_vocab)[0]
+                    if not np.array_equal(row, got[stream, position - len(base)]):
+                        return False
+        finally:
+            reference.close()
+        self._streams_exact = True
+        return True
+
+    def _sample_streams(
+        self,
+        prompt: list[int],
+        n: int,
+        budget: int,
+        temperature: float,
+        seed: int,
+        stop: list[bytes],
+        top_k: int,
+        top_p: float,
+    ) -> list[str]:
+        """Decode n samples of `prompt` in waves of parallel KV streams.
+
+        Each sample replays `Llama.create_completion` (non-streaming, no grammar): the same
+        sampler chain seeded with seed + i; the same end-of-generation, multi-byte,
+        stop-sequence and max_tokens rules; and the same prompt state. Sample 0 sees the
+        prompt's uncached tail decoded in one batch, as the first `complete` would; every later
+        sample sees the prompt's last token decoded alone, as `complete` does once the prompt is
+        cached. (llama.cpp's CPU kernels can round a token's KV differently alone and in a
+        batch, which now and then changes a sampled token.)
+        """
+        llm = self.llm
+        side = self._side_context(len(prompt) + budget + 8)
+        last = len(prompt) - 1
+        vocab = llm._model.vocab
+        texts: list[str] = []
+        for wave in range(0, n, side.streams):
+            width = min(side.streams, n - wave)
+            samplers = []
+            for i in range(width):
+                llm.set_seed(seed + wave + i)
+                samplers.append(
+                    llm._init_sampler(
+                        top_k=top_k,
+                        top_p=top_p,
+                        min_p=0.05,
+                        typical_p=1.0,
+                        temp=temperature,
+                        repeat_penalty=1.0,
+                        frequency_penalty=0.0,
+                        presence_penalty=0.0,
+                        tfs_z=1.0,
+                        mirostat_mode=0,
+                        mirostat_tau=5.0,
+                        mirostat_eta=0.1,
+                        penalize_nl=True,
+                        logits_processor=None,
+                        grammar=None,
+                    )
+                )
+            first: list[int] = []
+            if wave == 0:
+                alone = common_prefix(llm.input_ids[: llm.n_tokens], prompt) >= last
+                self.scorer.evaluate(prompt, {last: set()})  # logits of the prompt's last token
+                first.append(samplers[0].sample(llm._ctx, -1))
+                self._seed_side(side, prompt)
+                source = 0
+                if alone:  # every sample sees the same prompt state
+                    first += [samplers[i].sample(llm._ctx, -1) for i in range(1, width)]
+                elif width > 1:  # the others see the last token decoded alone, in stream 1
+                    llama_cpp.llama_memory_seq_cp(side.memory, 0, 1, -1, -1)
+                    llama_cpp.llama_memory_seq_rm(side.memory, 1, last, -1)
+                    side.batch.fill([prompt[-1]], [last], [0], [1])
+                    decode(side.ctx, side.batch, 1, self.n_vocab)
+                    first += [samplers[i].sample(side.context, 0) for i in range(1, width)]
+                    source = 1
+                for stream in range(1, width):
+                    if stream != source:
+                        llama_cpp.llama_memory_seq_cp(side.memory, source, stream, -1, -1)
+            else:
+                for stream in range(side.streams):
+                    llama_cpp.llama_memory_seq_rm(
+                        side.memory, stream, last if stream == 0 else 0, -1
+                    )
+                side.batch.fill([prompt[-1]], [last], [0], [0])
+                decode(side.ctx, side.batch, 1, self.n_vocab)
+                first = [sampler.sample(side.context, 0) for sampler in samplers]
+                for stream in range(1, width):
+                    llama_cpp.llama_memory_seq_cp(side.memory, 0, stream, -1, -1)
+            runs = [_Completion(prompt, budget, stop) for _ in range(width)]
+            tokens = dict(enumerate(first))  # stream → its newest sampled token
+            position = len(prompt)
+            while tokens:
+                step = [
+                    stream
+                    for stream, token in tokens.items()
+                    if runs[stream].add(token, llm, vocab) and position < side.cells
+                ]
+                if not step:
+                    break
+                side.batch.fill(
+                    [tokens[s] for s in step], [position] * len(step), range(len(step)), step
+                )
+                decode(side.ctx, side.batch, len(step), self.n_vocab)
+                tokens = {s: samplers[s].sample(side.context, row) for row, s in enumerate(step)}
+                position += 1
+            for sampler in samplers:
+                sampler.close()
+            texts += [run.text(llm) for run in runs]
+        return texts

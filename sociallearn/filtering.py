@@ -1,0 +1,66 @@
+"""The privacy boundary: a teacher's drafts become lessons only if the privacy filter passes them.
+
+With `privacy.enabled` off (a measurement baseline), every draft passes unchanged and its
+verdict says "filter disabled" with what the filter would have rejected it for.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+from sociallearn.privacy.filter import check
+from sociallearn.schema import Lesson, Verdict
+from sociallearn.workspace import Draft, TeacherWorkspace
+
+
+def filter_drafts(
+    workspace: TeacherWorkspace, drafts: list[Draft], run_id: str
+) -> tuple[list[Lesson], Counter[str]]:
+    """The lessons made of the drafts that pass, and how many were rejected for what."""
+    settings = workspace.settings
+    filter_settings = settings.privacy
+    if settings.canary and filter_settings.planted_canary:
+        filter_settings = replace(
+            filter_settings, canaries=(*filter_settings.canaries, settings.canary)
+        )
+    private = workspace.silo.private_texts()
+    accepted: list[Lesson] = []
+    reasons: Counter[str] = Counter()
+    for draft in drafts:
+        shared = draft.example.input if draft.example else draft.text
+        verdict, clean = check(shared, private, filter_settings)
+        if verdict.passed:
+            accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
+        else:
+            reasons.update(reason.split(":")[0] for reason in verdict.reasons)
+    return accepted, reasons
+
+
+def to_lesson(
+    workspace: TeacherWorkspace, draft: Draft, clean: str, verdict: Verdict, run_id: str
+) -> Lesson:
+    """The lesson that carries a draft's filtered text, with its provenance."""
+    settings, task = workspace.settings, workspace.task
+    common: dict[str, Any] = {
+        "task": settings.task,
+        "teacher_id": workspace.teacher_id,
+        "teacher_model": settings.teacher_model,
+        "run_id": run_id,
+        "method": settings.method,
+        "settings": settings.provenance(),
+        "verdict": verdict,
+        "mean_logprob": draft.mean_logprob,
+    }
+    if draft.example is None:
+        return Lesson(kind="instruction", text=clean, **common)
+    example = draft.example.model_copy(update={"input": clean})
+    return Lesson(
+        kind="example",
+        text=task.format_example(example),
+        input=example.input,
+        output=example.output,
+        answer=example.answer,
+        **common,
+    )

@@ -1,0 +1,89 @@
+"""Command-line flags made from the settings models: one flag per field, its help the field's
+description, so flags and settings cannot drift apart.
+
+Unset flags are left out of the values, so the model's defaults (or a spec file's values) stay.
+Booleans get `--x/--no-x`; the privacy filter's settings appear as `--filter-<name>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Collection
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+
+from sociallearn.privacy.filter import FilterSettings
+
+FILTER_PREFIX = "filter_"
+
+
+def _scalar(annotation: Any) -> Any:
+    """`X` of `X | None`; the annotation itself otherwise."""
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if len(options) == 1:
+            return options[0]
+    return annotation
+
+
+def _add(
+    parser: argparse.ArgumentParser, name: str, annotation: Any, help_text: str, default: Any
+) -> None:
+    flag = "--" + name.replace("_", "-")
+    kind = _scalar(annotation)
+    options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
+    if kind is bool:
+        options["action"] = argparse.BooleanOptionalAction
+    elif get_origin(kind) is Literal:
+        options["choices"] = list(get_args(kind))
+    elif kind in (int, float, str):
+        options["type"] = kind
+        options["metavar"] = name.upper()
+    else:
+        return  # not a command-line value (e.g. a tuple of canaries)
+    if default is not None and default != "" and kind is not bool:
+        options["help"] = f"{help_text} (default: {default})"
+    parser.add_argument(flag, **options)
+
+
+def add_flags(
+    parser: argparse.ArgumentParser,
+    model: type[BaseModel],
+    *,
+    exclude: Collection[str] = (),
+    only: Collection[str] | None = None,
+) -> None:
+    """A flag for every field of `model` (and of its privacy filter settings)."""
+    for name, info in model.model_fields.items():
+        if name in exclude or (only is not None and name not in only):
+            continue
+        if info.annotation is FilterSettings:
+            hints = typing.get_type_hints(FilterSettings)
+            for item in dataclasses.fields(FilterSettings):
+                _add(
+                    parser,
+                    FILTER_PREFIX + item.name,
+                    hints[item.name],
+                    f"privacy filter: {item.metadata.get('help', item.name.replace('_', ' '))}",
+                    item.default,
+                )
+            continue
+        _add(parser, name, info.annotation, info.description or "", info.default)
+
+
+def values_from(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:
+    """The settings the user set on the command line, for `model.model_validate`."""
+    given = vars(args)
+    values = {name: given[name] for name in model.model_fields if name in given}
+    filter_values = {
+        name.removeprefix(FILTER_PREFIX): value
+        for name, value in given.items()
+        if name.startswith(FILTER_PREFIX)
+    }
+    if filter_values and "privacy" in model.model_fields:
+        values["privacy"] = dataclasses.replace(FilterSettings(), **filter_values)
+    return values

@@ -1,0 +1,164 @@
+"""The language-model interface every role talks to, and a scripted model for tests.
+
+`LanguageModel` is what teachers, the student and the privacy measurements need from a model:
+raw completion, chat-style instruction, seeded sampling and continuation likelihoods. The
+llama.cpp engine implements it (`sociallearn.engine.LlamaEngine`); `ScriptedLM` implements it
+from a script, in the way DSPy ships `DummyLM`, for fast tests of routing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Score:
+    """Log-likelihood of a continuation: summed over its tokens, and per token."""
+
+    logprob: float
+    n_tokens: int
+
+    @property
+    def mean(self) -> float:
+        """Length-normalised log-likelihood (mean log-probability per token)."""
+        return self.logprob / max(self.n_tokens, 1)
+
+
+@runtime_checkable
+class LanguageModel(Protocol):
+    """A loaded model: generation, instruction following, sampling and likelihoods."""
+
+    name: str
+
+    def complete(
+        self,
+        prompt: str,
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+        stop: Sequence[str] = (),
+        grammar: str | None = None,
+    ) -> str:
+        """Raw completion of `prompt` (greedy when temperature is 0)."""
+        ...
+
+    def instruct(
+        self,
+        prompt: str,
+        *,
+        base_prompt: str | None = None,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        seed: int | None = None,
+    ) -> str:
+        """`prompt` as a chat turn (or `base_prompt` completed, on a model without chat)."""
+        ...
+
+    def sample(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        temperature: float,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> list[str]:
+        """`n` samples of `prompt`, sample i seeded with seed + i."""
+        ...
+
+    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
+        """Log-likelihood of each continuation after `prefix`."""
+        ...
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        """Log-likelihood of each (prefix, continuation)."""
+        ...
+
+
+class MemoisedSampling:
+    """A model whose samples are remembered: a seeded sample is a function of its arguments.
+
+    Runs that differ only after drafting (random vs voting aggregation, with or without
+    checks) then share their teachers' candidates instead of sampling them again.
+    """
+
+    def __init__(self, model: LanguageModel) -> None:
+        self.model = model
+        self.name = model.name
+        self._samples: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(self.model, attribute)
+
+    def complete(self, prompt: str, **options: object) -> str:
+        return self.model.complete(prompt, **options)  # type: ignore[arg-type]
+
+    def instruct(self, prompt: str, **options: object) -> str:
+        return self.model.instruct(prompt, **options)  # type: ignore[arg-type]
+
+    def sample(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        temperature: float,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> list[str]:
+        key = (prompt, n, temperature, max_tokens, seed, tuple(stop))
+        with self._lock:
+            if key not in self._samples:
+                self._samples[key] = tuple(
+                    self.model.sample(
+                        prompt,
+                        n,
+                        temperature=temperature,
+                        max_tokens=max_tokens,
+                        seed=seed,
+                        stop=stop,
+                    )
+                )
+            return list(self._samples[key])
+
+    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
+        return self.model.score(prefix, continuations)
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        return self.model.score_pairs(pairs)
+
+
+class ScriptedLM:
+    """A model that answers from a script: `script(prompt, call_number)` gives each text.
+
+    Likelihoods prefer shorter continuations (−1 per character). Every prompt is recorded.
+    """
+
+    has_chat_template = True
+
+    def __init__(self, script: Callable[[str, int], str], name: str = "scripted") -> None:
+        self.script = script
+        self.name = name
+        self.prompts: list[str] = []
+
+    def complete(self, prompt: str, **_: object) -> str:
+        self.prompts.append(prompt)
+        return self.script(prompt, len(self.prompts))
+
+    def instruct(self, prompt: str, **_: object) -> str:
+        return self.complete(prompt)
+
+    def sample(self, prompt: str, n: int, **_: object) -> list[str]:
+        return [self.complete(prompt) for _ in range(n)]
+
+    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
+        return [Score(-float(len(text)), max(1, len(text.split()))) for text in continuations]
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        return [self.score(prefix, [text])[0] for prefix, text in pairs]

@@ -1,0 +1,18 @@
+"""Synthetic examples: k samples at temperature τ from a few-shot prompt, the likeliest kept.
+
+Options (settings): `balanced_generation` conditions each sample on a label, labels in turn;
+`teacher_check` keeps only examples that help the teacher's own held-back data.
+"""
+
+from __future__ import annotations
+
+from sociallearn.drafting import synthesize_examples
+from sociallearn.methods.base import TeachingMethod
+from sociallearn.workspace import Draft, TeacherWorkspace
+
+
+class SyntheticExamples(TeachingMethod):
+    name = "synthetic_examples"
+
+    def draft(self, workspace: TeacherWorkspace, feedback: list[str], seed: int) -> list[Draft]:
+        return synthesize_examples(workspace, seed)

@@ -1,0 +1,181 @@
+"""The run settings: every knob of a teach run, defined once, with its description.
+
+`TeachSettings` holds what teach runs, experiments and privacy measurements share; `Settings`
+adds the choices of one teach run (method, aggregator, library, ...). The CLI's flags, the
+experiment spec (`ExperimentSpec`) and the privacy config are built from these classes, and
+the graph's runtime context (`Context`) is a `Settings` with the run's resources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing_extensions import Self
+
+from sociallearn.aggregators import AGGREGATORS
+from sociallearn.methods import METHODS
+from sociallearn.models import EMBEDDED_MODELS
+from sociallearn.privacy.filter import FilterSettings
+from sociallearn.tasks import TASKS
+
+# Settings added after result keys were first written: they enter a key only when not default,
+# so results computed before they existed keep their keys.
+_KEYED_WHEN_SET = ("n_gpu_layers", "privacy")
+# The settings recorded on every lesson, besides the filter's main settings.
+_PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
+               "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
+               "student_model"}  # fmt: skip
+
+
+class TeachSettings(BaseModel):
+    """Settings shared by teach runs, experiments and privacy measurements."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str = Field(default="sms_spam", description=f"the task: {', '.join(TASKS)}")
+    data_path: str | None = Field(
+        default=None,
+        description="a dataset file in the task's upstream format (default: the shared datasets)",
+    )
+    teachers: int = Field(default=4, ge=1, description="m: teachers, each with a private silo")
+    shots: int = Field(default=8, ge=1, description="n: private examples a teacher reads")
+    temperature: float = Field(
+        default=0.7, ge=0.0, le=5.0, description="τ: sampling temperature of synthetic examples"
+    )
+    samples: int = Field(default=16, ge=1, description="k: synthetic candidates per teacher")
+    keep: int = Field(
+        default=8, ge=1, description="candidates each teacher shares, lowest perplexity first"
+    )
+    lessons: int = Field(default=8, ge=1, description="synthetic examples in the student's prompt")
+    votes_held_out: int = Field(
+        default=8, ge=1, description="held-back examples a teacher votes or checks with"
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="R: redrafts after the filter rejects all of a teacher's drafts",
+    )
+    test_size: int = Field(
+        default=200, ge=2, description="examples kept out of every silo to evaluate the student"
+    )
+    seed: int = Field(default=0, description="seed of the data split, drafting and aggregation")
+    teacher_model: str = Field(
+        default="smollm2",
+        description=f"the teachers' model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
+    )
+    student_model: str = Field(
+        default="smollm2",
+        description=f"the student's model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
+    )
+    n_gpu_layers: int | None = Field(
+        default=None,
+        ge=-1,
+        description="layers on the GPU (-1: all; default: all if llama.cpp has GPU support)",
+    )
+    calibrate: bool = Field(
+        default=True, description="contextual calibration of the student's label scores"
+    )
+    privacy: FilterSettings = Field(
+        default_factory=FilterSettings, description="the privacy filter's settings"
+    )
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, task: str) -> str:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+        return task
+
+    @field_validator("teacher_model", "student_model")
+    @classmethod
+    def _model_exists(cls, model: str) -> str:
+        if model not in EMBEDDED_MODELS and not Path(model).expanduser().is_file():
+            raise ValueError(
+                f"model file not found: {model} (embedded models: {', '.join(EMBEDDED_MODELS)})"
+            )
+        return model
+
+    @field_validator("data_path")
+    @classmethod
+    def _data_exists(cls, path: str | None) -> str | None:
+        if path is not None and not Path(path).expanduser().is_file():
+            raise ValueError(f"dataset file not found: {path}")
+        return path
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with `changes`, validated again."""
+        return type(self).model_validate({**self.model_dump(), **changes})
+
+    def key(self, *, exclude: Collection[str] = (), **extra: Any) -> str:
+        """A short hash of the settings (less `exclude`, plus `extra`) a result depends on."""
+        values = self.model_dump(mode="json", exclude=set(exclude))
+        defaults = type(self)().model_dump(mode="json")
+        for name in _KEYED_WHEN_SET:
+            if name in values and values[name] == defaults.get(name):
+                del values[name]
+        payload = json.dumps({**values, **extra}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class Settings(TeachSettings):
+    """The settings of one teach run."""
+
+    method: str = Field(
+        default="synthetic_examples", description=f"teaching method: {', '.join(METHODS)}"
+    )
+    aggregator: str = Field(
+        default="random", description=f"builds the student's prompt: {', '.join(AGGREGATORS)}"
+    )
+    balanced_generation: bool = Field(
+        default=False, description="condition each synthetic example on a label, labels in turn"
+    )
+    teacher_check: bool = Field(
+        default=False, description="teachers share only examples that help their held-back data"
+    )
+    retrieve: int = Field(
+        default=0, ge=0, description="K > 0: the student retrieves the K nearest lessons per query"
+    )
+    approve: bool = Field(
+        default=False, description="stop before publishing for a person to approve, edit or reject"
+    )
+    library: str = Field(
+        default=".sociallearn/library", description="lesson library: a folder, or http://host:port"
+    )
+    collection: str = Field(default="lessons", description="the library's collection")
+    canary: str | None = Field(
+        default=None, description="a text planted in every teacher's data (privacy measurement)"
+    )
+    canary_answer: str | None = Field(default=None, description="the planted canary's answer")
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        return method
+
+    @field_validator("aggregator")
+    @classmethod
+    def _known_aggregator(cls, aggregator: str) -> str:
+        if aggregator not in AGGREGATORS:
+            raise ValueError(f"unknown aggregator {aggregator!r}; known: {', '.join(AGGREGATORS)}")
+        return aggregator
+
+    def run_key(self) -> str:
+        """The default run id: the same settings and seed make the same run."""
+        return "run-" + self.key(exclude={"approve", "library", "collection", "retrieve"})
+
+    def provenance(self) -> dict[str, str | int | float | bool]:
+        """The settings recorded on every lesson."""
+        recorded = self.model_dump(include=_PROVENANCE)
+        recorded |= {
+            "filter_pii": self.privacy.pii,
+            "filter_near_copy_distance": self.privacy.near_copy_distance,
+            "filter_ngram": self.privacy.ngram,
+        }
+        return recorded

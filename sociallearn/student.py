@@ -1,0 +1,71 @@
+"""The student: answers queries with lessons only, never with private data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sociallearn import prompts
+from sociallearn.lm import LanguageModel
+from sociallearn.schema import Answer, Lesson
+from sociallearn.tasks import Task
+
+
+def build_prompt(task: Task, instructions: Sequence[str] = (), examples: Sequence[str] = ()) -> str:
+    """The student's prompt preamble: the task statement, then instructions, then examples."""
+    parts = [prompts.STUDENT_INSTRUCTION.format(instruction=task.zero_shot_instruction)]
+    parts += [prompts.STUDENT_LESSON_HEADER.format(lesson=text) for text in instructions]
+    parts += [text + prompts.EXAMPLE_SEPARATOR for text in examples]
+    return "".join(parts)
+
+
+def prompt_from_lessons(task: Task, lessons: Sequence[Lesson]) -> str:
+    """The student's preamble built from lessons (instructions first, then examples)."""
+    return build_prompt(
+        task,
+        instructions=[lesson.text for lesson in lessons if lesson.kind == "instruction"],
+        examples=[lesson.text for lesson in lessons if lesson.kind == "example"],
+    )
+
+
+class Student:
+    """Answers a task's queries after a prompt preamble, with label scoring and calibration."""
+
+    def __init__(self, model: LanguageModel, task: Task, *, calibrate: bool = True) -> None:
+        self.model = model
+        self.task = task
+        self.calibrate = calibrate
+        self._baseline: dict[str, list[float]] = {}
+
+    def answer(self, preamble: str, query: str) -> Answer:
+        if self.task.labels:
+            return self._classify(preamble, query)
+        completion = self.model.complete(
+            preamble + self.task.format_query(query),
+            max_tokens=self.task.max_answer_tokens,
+            stop=[prompts.EXAMPLE_SEPARATOR + self.task.input_field, f"\n{self.task.input_field}:"]
+            if self.task.kind == "generation" and self.task.max_answer_tokens > 32
+            else ["\n"],
+            grammar=getattr(self.task, "grammar", None),
+        )
+        return Answer(query=query, answer=self.task.extract_answer(completion))
+
+    def answer_many(self, preamble: str, queries: Sequence[str]) -> list[Answer]:
+        return [self.answer(preamble, query) for query in queries]
+
+    def _classify(self, preamble: str, query: str) -> Answer:
+        options = [f" {label}" for label in self.task.labels]
+        raw = [
+            s.logprob for s in self.model.score(preamble + self.task.format_query(query), options)
+        ]
+        if self.calibrate:
+            baseline = self._content_free(preamble, options)
+            raw = [r - b for r, b in zip(raw, baseline, strict=True)]
+        scores = dict(zip(self.task.labels, raw, strict=True))
+        return Answer(query=query, answer=max(scores, key=scores.__getitem__), scores=scores)
+
+    def _content_free(self, preamble: str, options: list[str]) -> list[float]:
+        """Label log-probabilities for a content-free input (contextual calibration)."""
+        if preamble not in self._baseline:
+            prompt = preamble + self.task.format_query(prompts.CALIBRATION_INPUT)
+            self._baseline[preamble] = [s.logprob for s in self.model.score(prompt, options)]
+        return self._baseline[preamble]

@@ -1,0 +1,44 @@
+"""A teacher's private workspace: its silo, its model, its notes and its unfiltered drafts.
+
+A workspace lives as long as the run's resources (`sociallearn.resources.Resources`) and stays
+on the teacher's side of the privacy filter: nothing in it enters the graph state, a
+checkpoint, a log or the library. Only lessons built from drafts that pass the filter do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sociallearn.lm import LanguageModel
+from sociallearn.stores.silo import TeacherSilo
+from sociallearn.tasks import Example, Task
+
+if TYPE_CHECKING:
+    from sociallearn.settings import Settings
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An unfiltered candidate: instruction text, or a synthetic example with its likelihood."""
+
+    text: str
+    example: Example | None = None
+    mean_logprob: float | None = None
+
+
+@dataclass
+class TeacherWorkspace:
+    """What one teacher works with during a run, privately."""
+
+    teacher_id: str
+    silo: TeacherSilo
+    task: Task
+    model: LanguageModel
+    settings: Settings
+    notes: str = ""
+    drafts: list[Draft] = field(default_factory=list)
+
+    def shots(self) -> list[Example]:
+        """The n private examples this teacher teaches from."""
+        return self.silo.shots(self.settings.shots, self.settings.seed)

@@ -1,0 +1,234 @@
+"""The shape of the code: imports point one way, settings are defined once, registries extend.
+
+graphs → nodes → library (plain Python) → {engine, stores, tasks, privacy, ...}; applications
+(CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` are for type checkers only
+and are not dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from pydantic import BaseModel
+
+from sociallearn.cli import build_parser
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.spec import ExperimentSpec, PrivacyConfig
+from sociallearn.lm import ScriptedLM
+from sociallearn.methods import METHODS
+from sociallearn.methods.base import TeachingMethod
+from sociallearn.settings import Settings, TeachSettings
+from sociallearn.teaching import teach
+from sociallearn.workspace import Draft, TeacherWorkspace
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where each installed package's modules live (graphs/, nodes/, stores/ install as sociallearn.*).
+PACKAGES = {
+    "sociallearn": ROOT / "sociallearn",
+    "sociallearn.graphs": ROOT / "graphs",
+    "sociallearn.nodes": ROOT / "nodes",
+    "sociallearn.stores": ROOT / "stores",
+}
+# Lowest layer first; a module may import its own layer or lower ones only.
+LAYERS: list[tuple[str, ...]] = [
+    (  # foundations
+        "sociallearn.schema", "sociallearn.lm", "sociallearn.models", "sociallearn.prompts",
+        "sociallearn.engine", "sociallearn.tasks", "sociallearn.stores", "sociallearn.privacy",
+    ),
+    (  # the library: plain Python, no LangGraph
+        "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
+        "sociallearn.drafting", "sociallearn.filtering", "sociallearn.review",
+        "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
+        "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
+        "sociallearn.evaluate",
+    ),
+    ("sociallearn.nodes",),
+    ("sociallearn.graphs",),
+    (  # applications
+        "sociallearn.teaching", "sociallearn.lifecycle", "sociallearn.experiments",
+        "sociallearn.demo", "sociallearn.cli", "sociallearn.flags", "sociallearn.library_cli",
+        "sociallearn.diagram",
+    ),
+]  # fmt: skip
+
+
+def module_files() -> dict[str, Path]:
+    modules: dict[str, Path] = {}
+    for package, folder in PACKAGES.items():
+        for path in folder.rglob("*.py"):
+            parts = path.relative_to(folder).with_suffix("").parts
+            name = ".".join((package, *parts)).removesuffix(".__init__")
+            if package == "sociallearn" and parts[0] in {"graphs", "nodes", "stores"}:
+                continue
+            modules[name] = path
+    return modules
+
+
+MODULES = module_files()
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The project modules `path` imports when it runs (not under `if TYPE_CHECKING:`)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
+        for statement in block.body
+        for node in ast.walk(statement)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {
+                f"{node.module}.{alias.name}"
+                if f"{node.module}.{alias.name}" in MODULES
+                else node.module
+                for alias in node.names
+            }
+    return {name for name in found if name in MODULES}
+
+
+def layer_of(module: str) -> int:
+    matches = [
+        (len(prefix), index)
+        for index, prefixes in enumerate(LAYERS)
+        for prefix in prefixes
+        if module == prefix or module.startswith(prefix + ".")
+    ]
+    if not matches:
+        raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
+    return max(matches)[1]
+
+
+def test_every_module_has_a_layer():
+    for module in MODULES:
+        if module != "sociallearn":
+            layer_of(module)
+
+
+def test_no_module_imports_upward():
+    upward = [
+        f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})"
+        for module, path in MODULES.items()
+        if module != "sociallearn"
+        for target in runtime_imports(path)
+        if target != "sociallearn" and layer_of(target) > layer_of(module)
+    ]
+    assert upward == []
+
+
+def test_no_import_cycles():
+    graph = {module: runtime_imports(path) - {"sociallearn"} for module, path in MODULES.items()}
+    # A package imports its own modules (registries): that edge is not a cycle back.
+    cycles = []
+    for start in graph:
+        stack = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            node, trail = stack.pop()
+            for target in graph.get(node, ()):
+                if target == start and not all(
+                    step.startswith(start + ".") or step == start for step in trail
+                ):
+                    cycles.append(" → ".join([*trail, target]))
+                elif target not in seen:
+                    seen.add(target)
+                    stack.append((target, [*trail, target]))
+    assert cycles == []
+
+
+def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from sociallearn.graphs.social_learning import graph\n"
+        "if TYPE_CHECKING:\n    from sociallearn.cli import main\n"
+    )
+    assert runtime_imports(bad) == {"sociallearn.graphs.social_learning"}
+    assert layer_of("sociallearn.graphs.social_learning") > layer_of("sociallearn.student")
+
+
+# ------------------------------------------------------------------- one settings model
+
+SETTINGS_MODELS: list[type[BaseModel]] = [TeachSettings, Settings, ExperimentSpec, PrivacyConfig]
+
+
+def test_every_setting_is_defined_once():
+    owners: dict[str, list[str]] = {}
+    for model in SETTINGS_MODELS:
+        for name in model.__annotations__:
+            owners.setdefault(name, []).append(model.__name__)
+    assert {name: where for name, where in owners.items() if len(where) > 1} == {}
+    for model in SETTINGS_MODELS:
+        undocumented = [n for n, f in model.model_fields.items() if not f.description]
+        assert undocumented == [], f"{model.__name__}: fields without a description"
+
+
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def test_cli_flags_are_the_settings_fields():
+    teach_parser = subcommand(build_parser(), "teach")
+    flags = {option for action in teach_parser._actions for option in action.option_strings}
+    for name, field in Settings.model_fields.items():
+        if name == "privacy":
+            continue
+        flag = "--" + name.replace("-", "_").replace("_", "-")
+        assert flag in flags, f"no flag for {name}"
+        action = next(a for a in teach_parser._actions if flag in a.option_strings)
+        assert field.description and field.description in (action.help or "")
+    assert "--filter-pii" in flags and "--filter-near-copy-distance" in flags
+
+
+def test_bad_settings_are_refused_with_the_flag_named(capsys):
+    from sociallearn.cli import main
+
+    assert main(["teach", "--teachers", "0"]) == 2
+    assert "--teachers: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert main(["teach", "--student-model", "missing.gguf"]) == 2
+    assert "model file not found: missing.gguf" in capsys.readouterr().err
+    assert main(["teach", "--method", "telepathy"]) == 2
+    assert "unknown method 'telepathy'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- registries
+
+
+class EchoFirstShot(TeachingMethod):
+    """A new method, for this test: share the first private example's label as a rule."""
+
+    name: ClassVar[str] = "echo_label"
+    lesson_kind = "instruction"
+
+    def lessons_wanted(self, settings: TeachSettings) -> int:
+        return 1
+
+    def draft(self, workspace: TeacherWorkspace, feedback: list[str], seed: int) -> list[Draft]:
+        return [Draft(f"When unsure, answer {workspace.shots()[0].answer}.")]
+
+
+def test_a_new_method_is_one_class_and_one_registry_line(sms_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(METHODS, "echo_label", EchoFirstShot)  # the registry line
+    settings = Settings(
+        method="echo_label", data_path=str(sms_file), library=str(tmp_path / "lib"),
+        test_size=4, teachers=2, shots=4,
+    )  # fmt: skip
+    model = ScriptedLM(lambda prompt, n: "unused")
+    state = teach(settings, models=ModelPool.fixed(model), queries=["hello"])
+    assert [lesson.method for lesson in state["lessons"]] == ["echo_label"]
+    assert state["lessons"][0].text.startswith("When unsure, answer")
+    assert state["answers"][0].answer in {"spam", "ham"}
+    with pytest.raises(ValueError, match="unknown method 'echo_label'"):
+        monkeypatch.delitem(METHODS, "echo_label")
+        settings.replace(seed=1)
