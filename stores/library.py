@@ -11,27 +11,48 @@ the filter's verdict and the time. Lessons are keyed by run, teacher and content
 - A version is one run of one teacher on one task: re-teaching adds a new version and never
   overwrites. Versions are numbered 1, 2, … per (task, teacher) in order of their lessons'
   creation time, so they number the same after a merge or concurrent writers.
+
+Nothing is lost and nothing fails silently:
+
+- Opening checks a local library's database (`PRAGMA integrity_check`; an empty file is refused)
+  and, with `create=False`, that a library is there at all. Creating a library and every
+  publication hold an inter-process lock on the folder, so concurrent writers neither race
+  Chroma's table creation nor store the same content twice.
+- `check_writable()` tells before a long run whether publishing would fail, and `spill()` keeps
+  lessons that could not be published in a file `import` accepts.
+- Imports and merges admit only lessons that pass the checks of `stores.admission`, all or
+  nothing; exports never overwrite a file unasked, never write into the library's own folder,
+  and appear whole or not at all.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
+import os
+import sqlite3
+import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from contextlib import closing, contextmanager, nullcontext, suppress
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 
 from sociallearn.schema import Lesson
+from sociallearn.stores.admission import refusal
 from sociallearn.stores.embeddings import embedding_function
 
 DEFAULT_COLLECTION = "lessons"
 DUPLICATES_SUFFIX = "-duplicates"
+DATABASE_FILE = "chroma.sqlite3"  # what Chroma keeps in a library folder
+LOCK_FILE = ".sociallearn.lock"
+LOCK_TIMEOUT_S = 300.0
 Status = Literal["new", "present", "duplicate"]
 
 
@@ -63,7 +84,12 @@ class ExportLine(BaseModel):
 
 
 class LibraryFormatError(ValueError):
-    """An import file is malformed; the message names the file, line and field."""
+    """An import file is malformed or holds a lesson that may not be stored; the message names
+    the file, line and field or reason."""
+
+
+class LibraryError(RuntimeError):
+    """A library cannot be opened, read or written; the message names the path and the reason."""
 
 
 def _metadata(lesson: Lesson) -> dict[str, Any]:
@@ -83,8 +109,14 @@ def _metadata(lesson: Lesson) -> dict[str, Any]:
 
 
 def _lesson(document: str, metadata: dict[str, Any]) -> Lesson:
-    record = json.loads(metadata["record"])
-    return Lesson.model_validate({**record, "text": document})
+    """The stored lesson; `ValueError` if its record is unreadable or does not match its text."""
+    try:
+        lesson = Lesson.model_validate({**json.loads(metadata["record"]), "text": document})
+    except (KeyError, TypeError, ValueError) as exc:  # json's and pydantic's errors included
+        raise ValueError(f"unreadable record: {exc}") from exc
+    if lesson.content_hash != metadata.get("content_hash"):
+        raise ValueError("its text does not match its content hash")
+    return lesson
 
 
 def _order(lesson: Lesson) -> tuple[datetime, str]:
@@ -94,22 +126,46 @@ def _order(lesson: Lesson) -> tuple[datetime, str]:
 class LessonLibrary:
     """A searchable, persistent collection of lessons."""
 
-    def __init__(self, client: ClientAPI, collection: str = DEFAULT_COLLECTION) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        collection: str = DEFAULT_COLLECTION,
+        *,
+        folder: Path | None = None,
+        location: str = "the Chroma client's library",
+        create: bool = True,
+    ) -> None:
         self.client = client
+        self.folder = folder  # None for a library on a Chroma server
+        self.location = str(folder) if folder is not None else location
         embed = embedding_function()
-        self.collection: Collection = client.get_or_create_collection(
-            collection,
-            embedding_function=embed,
-            metadata={"hnsw:space": "cosine"},
-        )
-        self.duplicates: Collection = client.get_or_create_collection(
-            collection + DUPLICATES_SUFFIX,
-            embedding_function=embed,
-        )
+        names = (collection, collection + DUPLICATES_SUFFIX)
+        try:
+            if create:
+                self.collection: Collection = client.get_or_create_collection(
+                    names[0], embedding_function=embed, metadata={"hnsw:space": "cosine"}
+                )
+                self.duplicates: Collection = client.get_or_create_collection(
+                    names[1], embedding_function=embed
+                )
+            else:
+                self.collection = client.get_collection(names[0], embedding_function=embed)
+                self.duplicates = client.get_collection(names[1], embedding_function=embed)
+        except Exception as exc:  # Chroma's errors for bad or missing names have no common type
+            raise LibraryError(
+                f"{self.location}: cannot open collection {collection!r}: {exc}"
+            ) from exc
 
     @classmethod
-    def open(cls, location: str | Path, collection: str = DEFAULT_COLLECTION) -> LessonLibrary:
-        """A library in a local folder, or on a Chroma server given as http://host:port."""
+    def open(
+        cls, location: str | Path, collection: str = DEFAULT_COLLECTION, *, create: bool = True
+    ) -> LessonLibrary:
+        """A library in a local folder, or on a Chroma server given as http://host:port.
+
+        With `create=False` (read-only use) the library must exist already, so a mistyped path
+        fails instead of answering from a new, empty library. A local library's database is
+        checked on opening; a damaged one raises `LibraryError` naming the file.
+        """
         text = str(location)
         if text.startswith(("http://", "https://")):
             host_port = text.split("://", 1)[1].rstrip("/")
@@ -117,20 +173,79 @@ class LessonLibrary:
             client = chromadb.HttpClient(
                 host=host, port=int(port or 8000), ssl=text.startswith("https")
             )
-        else:
-            Path(text).expanduser().mkdir(parents=True, exist_ok=True)
-            client = chromadb.PersistentClient(path=str(Path(text).expanduser()))
-        return cls(client, collection)
+            return cls(client, collection, location=text, create=create)
+        folder = Path(text).expanduser()
+        if not create:
+            _check_database(folder, must_exist=True)
+            return cls(_persistent_client(folder), collection, folder=folder, create=False)
+        _check_folder(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(
+                f"{folder}: cannot create the library folder: {_reason(exc)}"
+            ) from exc
+        with _locked(folder):
+            _check_database(folder, must_exist=False)
+            return cls(_persistent_client(folder), collection, folder=folder)
+
+    def check_writable(self) -> None:
+        """Raise `LibraryError`, naming the path and the reason, if publishing here would fail.
+
+        Meant for the start of a long run. A local library's folders must take new files and its
+        database a write transaction; a server library was reached when it was opened.
+        """
+        if self.folder is None:
+            return
+        folders = [self.folder, *(path for path in self.folder.rglob("*") if path.is_dir())]
+        for folder in folders:
+            try:
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError as exc:
+                raise LibraryError(f"{folder}: cannot write there: {_reason(exc)}") from exc
+        database = self.folder / DATABASE_FILE
+        try:
+            with closing(sqlite3.connect(_uri(database, "rw"), uri=True, timeout=60)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.rollback()
+        except sqlite3.Error as exc:
+            raise LibraryError(f"{database}: cannot write the library's database: {exc}") from exc
+
+    @staticmethod
+    def spill(lessons: Iterable[Lesson], folder: str | Path) -> Path:
+        """Keep lessons that could not be published: a new JSONL file in `folder`, its path
+        returned, that `lessons import` (`import_jsonl`) takes once the library is mended."""
+        directory = Path(folder).expanduser()
+        directory.mkdir(parents=True, exist_ok=True)
+        text = _jsonl(ExportLine(id=lesson.id, lesson=lesson) for lesson in lessons)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        attempt = 0
+        while True:
+            suffix = f"-{attempt}" if attempt else ""
+            target = directory / f"unpublished-lessons-{stamp}{suffix}.jsonl"
+            try:
+                _write_atomically(target, text, overwrite=False)
+                return target
+            except FileExistsError:
+                attempt += 1
 
     def add(self, lessons: Iterable[Lesson]) -> list[str]:
         """Store lessons; returns the ids newly written (present ids and duplicates are not)."""
         return [p.id for p in self.publish(lessons) if p.status == "new"]
 
     def publish(self, lessons: Iterable[Lesson]) -> list[Publication]:
-        """Store new lessons, record duplicates, skip ids already present; one result per lesson."""
+        """Store new lessons, record duplicates, skip ids already present; one result per lesson.
+
+        A local library holds its lock meanwhile, so the duplicate check and the write are one
+        step for every process publishing into the same folder.
+        """
         batch = list({lesson.id: lesson for lesson in lessons}.values())
         if not batch:
             return []
+        with _locked(self.folder) if self.folder is not None else nullcontext():
+            return self._publish(batch)
+
+    def _publish(self, batch: list[Lesson]) -> list[Publication]:
         ids = [lesson.id for lesson in batch]
         present = {key: key for key in self.collection.get(ids=ids, include=[])["ids"]}
         sightings = self.duplicates.get(ids=ids, include=["metadatas"])
@@ -197,13 +312,25 @@ class LessonLibrary:
             by_id.update({key: found[orig] for key, orig in originals.items() if orig in found})
         return [by_id[key] for key in ids if key in by_id]
 
+    def _read(self, document: str | None, metadata: Any) -> Lesson:
+        """A stored lesson, checked: a damaged one raises `LibraryError` naming the library."""
+        meta = dict(metadata or {})
+        try:
+            return _lesson(document or "", meta)
+        except ValueError as exc:
+            stored = f"{meta.get('run_id')}:{meta.get('teacher_id')}:{meta.get('content_hash')}"
+            raise LibraryError(
+                f"{self.location}: stored lesson {stored} is damaged ({exc}); "
+                "restore the library from a backup or an export"
+            ) from exc
+
     def _by_id(self, ids: list[str]) -> dict[str, Lesson]:
         if not ids:
             return {}
         unique = list(dict.fromkeys(ids))  # Chroma refuses repeated ids
         found = self.collection.get(ids=unique, include=["documents", "metadatas"])
         return {
-            key: _lesson(doc, dict(meta))
+            key: self._read(doc, meta)
             for key, doc, meta in zip(
                 found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
             )
@@ -215,7 +342,7 @@ class LessonLibrary:
         metas = [dict(meta) for meta in found["metadatas"] or []]
         originals = self._by_id(sorted({str(meta["duplicate_of"]) for meta in metas}))
         sightings = [
-            (_lesson(originals[str(meta["duplicate_of"])].text, meta), str(meta["duplicate_of"]))
+            (self._read(originals[str(meta["duplicate_of"])].text, meta), str(meta["duplicate_of"]))
             for meta in metas
             if str(meta["duplicate_of"]) in originals
         ]
@@ -258,17 +385,22 @@ class LessonLibrary:
         ]
         return lines
 
-    def export_jsonl(self, path: str | Path) -> int:
-        """Write the library as JSON Lines; returns the number of lines."""
+    def export_jsonl(self, path: str | Path, *, overwrite: bool = False) -> int:
+        """Write the library as JSON Lines; returns the number of lines.
+
+        The file appears whole or not at all. An existing file is replaced only with
+        `overwrite=True` (else `FileExistsError`), and never inside the library's own folder.
+        """
+        target = Path(path).expanduser()
+        if self.folder is not None and target.resolve().is_relative_to(self.folder.resolve()):
+            raise LibraryError(f"{target}: inside the library's own folder {self.folder}")
         lines = self.export_lines()
-        Path(path).write_text(
-            "".join(line.model_dump_json(exclude_defaults=False) + "\n" for line in lines),
-            encoding="utf-8",
-        )
+        _write_atomically(target, _jsonl(lines), overwrite=overwrite)
         return len(lines)
 
     def import_jsonl(self, path: str | Path) -> list[Publication]:
-        """Add the lessons of a JSON Lines export (bad lines raise, naming file, line and field)."""
+        """Add the lessons of a JSON Lines export, all or none: a malformed line or a lesson
+        that may not be stored raises `LibraryFormatError` naming file, line and reason."""
         return self.import_lines(read_jsonl(path))
 
     def import_lines(self, lines: Iterable[ExportLine]) -> list[Publication]:
@@ -279,8 +411,13 @@ class LessonLibrary:
         return self.publish(line.lesson for line in ordered)
 
     def merge(self, other: LessonLibrary) -> list[Publication]:
-        """Add every lesson and sighting of `other`; content already here becomes a sighting."""
-        return self.import_lines(other.export_lines())
+        """Add every lesson and sighting of `other`; content already here becomes a sighting.
+        A lesson of `other` that may not be stored stops the merge before anything is added."""
+        lines = other.export_lines()
+        for line in lines:
+            if reason := refusal(line.lesson):
+                raise LibraryFormatError(f"{other.location}: lesson {line.id}: {reason}")
+        return self.import_lines(lines)
 
     def list(
         self, *, task: str | None = None, run_id: str | None = None, kind: str | None = None
@@ -291,7 +428,7 @@ class LessonLibrary:
             include=["documents", "metadatas"],
         )
         lessons = [
-            _lesson(doc, dict(meta))
+            self._read(doc, meta)
             for doc, meta in zip(found["documents"] or [], found["metadatas"] or [], strict=True)
         ]
         return sorted(lessons, key=lambda lesson: (lesson.created_at, lesson.id))
@@ -312,7 +449,7 @@ class LessonLibrary:
         metadatas = (found["metadatas"] or [[]])[0]
         distances = (found["distances"] or [[]])[0]
         return [
-            (_lesson(doc, dict(meta)), float(dist))
+            (self._read(doc, meta), float(dist))
             for doc, meta, dist in zip(documents, metadatas, distances, strict=True)
         ]
 
@@ -338,7 +475,7 @@ class LessonLibrary:
 
 
 def read_jsonl(path: str | Path) -> list[ExportLine]:
-    """Parse a library export, checking every line."""
+    """Parse a library export, checking every line's form and that its lesson may be stored."""
     lines: list[ExportLine] = []
     with Path(path).open(encoding="utf-8") as handle:
         for number, text in enumerate(handle, start=1):
@@ -355,5 +492,101 @@ def read_jsonl(path: str | Path) -> list[ExportLine]:
                     f"{path}:{number}: id: {line.id!r} does not match the lesson's content "
                     f"(expected {line.lesson.id!r})"
                 )
+            if reason := refusal(line.lesson):
+                raise LibraryFormatError(f"{path}:{number}: refused: {reason}")
             lines.append(line)
     return lines
+
+
+def _jsonl(lines: Iterable[ExportLine]) -> str:
+    return "".join(line.model_dump_json() + "\n" for line in lines)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _uri(database: Path, mode: Literal["ro", "rw"]) -> str:
+    return f"{database.resolve().as_uri()}?mode={mode}"
+
+
+def _check_folder(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise LibraryError(f"{folder}: not a folder, so not a library")
+
+
+def _check_database(folder: Path, *, must_exist: bool) -> None:
+    """Refuse a folder that is a file, a missing library (if `must_exist`) or a damaged one."""
+    _check_folder(folder)
+    database = folder / DATABASE_FILE
+    if not database.exists():
+        if must_exist:
+            raise LibraryError(f"no library at {folder} (no {DATABASE_FILE} there)")
+        return
+    if database.stat().st_size == 0:
+        raise LibraryError(
+            f"{database}: the library's database is empty (0 bytes), so truncated or replaced; "
+            "restore it from a backup or an export"
+        )
+    try:
+        with closing(sqlite3.connect(_uri(database, "ro"), uri=True, timeout=60)) as db:
+            problems = [row[0] for row in db.execute("PRAGMA integrity_check").fetchall()]
+    except sqlite3.Error as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        summary = "; ".join(" ".join(problem.split()) for problem in problems[:3])
+        raise LibraryError(
+            f"{database}: the library's database is damaged ({summary}); "
+            "restore it from a backup or an export"
+        )
+
+
+def _persistent_client(folder: Path) -> ClientAPI:
+    try:
+        return chromadb.PersistentClient(path=str(folder))
+    except Exception as exc:  # Chroma raises its own types, or plain ones, for an unusable folder
+        raise LibraryError(f"{folder}: cannot open the library: {exc}") from exc
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold the library's inter-process lock (a file in its folder)."""
+    lock = FileLock(folder / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise LibraryError(
+            f"{folder}: another process held the library's lock for {LOCK_TIMEOUT_S:.0f} s"
+        ) from exc
+    except OSError as exc:
+        raise LibraryError(f"{folder}: cannot write there: {_reason(exc)}") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _write_atomically(target: Path, text: str, *, overwrite: bool) -> None:
+    """Write `text` to `target` through a temporary file, so readers see the whole file or none.
+    Without `overwrite` an existing target is left as it is and `FileExistsError` raised."""
+    if target.is_dir():
+        raise LibraryError(f"{target}: is a folder")
+    if not target.parent.is_dir():
+        raise LibraryError(f"{target.parent}: no such folder")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            os.fchmod(file.fileno(), 0o644)  # mkstemp's 0o600 would hide the file from others
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            try:
+                os.link(temporary, target)  # fails, rather than replaces, if target appeared
+            except FileExistsError:
+                raise FileExistsError(f"{target} already exists: not overwritten") from None
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)

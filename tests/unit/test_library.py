@@ -86,7 +86,7 @@ def test_export_import_round_trip_loses_nothing(library: LessonLibrary, tmp_path
     library.publish(
         [
             lesson("cash prize now", "run-a", minute=0),
-            lesson("call 0800 123 now", "run-a", teacher="teacher-1", minute=1, votes=2),
+            lesson("call [PHONE] now", "run-a", teacher="teacher-1", minute=1, votes=2),
             lesson(
                 "Read the sender and the offer.",
                 "run-a",
