@@ -1,7 +1,7 @@
 """The optional embedded model qwen1.5b (Qwen2.5-Coder-1.5B-Instruct), loaded for real.
 
-Kept to one load, four label scores and one short chat reply: a 1.5B model decodes only a few
-tokens a second on 2 cores.
+Kept to one load, four label scores and one short chat reply (about 10 s with the file in the
+page cache): a 1.5B model decodes only a few tokens a second on 2 cores.
 """
 
 from __future__ import annotations
@@ -14,6 +14,13 @@ from sociallearn.engine import get_engine
 from sociallearn.models import EMBEDDED_MODELS
 
 pytestmark = pytest.mark.integration
+
+# Zero-shot, it prefers " ham" for every SMS (by up to 1 nat); two examples fix that.
+TWO_SHOTS = (
+    "Classify each SMS as spam or ham.\n\n"
+    "SMS: Free entry in our weekly draw, text WIN to 80082 to claim your prize\nLabel: spam\n\n"
+    "SMS: Running late, I'll be home by seven\nLabel: ham\n\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,7 @@ def test_it_is_qwen_with_a_chat_template(qwen):
     ],
 )
 def test_it_labels_an_obvious_sms(qwen, message: str, label: str):
-    prompt = f"SMS: {message}\nIs this SMS spam or ham? Answer:"
-    spam, ham = qwen.score(prompt, [" spam", " ham"])
+    spam, ham = qwen.score(f"{TWO_SHOTS}SMS: {message}\nLabel:", [" spam", " ham"])
     assert ("spam" if spam.logprob > ham.logprob else "ham") == label
 
 
