@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from sociallearn.aggregators import get_aggregator
+from sociallearn.aggregators.base import Ballot
 from sociallearn.context import Context
 from sociallearn.methods import get_method
 from sociallearn.nodes.state import SocialLearningState
@@ -16,11 +17,8 @@ def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str
     """Choose the lessons for the student's prompt."""
     settings = runtime.context.settings
     wanted = get_method(settings.method).lessons_wanted(settings)
+    ballot = Ballot(runtime.context, state["run_id"], state.get("teacher_ids", []))
     lessons = get_aggregator(settings.aggregator).aggregate(
-        state.get("candidates", []),
-        wanted,
-        runtime.context,
-        state["run_id"],
-        state.get("teacher_ids", []),
+        state.get("candidates", []), wanted, ballot
     )
     return {"lessons": lessons}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from sociallearn.schema import Lesson
@@ -12,20 +13,23 @@ if TYPE_CHECKING:
     from sociallearn.context import Context
 
 
+@dataclass(frozen=True)
+class Ballot:
+    """What an aggregator may consult: the run's context (settings, teachers' resources), the
+    run id and the teachers that taught."""
+
+    context: Context
+    run_id: str
+    teachers: list[str]
+
+
 class Aggregator(ABC):
     """Chooses the lessons for the student's prompt; one subclass each, registered in
     `AGGREGATORS`."""
 
     name: ClassVar[str]
 
-    def aggregate(
-        self,
-        candidates: list[Lesson],
-        wanted: int,
-        context: Context,
-        run_id: str,
-        teachers: list[str],
-    ) -> list[Lesson]:
+    def aggregate(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         """`wanted` distinct lessons (by content, the first teacher's copy). With no more
         candidates than wanted, all of them in a seeded random order."""
         distinct: dict[str, Lesson] = {}
@@ -33,22 +37,15 @@ class Aggregator(ABC):
             distinct.setdefault(lesson.content_hash, lesson)
         unique = list(distinct.values())
         if len(unique) <= wanted:
-            return draw(unique, wanted, run_id, context.settings.seed)
-        return self.choose(unique, wanted, context, run_id, teachers)
+            return draw(unique, wanted, ballot)
+        return self.choose(unique, wanted, ballot)
 
     @abstractmethod
-    def choose(
-        self,
-        candidates: list[Lesson],
-        wanted: int,
-        context: Context,
-        run_id: str,
-        teachers: list[str],
-    ) -> list[Lesson]:
+    def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         """`wanted` of more than `wanted` distinct candidates."""
 
 
-def draw(candidates: list[Lesson], wanted: int, run_id: str, seed: int) -> list[Lesson]:
+def draw(candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
     """A seeded random draw: the same run id and seed draw the same lessons."""
-    rng = random.Random(f"{run_id}:{seed}")
+    rng = random.Random(f"{ballot.run_id}:{ballot.context.settings.seed}")
     return rng.sample(candidates, min(wanted, len(candidates)))

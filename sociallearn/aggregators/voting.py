@@ -13,45 +13,27 @@ unbiased and, balanced the same way, did worse (74.3% → 64.3%), so it is left 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
-from sociallearn.aggregators.base import Aggregator
+from sociallearn.aggregators.base import Aggregator, Ballot
 from sociallearn.schema import Lesson
 from sociallearn.scoring import held_out_scores
 from sociallearn.student import prompt_from_lessons
-
-if TYPE_CHECKING:
-    from sociallearn.context import Context
 
 
 class Voting(Aggregator):
     name = "voting"
 
-    def choose(
-        self,
-        candidates: list[Lesson],
-        wanted: int,
-        context: Context,
-        run_id: str,
-        teachers: list[str],
-    ) -> list[Lesson]:
-        return vote(context, candidates, teachers, wanted)
+    def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
+        return vote(ballot, candidates, wanted)
 
 
 class BalancedVoting(Aggregator):
     name = "balanced_voting"
 
-    def choose(
-        self,
-        candidates: list[Lesson],
-        wanted: int,
-        context: Context,
-        run_id: str,
-        teachers: list[str],
-    ) -> list[Lesson]:
-        if not context.resources.task.labels:
-            return vote(context, candidates, teachers, wanted)
-        return take_by_label(vote(context, candidates, teachers, len(candidates)), wanted)
+    def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
+        if not ballot.context.resources.task.labels:
+            return vote(ballot, candidates, wanted)
+        return take_by_label(vote(ballot, candidates, len(candidates)), wanted)
 
 
 def take_by_label(ranked: list[Lesson], wanted: int) -> list[Lesson]:
@@ -67,11 +49,9 @@ def take_by_label(ranked: list[Lesson], wanted: int) -> list[Lesson]:
     return taken
 
 
-def vote(
-    context: Context, candidates: list[Lesson], teachers: list[str], wanted: int
-) -> list[Lesson]:
+def vote(ballot: Ballot, candidates: list[Lesson], wanted: int) -> list[Lesson]:
     """Every teacher scores every candidate on its held-back examples; then `elect`."""
-    resources = context.resources
+    resources = ballot.context.resources
     task = resources.task
     preambles = [prompt_from_lessons(task, [candidate]) for candidate in candidates]
     table = [
@@ -80,9 +60,9 @@ def vote(
             task,
             resources.split.silos[teacher],
             preambles,
-            context.settings.votes_held_out,
+            ballot.context.settings.votes_held_out,
         )
-        for teacher in teachers
+        for teacher in ballot.teachers
     ]
     return [candidates[i].model_copy(update={"votes": votes}) for i, votes in elect(table, wanted)]
 
