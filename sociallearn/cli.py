@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
         )
         console.print(f"[dim]✓ {node}[/dim] {escape(details)}")
 
+    signal.signal(signal.SIGINT, _stop_at_once(args.checkpoint))
     state = teach_until_done(
         settings,
         decide=ask_in_terminal(console),
@@ -46,6 +49,11 @@ def cmd_teach(args: argparse.Namespace) -> int:
         thread_id=args.thread_id,
         on_update=show,
     )
+    if state.get("finished_before"):
+        console.print(
+            f"thread {state['thread_id']} had already finished: its lessons are shown, nothing "
+            "was taught again (use another --thread-id or seed for a new run)"
+        )
     if args.checkpoint:
         console.print(f"thread {state['thread_id']} in {args.checkpoint}")
     out.print(lessons_table(state.get("lessons", [])))
@@ -56,7 +64,25 @@ def cmd_teach(args: argparse.Namespace) -> int:
     console.print(
         f"run {state['run_id']}: {len(state.get('published', []))} lessons in {settings.library}"
     )
+    if not state.get("published") and not settings.approve:
+        print("error: no lesson was published (see the dropped teachers above)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _stop_at_once(checkpoint: str | None) -> Callable[[int, Any], None]:
+    """A Ctrl-C handler: stop now, like a kill, so a checkpointed run resumes where it was."""
+
+    def stop(signum: int, frame: Any) -> None:
+        where = (
+            f"rerun the same command to resume from {checkpoint}"
+            if checkpoint
+            else "nothing was published; pass --checkpoint FILE to make runs resumable"
+        )
+        print(f"\ninterrupted: {where}", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    return stop
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -69,7 +95,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     task = get_task(settings.task)
-    library = LessonLibrary.open(settings.library, settings.collection)
+    library = LessonLibrary.open(settings.library, settings.collection, create=False)
     lessons = latest_lessons(library, task.name, args.run)
     if not lessons:
         console.print("[yellow]no lessons in the library for this task: answering 0-shot[/yellow]")

@@ -2,7 +2,8 @@
 description, so flags and settings cannot drift apart.
 
 Unset flags are left out of the values, so the model's defaults (or a spec file's values) stay.
-Booleans get `--x/--no-x`; the privacy filter's settings appear as `--filter-<name>`.
+Booleans get `--x/--no-x`, lists take several values; the privacy filter's settings appear as
+`--filter-<name>`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def _add(
     elif kind in (int, float, str):
         options["type"] = kind
         options["metavar"] = name.upper()
+    elif get_origin(kind) is list:
+        options["nargs"] = "+"
+        options["metavar"] = "ITEM"
+        options["help"] = f"{help_text} (space- or comma-separated)"
     else:
         return  # not a command-line value (e.g. a tuple of canaries)
     if default is not None and default != "" and kind is not bool:
@@ -79,6 +84,9 @@ def values_from(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, A
     """The settings the user set on the command line, for `model.model_validate`."""
     given = vars(args)
     values = {name: given[name] for name in model.model_fields if name in given}
+    for name, value in values.items():
+        if isinstance(value, list):  # `--methods a,b c` → [a, b, c]
+            values[name] = [item for part in value for item in part.split(",") if item]
     filter_values = {
         name.removeprefix(FILTER_PREFIX): value
         for name, value in given.items()

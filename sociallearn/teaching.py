@@ -51,6 +51,8 @@ def teach(
     context = run if isinstance(run, Context) else context_for(run, models)
     if not get_method(context.settings.method).teaches:
         raise ValueError(f"{context.settings.method} is a baseline: it teaches nothing")
+    context.resources.split  # noqa: B018  # bad data fails here, before any teaching
+    context.resources.library.check_writable()  # and a library that cannot take the lessons
     if context.settings.approve and checkpointer is None:
         raise ValueError("approval before publishing needs a checkpointer to resume from")
     graph = builder.compile(checkpointer=checkpointer)

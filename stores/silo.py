@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from sociallearn.tasks import Example, Task
+from sociallearn.tasks import DataError, Example, Task
 
 
 @dataclass
@@ -100,12 +100,24 @@ def split_data(
     """
     if teachers < 1:
         raise ValueError("teachers must be at least 1")
+    missing = [label for label in task.labels if all(e.answer != label for e in examples)]
+    if missing:
+        raise DataError(
+            f"the data has no example labelled {', '.join(missing)}: {task.name} needs every "
+            f"label ({', '.join(task.labels)}) to balance its test set and teach"
+        )
     rng = random.Random(seed)
     pool = list(examples)
     rng.shuffle(pool)
     if task.labels:
         pool = balance(pool, task.labels, rng)
     test, rest = take_test(pool, task.labels, test_size)
+    if len(test) < test_size - len(task.labels) + 1 or len(rest) < 2 * teachers:
+        raise DataError(
+            f"{len(pool)} usable examples (balanced by label) cannot give a test set of "
+            f"{test_size} and at least 2 private examples to each of {teachers} teachers: "
+            "lower the test size or the teachers, or use more data"
+        )
     silos: dict[str, TeacherSilo] = {}
     for index in range(teachers):
         share = rest[index::teachers]

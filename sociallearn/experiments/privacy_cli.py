@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.experiments.spec import PRESETS, PRIVACY_METHODS, PrivacyConfig
+from sociallearn.experiments.spec import PRESETS, PrivacyConfig
 from sociallearn.flags import add_flags, values_from
 
 console = Console(stderr=True)
@@ -37,13 +37,6 @@ def add_privacy_parser(sub: Any) -> None:
         ),
     )
     add_flags(run, PrivacyConfig)
-    run.add_argument(
-        "--measured",
-        nargs="+",
-        choices=list(PRIVACY_METHODS),
-        default=argparse.SUPPRESS,
-        help=PrivacyConfig.model_fields["measured"].description,
-    )
     run.add_argument("--out", type=Path, default=Path("privacy-results"), help="output folder")
     run.add_argument(
         "--budget-minutes", type=float, default=None, help="start no repetition after this long"
@@ -66,8 +59,6 @@ def cmd_privacy_run(args: argparse.Namespace) -> int:
     from sociallearn.experiments.report import privacy_markdown, write_privacy
 
     overrides = values_from(args, PrivacyConfig)
-    if "measured" in vars(args):
-        overrides["measured"] = args.measured
     preset = PRESETS[args.preset]
     config = PrivacyConfig.model_validate({**preset.model_dump(), **overrides})
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None

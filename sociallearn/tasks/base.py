@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -91,3 +92,27 @@ def check_file(path: Path) -> Path:
     if not path.is_file():
         raise DataError(f"{path}: dataset file not found")
     return path
+
+
+# An example longer than this cannot fit a few-shot prompt in the models' context window.
+MAX_EXAMPLE_CHARS = 8_000
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file; a DataError names the first line that is not."""
+    with check_file(path).open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b"\0" in raw:
+                raise DataError(f"{path}, line {number}: a NUL byte: not a text file")
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}, line {number}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                ) from None
+            if len(line) > MAX_EXAMPLE_CHARS:
+                raise DataError(
+                    f"{path}, line {number}: {len(line):,} characters; an example longer than "
+                    f"{MAX_EXAMPLE_CHARS:,} does not fit the models' context"
+                )
+            yield number, line

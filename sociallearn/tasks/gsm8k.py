@@ -6,7 +6,14 @@ import json
 import re
 from pathlib import Path
 
-from sociallearn.tasks.base import DataError, Example, Task, check_file, default_data_dir
+from sociallearn.tasks.base import (
+    DataError,
+    Example,
+    Task,
+    check_file,
+    default_data_dir,
+    text_lines,
+)
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 # Constrains the student's final line to '#### <number>' after free reasoning lines.
@@ -40,26 +47,25 @@ class Gsm8k(Task):
     def load(self, path: Path | None = None) -> list[Example]:
         path = check_file(path or default_data_dir() / "gsm8k" / "train.jsonl")
         examples = []
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}, line {number}: invalid JSON ({exc.msg})") from exc
-                for field in ("question", "answer"):
-                    if not isinstance(record.get(field), str) or not record[field].strip():
-                        raise DataError(f"{path}, line {number}: field {field!r} missing or empty")
-                answer = record["answer"]
-                if "####" not in answer:
-                    raise DataError(
-                        f"{path}, line {number}: field 'answer' has no '#### ' final answer"
-                    )
-                final = _clean_number(answer.rsplit("####", 1)[1])
-                examples.append(
-                    Example(input=record["question"].strip(), output=answer.strip(), answer=final)
+        for number, line in text_lines(path):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}, line {number}: invalid JSON ({exc.msg})") from exc
+            for field in ("question", "answer"):
+                if not isinstance(record.get(field), str) or not record[field].strip():
+                    raise DataError(f"{path}, line {number}: field {field!r} missing or empty")
+            answer = record["answer"]
+            if "####" not in answer:
+                raise DataError(
+                    f"{path}, line {number}: field 'answer' has no '#### ' final answer"
                 )
+            final = _clean_number(answer.rsplit("####", 1)[1])
+            examples.append(
+                Example(input=record["question"].strip(), output=answer.strip(), answer=final)
+            )
         if not examples:
             raise DataError(f"{path}: no examples")
         return examples

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from sociallearn.tasks.base import Example, Task
+from sociallearn.tasks.base import Example, Task, text_lines
 
 _SYMBOLS = list(" .,;:!?-_=+*/|~^'\"#%&")
 SIZE = 3000
@@ -33,7 +33,7 @@ class RandomInsertion(Task):
     def load(self, path: Path | None = None) -> list[Example]:
         """Examples from the word list; `path` may name a file with one word per line instead."""
         if path is not None:
-            words = [w.strip() for w in path.read_text(encoding="utf-8").splitlines() if w.strip()]
+            words = [line.strip() for _, line in text_lines(path) if line.strip()]
         else:
             from wordfreq import top_n_list
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sociallearn.tasks.base import DataError, Example, Task, check_file, default_data_dir
+from sociallearn.tasks.base import (
+    DataError,
+    Example,
+    Task,
+    check_file,
+    default_data_dir,
+    text_lines,
+)
 
 
 class SmsSpam(Task):
@@ -23,23 +30,19 @@ class SmsSpam(Task):
     def load(self, path: Path | None = None) -> list[Example]:
         path = check_file(path or default_data_dir() / "sms_spam" / "SMSSpamCollection")
         examples = []
-        with path.open(encoding="utf-8", errors="strict") as handle:
-            for number, line in enumerate(handle, start=1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    continue
-                label, sep, text = line.partition("\t")
-                if not sep:
-                    raise DataError(
-                        f"{path}, line {number}: expected 'label<TAB>text', found no tab"
-                    )
-                if label not in self.labels:
-                    raise DataError(
-                        f"{path}, line {number}: field 'label' is {label!r}, expected 'spam' or 'ham'"
-                    )
-                if not text.strip():
-                    raise DataError(f"{path}, line {number}: field 'text' is empty")
-                examples.append(Example(input=text.strip(), output=label, answer=label))
+        for number, line in text_lines(path):
+            if not line.strip():
+                continue
+            label, sep, text = line.partition("\t")
+            if not sep:
+                raise DataError(f"{path}, line {number}: expected 'label<TAB>text', found no tab")
+            if label not in self.labels:
+                raise DataError(
+                    f"{path}, line {number}: field 'label' is {label!r}, expected 'spam' or 'ham'"
+                )
+            if not text.strip():
+                raise DataError(f"{path}, line {number}: field 'text' is empty")
+            examples.append(Example(input=text.strip(), output=label, answer=label))
         if not examples:
             raise DataError(f"{path}: no examples")
         return examples

@@ -157,3 +157,20 @@ def test_cli_asks_before_publishing(sms_file, tmp_path, scripted_cli, monkeypatc
     assert len(stored) == 4
     assert [lesson.review for lesson in stored].count("edited") == 1
     assert "Message: Text WIN for a free prize\nLabel: spam" in {lesson.text for lesson in stored}
+
+
+def test_a_failed_publish_keeps_the_lessons_for_import(sms_file, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ctx = context(sms_file, tmp_path)
+    library = ctx.resources.library
+
+    def broken(lessons: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(library, "publish", broken)
+    with pytest.raises(RuntimeError, match="disk full") as failure:
+        teach(ctx)
+    [kept] = (tmp_path / ".sociallearn" / "unpublished").glob("*.jsonl")
+    assert str(kept.name) in str(failure.value)
+    monkeypatch.undo()
+    assert [result.status for result in library.import_jsonl(kept)] == ["new"] * 4

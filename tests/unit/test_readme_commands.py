@@ -1,0 +1,35 @@
+"""The README's commands are valid commands: each parses with the real argument parser."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from sociallearn.cli import build_parser
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    commands = []
+    for line in lines:
+        for part in line.split("&&"):
+            words = shlex.split(part.strip())
+            if words and words[0].endswith("sociallearn"):
+                commands.append(shlex.join(words[1:]))
+    return commands
+
+
+def test_the_readme_shows_commands():
+    assert len(readme_commands()) >= 15
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_parses(command: str):
+    args = build_parser().parse_args(shlex.split(command))
+    assert callable(args.func)
