@@ -102,13 +102,15 @@ def text_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(line number, line) of a UTF-8 text file; a DataError names the first line that is not."""
     with check_file(path).open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise DataError(f"{path}, line 1: UTF-16 text: save the file as UTF-8")
             if b"\0" in raw:
                 raise DataError(f"{path}, line {number}: a NUL byte: not a text file")
             try:
                 line = raw.decode("utf-8").rstrip("\r\n")
             except UnicodeDecodeError as exc:
                 raise DataError(
-                    f"{path}, line {number}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                    f"{path}, line {number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1})"
                 ) from None
             if len(line) > MAX_EXAMPLE_CHARS:
                 raise DataError(

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from sociallearn.graphs.social_learning import builder
@@ -37,22 +38,28 @@ def finished_teachers(checkpoint: Path) -> int:
     return len(rows)
 
 
-def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, datasets: Path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_stop_then_resume_loses_and_repeats_nothing(tmp_path: Path, datasets: Path, stop: int):
     library, checkpoint = tmp_path / "library", tmp_path / "checkpoints.sqlite"
     command = [
         *CLI, "teach", "--library", str(library), "--checkpoint", str(checkpoint),
         "--thread-id", "thread-1", "--run-id", "run-1", "--teachers", "3", "--samples", "4",
         "--keep", "2", "--lessons", "4", "--test-size", "20",
     ]  # fmt: skip
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 600
     while finished_teachers(checkpoint) == 0:
         assert first.poll() is None, "teach ended before it could be killed"
         assert time.time() < deadline, "no teacher finished in time"
         time.sleep(0.05)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(timeout=30)
-    assert first.returncode == -signal.SIGKILL
+    os.kill(first.pid, stop)
+    _, stderr = first.communicate(timeout=30)
+    if stop == signal.SIGINT:  # Ctrl-C: a one-line message, no traceback, exit 130
+        assert first.returncode == 130
+        assert "interrupted: rerun the same command to resume" in stderr
+        assert "Traceback" not in stderr
+    else:
+        assert first.returncode == -signal.SIGKILL
 
     config = {"configurable": {"thread_id": "thread-1"}}
     with sqlite3.connect(checkpoint, check_same_thread=False) as db:
@@ -84,3 +91,8 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, datasets:
     stored = LessonLibrary.open(str(library), Settings().collection).list(run_id="run-1")
     assert sorted(lesson.id for lesson in stored) == sorted(published)
     assert len({lesson.content_hash for lesson in stored}) == len(stored)
+
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "had already finished" in again.stderr and "drafting" not in again.stderr
+    assert LessonLibrary.open(str(library), Settings().collection).count() == len(stored)
