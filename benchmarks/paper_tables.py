@@ -40,26 +40,44 @@ def main() -> None:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smaller settings, a few minutes")
     size.add_argument("--full", action="store_true", help="every option on every task")
+    size.add_argument(
+        "--capable", action="store_true", help="the capable teacher qwen1.5b, 5 runs (hours)"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="task names to run")
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/paper"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
     parser.add_argument("--fresh", action="store_true", help="redo finished cells")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=None,
+        help="start no cell after this long; runs are added one at a time across all tables, "
+        "so a budget gives every table its first runs; rerun to go on",
+    )
     args = parser.parse_args()
-    preset: Preset = "quick" if args.quick else "full" if args.full else "paper"
+    preset: Preset = (
+        "quick" if args.quick else "full" if args.full else "capable" if args.capable else "paper"
+    )
     specs = [s for s in paper_specs(preset) if not args.only or s.task in args.only]
-    stem = args.results or RESULTS / {
-        "quick": "paper_tables_quick",
-        "full": "paper_tables_full",
-    }.get(preset, "paper_tables")
+    stem = args.results or RESULTS / f"paper_tables_{preset}".removesuffix("_paper")
     started = time.time()
+    deadline = started + 60 * args.budget_minutes if args.budget_minutes is not None else None
     models = ModelPool()  # one set of models for every task's cells
-    results = [
-        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh)
-        for spec in specs
-    ]
-    title = "Social learning on the embedded models: the paper's Tables 1–2"
+    results = []
+    for runs in range(1, max(spec.runs for spec in specs) + 1):  # run 1 of every table first
+        results = [
+            run_experiment(
+                spec.replace(runs=min(runs, spec.runs)),
+                models=models,
+                out_dir=args.out,
+                resume=not args.fresh or runs > 1,
+                deadline=deadline,
+            )
+            for spec in specs
+        ]
+        title = "Social learning on the embedded models: the paper's Tables 1–2"
+        paths = write_all(results, stem, title=title)  # results so far, rewritten each round
     console.print(Markdown(to_markdown(results, title=title)))
-    paths = write_all(results, stem, title=title)
     console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
 
 

@@ -19,7 +19,8 @@ BALANCED = "synthetic_examples+random+balanced"
 # `full` only: voting with balanced labels, teachers that check candidates on their own data.
 VOTING_BALANCED = "synthetic_examples+voting+balanced"
 CHECKED = "synthetic_examples+random+checked"
-Preset = Literal["quick", "paper", "full"]
+Preset = Literal["quick", "paper", "full", "capable"]
+CAPABLE = "qwen1.5b"  # Qwen2.5-Coder-1.5B-Instruct: follows the drafting prompts, can do GSM8K
 
 
 def paper_specs(preset: Preset = "paper") -> list[ExperimentSpec]:
@@ -31,6 +32,8 @@ def paper_specs(preset: Preset = "paper") -> list[ExperimentSpec]:
     `full` adds voting everywhere, balanced voting on SMS spam and the teachers' own check (about
     an hour); `quick` is a few-minute version of `paper`.
     """
+    if preset == "capable":
+        return capable_specs()
     full = preset == "full"
     sms = (*PAPER_METHODS, BALANCED, *((VOTING_BALANCED, CHECKED) if full else ()))
     insertion = (*PAPER_METHODS, CHECKED) if full else PAPER_METHODS[:4]
@@ -66,3 +69,26 @@ def _spec(task: str, methods: Sequence[str], student: str, **settings: int) -> E
         student_model=student,
         **settings,  # type: ignore[arg-type]
     )
+
+
+def capable_specs() -> list[ExperimentSpec]:
+    """The paper's tables with the capable embedded teacher (qwen1.5b), 5 runs as the paper.
+
+    SMS spam is taught by qwen1.5b to two students (gemma3, qwen1.5b); Random Insertion and
+    GSM8K are taught and learnt by qwen1.5b. Hours on 2 CPU cores: run it with a time budget,
+    in pieces (`benchmarks/paper_tables.py --capable --budget-minutes M`).
+    """
+    ours = (BALANCED, VOTING_BALANCED, CHECKED)
+    many_teachers = {"teachers": 8, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 4}
+    few_teachers = {"teachers": 4, "samples": 4, "keep": 2, "lessons": 4, "votes_held_out": 2}
+    sms = (*PAPER_METHODS, *ours)
+    return [
+        _spec("sms_spam", sms, "gemma3", shots=8, test_size=100, **many_teachers)
+        .replace(name="sms_spam, student gemma3", teacher_model=CAPABLE, runs=5),
+        _spec("sms_spam", sms, CAPABLE, shots=8, test_size=100, **many_teachers)
+        .replace(name="sms_spam, student qwen1.5b", teacher_model=CAPABLE, runs=5),
+        _spec("random_insertion", (*PAPER_METHODS, CHECKED), CAPABLE, shots=8, test_size=100,
+              **many_teachers).replace(teacher_model=CAPABLE, runs=5),
+        _spec("gsm8k", PAPER_METHODS, CAPABLE, shots=4, test_size=50, **few_teachers)
+        .replace(teacher_model=CAPABLE, runs=5),
+    ]  # fmt: skip

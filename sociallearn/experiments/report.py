@@ -105,15 +105,16 @@ def _synthetic_labels(results: Sequence[ExperimentResult]) -> list[str]:
 def _settings_table(results: Sequence[ExperimentResult]) -> list[str]:
     lines = [
         "| experiment | task | teacher → student | n | m | τ | k | keep | lessons | test × runs "
-        "| time (CPU) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cells done | time (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r.spec
         lines.append(
             f"| {s.name} | {s.task} | {s.teacher_model} → {s.student_model} | {s.shots} | "
             f"{s.teachers} | {s.temperature} | {s.samples} | {s.keep} | {s.lessons} | "
-            f"{r.test_size} × {len({c.seed for c in r.cells})} | {r.seconds / 60:.1f} min "
+            f"{r.test_size} × {len({c.seed for c in r.cells})} | "
+            f"{len(r.cells)} of {r.planned_cells} | {r.seconds / 60:.1f} min "
             f"({r.cpu_seconds / 60:.1f} min) |"
         )
     return lines

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class ExperimentResult(BaseModel):
     """Settings, per-example predictions of every cell, and the per-method summary."""
 
     spec: ExperimentSpec
+    planned_cells: int  # methods × runs; more than len(cells) when a time budget ran out
     test_size: int  # test examples per run
     summaries: list[MethodSummary]
     cells: list[CellResult]
@@ -66,10 +68,13 @@ def run_experiment(
     out_dir: Path = DEFAULT_OUT,
     resume: bool = True,
     progress: bool = True,
+    deadline: float | None = None,
 ) -> ExperimentResult:
     """Run (or resume) every cell of `spec` and summarise it.
 
-    Models come from `models` (share one pool between experiments of one process).
+    Models come from `models` (share one pool between experiments of one process). With a
+    `deadline` (a `time.time()` value), no new cell starts after it: the result holds the cells
+    done so far (whole runs first: cells go run by run) and says how many were planned.
     """
     models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +91,8 @@ def run_experiment(
             if resume and (cell := _read_cell(path)) is not None:
                 cells.append(cell)
                 continue
+            if deadline is not None and time.time() > deadline:
+                continue  # out of time: later calls resume from the finished cells
             bar.set_postfix_str(f"{method.label}, seed {seed}")
             cell = run_cell(
                 spec, method, seed, models, out_dir=out_dir, checkpointer=saver, progress=progress
@@ -96,6 +103,7 @@ def run_experiment(
         connection.close()
     return ExperimentResult(
         spec=spec,
+        planned_cells=len(plan),
         test_size=cells[0].n if cells else 0,
         summaries=summarise(spec, cells),
         cells=cells,
