@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 from pathlib import Path
@@ -33,3 +34,15 @@ def test_the_readme_shows_commands():
 def test_readme_command_parses(command: str):
     args = build_parser().parse_args(shlex.split(command))
     assert callable(args.func)
+
+
+def test_readme_tables_are_generated_from_the_committed_json():
+    spec = importlib.util.spec_from_file_location(
+        "readme_tables", README.parent / "benchmarks" / "readme_tables.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = README.read_text(encoding="utf-8")
+    assert text.count("<!-- table: ") >= 4
+    assert module.render(text) == text, "run benchmarks/readme_tables.py"

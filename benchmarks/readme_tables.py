@@ -1,0 +1,212 @@
+"""Regenerate the README's result tables from the committed JSON under benchmarks/results/.
+
+Each table sits between `<!-- table: NAME -->` and `<!-- /table: NAME -->` in README.md and is
+rewritten from its JSON file; a table whose JSON is missing is left as it is.
+
+    .venv/bin/python benchmarks/readme_tables.py           # rewrite README.md
+    .venv/bin/python benchmarks/readme_tables.py --check   # exit 1 if README.md is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "README.md"
+PAPER = {  # PaLM 2-S, n = 8 (Mohtashami et al.)
+    "sms_spam": {"zero_shot": 14.2, "original_examples": 96.0, "instructions": 92.9,
+                 "synthetic_examples": 86.5},
+    "gsm8k": {"original_examples": 64.1, "synthetic_examples": 63.4},
+}  # fmt: skip
+COLUMNS = {
+    "zero_shot": "0-shot",
+    "original_examples": "original",
+    "instructions": "instructions",
+    "synthetic_examples+random": "synthetic, random",
+    "synthetic_examples+voting": "synthetic, voting",
+    "synthetic_examples+random+balanced": "synthetic, balanced",
+    "synthetic_examples+voting+balanced": "synthetic, voting + balanced",
+    "synthetic_examples+random+checked": "synthetic, checked",
+}
+
+
+def percent(summary: dict[str, Any] | None, *, gap: bool = True) -> str:
+    """'73.3 [55.9, 90.8]* (0.61)': mean, 95% interval over runs, * if p < 0.05, gap."""
+    if summary is None:
+        return ""
+    interval = summary["interval"]
+    text = f"{100 * interval['mean']:.1f}"
+    if interval["low"] == interval["low"]:  # not NaN (one run has no interval)
+        text += f" [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
+    text += "*" if summary.get("significant") else ""
+    if (
+        gap
+        and summary.get("recovered_gap") is not None
+        and summary["method"]
+        not in (
+            "zero_shot",
+            "original_examples",
+        )
+    ):
+        text += f" ({summary['recovered_gap']:+.2f})"
+    return text
+
+
+def experiment_rows(path: Path) -> list[str]:
+    """One row per experiment (task, teacher → student, test × runs), the paper's under it."""
+    experiments = json.loads(path.read_text())["experiments"]
+    methods = [
+        m for m in COLUMNS if any(s["method"] == m for e in experiments for s in e["summaries"])
+    ]
+    lines = [
+        "| task (teacher → student, test × runs) | "
+        + " | ".join(COLUMNS[m] for m in methods)
+        + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    shown: set[str] = set()
+    for experiment in experiments:
+        spec = experiment["spec"]
+        summaries = {s["method"]: s for s in experiment["summaries"]}
+        runs = max((s["runs"] for s in summaries.values()), default=0)
+        lines.append(
+            f"| {spec['task']} ({spec['teacher_model']} → {spec['student_model']}, "
+            f"{experiment['test_size']} × {runs}) | "
+            + " | ".join(percent(summaries.get(m)) for m in methods)
+            + " |"
+        )
+        paper = PAPER.get(spec["task"])
+        if paper and spec["task"] not in shown:
+            shown.add(spec["task"])
+            values = [paper.get(m.removesuffix("+random")) for m in methods]
+            lines.append(
+                "| paper (PaLM 2-S) | "
+                + " | ".join("" if v is None else f"{v}" for v in values)
+                + " |"
+            )
+    return lines
+
+
+def demo_rows(path: Path) -> list[str]:
+    result = json.loads(path.read_text())
+    spec = result["spec"]
+    lines = [
+        f"{spec['teacher_model']} teaching {spec['student_model']}, m = {spec['teachers']} "
+        f"teachers, n = {spec['shots']} shots, {result['test_size']} held-out messages × "
+        f"{spec['runs']} runs (seeds {spec['seed']}–{spec['seed'] + spec['runs'] - 1}), "
+        f"{result['cpu_count']} CPU cores:",
+        "",
+        "| method | accuracy: mean [95% interval] (gap recovered) | runs | paper (PaLM 2-S) |",
+        "|---|---|---|---|",
+    ]
+    paper = PAPER.get(spec["task"], {})
+    for summary in result["summaries"]:
+        runs = ", ".join(f"{100 * a:.1f}" for a in summary["accuracies"])
+        reference = paper.get(summary["method"].removesuffix("+random"), "")
+        name = COLUMNS.get(summary["method"], summary["method"])
+        lines.append(f"| {name} | {percent(summary)} | {runs} | {reference} |")
+    return lines
+
+
+def privacy_rows(path: Path) -> list[str]:
+    report = json.loads(path.read_text())
+    config = report["config"]
+    lines = [
+        f"{config['task']}, teacher {config['teacher_model']}, student {config['student_model']}; "
+        f"T = {report['completed']} repetitions, N = {config['comparisons']} strings:",
+        "",
+        "| method | mean canary rank [95% CI] | rank 0 | exposure | copy rate | normalised distance |",
+        "|---|---|---|---|---|---|",
+    ]
+    for result in report["methods"].values():
+        ss, leak = result["secret_sharer"], result["leakage"]
+        interval = f" [{ss['ci95'][0]:.0f}, {ss['ci95'][1]:.0f}]" if ss.get("ci95") else ""
+        distance = "" if leak["distance_mean"] is None else f"{leak['distance_mean']:.3f}"
+        lines.append(
+            f"| {result['label']} | {ss['mean_rank']:.1f}{interval} | {ss['rank0_count']}/"
+            f"{ss['repetitions']} | {ss['mean_exposure']:.2f} | {leak['copies']}/{leak['lessons']} "
+            f"| {distance} |"
+        )
+    expected = next(iter(report["methods"].values()))["secret_sharer"]
+    lines.append(
+        f"| no memorisation (expected) | {expected['expected_mean_rank']:.1f} | "
+        f"{report['completed'] / config['comparisons']:.2f}/{report['completed']} | "
+        f"{expected['expected_exposure']:.2f} | | |"
+    )
+    f = report["filter"]
+    lines += [
+        "",
+        f"Adversarial set: {f['caught']}/{f['attacks']} attacks caught, {f['falsely_rejected']}/"
+        f"{f['clean']} clean lessons rejected, {f['clean_altered']}/{f['clean']} redacted.",
+    ]
+    return lines
+
+
+def filter_rows(path: Path) -> list[str]:
+    report = json.loads(path.read_text())
+    test = report["test"]
+    systems = test["systems"]
+    entities = list(next(iter(systems.values()))["recall"])
+    lines = [
+        f"Held-out synthetic set (Faker, seed {test['seed']}, {len(test['locales'])} locales): "
+        f"{test['pii_sentences']} sentences with PII, {test['clean_sentences']} without.",
+        "",
+        "| system | " + " | ".join(entities) + " | structured | PII-free changed |",
+        "|---|" + "---|" * (len(entities) + 2),
+    ]
+    for name, system in systems.items():
+        recall = " | ".join(f"{100 * system['recall'][e]:.1f}" for e in entities)
+        lines.append(
+            f"| {name} | {recall} | {100 * system['structured_recall']:.1f} | "
+            f"{100 * system['false_alarm_rate']:.1f}% |"
+        )
+    return lines
+
+
+TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
+    "demo": ("demo.json", demo_rows),
+    "paper": ("paper_tables_full.json", experiment_rows),
+    "capable": ("paper_tables_capable.json", experiment_rows),
+    "privacy": ("privacy.json", privacy_rows),
+    "filter": ("privacy_filter.json", filter_rows),
+}
+
+
+def render(readme: str) -> str:
+    """The README with every table whose JSON exists regenerated."""
+    for name, (file, rows) in TABLES.items():
+        path = RESULTS / file
+        pattern = re.compile(rf"(<!-- table: {name} -->\n).*?(<!-- /table: {name} -->)", re.S)
+        if path.is_file() and pattern.search(readme):
+            body = "\n".join(rows(path))
+            match = pattern.search(readme)
+            assert match is not None
+            readme = readme[: match.end(1)] + body + "\n" + readme[match.start(2) :]
+    return readme
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    args = parser.parse_args()
+    current = README.read_text(encoding="utf-8")
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            print("README.md tables are stale: run benchmarks/readme_tables.py", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(fresh, encoding="utf-8")
+    print(f"wrote {README}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
