@@ -170,12 +170,40 @@ def filter_rows(path: Path) -> list[str]:
     return lines
 
 
+def gpu_rows(path: Path) -> list[str]:
+    report = json.loads(path.read_text())
+    summary = report["summary"]
+    lines = [
+        f"{report['nvidia_smi_gpu']}; SmolLM2-135M, {report['n_texts']} SMS label scorings, "
+        f"llama-cpp-python {report['llama_cpp_version']} built with CUDA:",
+        "",
+        "| engine | scoring 100 texts (s) | greedy generation (tokens/s) | accuracy |",
+        "|---|---|---|---|",
+    ]
+    for key, name in (("gpu", "GPU, all layers"), ("cpu_pure", "CPU only (same machine)")):
+        lines.append(
+            f"| {name} | {summary[f'{key}_score_100_s']:.2f} | "
+            f"{summary[f'{key}_gen_tok_per_s']:.0f} | {100 * summary[f'{key}_accuracy']:.0f}% |"
+        )
+    agree = report["gpu_vs_cpu_pure"]
+    streams = "yes" if summary["gpu_streams_exact"] else "no (`sample` decodes one at a time there)"
+    lines += [
+        "",
+        f"GPU vs CPU: largest label log-probability difference "
+        f"{agree['max_abs_logprob_diff']:.2f} (the label flips on "
+        f"{len(agree['argmax_disagreements'])} near-tied texts); batched KV streams exact on the "
+        f"GPU: {streams}.",
+    ]
+    return lines
+
+
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),
     "filter": ("privacy_filter.json", filter_rows),
+    "gpu": ("gpu_check.json", gpu_rows),
 }
 
 

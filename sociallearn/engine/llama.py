@@ -1,7 +1,7 @@
 """The llama.cpp engine: one loaded GGUF model behind the `LanguageModel` interface.
 
-Generation is llama-cpp-python's own; likelihoods go through `PrefixScorer` and batched
-sampling through `StreamSampler`. Likelihood decodes are single-sequence decodes, as in a plain
+Generation is llama-cpp-python's own; likelihoods go through `PrefixScorer`, and batched
+sampling and batched greedy completion through `StreamSampler`. Likelihood decodes are single-sequence decodes, as in a plain
 llama.cpp loop; on SmolLM2 they give the plain loop's log-likelihoods to about 1e-7. (On
 Gemma 3 270M Q4_K_M, llama.cpp's CPU logits depend on how tokens are split into batches, by up
 to about 0.5, in a plain loop as much as here.)
@@ -48,13 +48,17 @@ class LlamaEngine:
         self.path: Path = resolve_model(model)
         self.name = model if model in EMBEDDED_MODELS else self.path.name
         threads = n_threads or os.cpu_count() or 1
+        layers = default_gpu_layers() if n_gpu_layers is None else n_gpu_layers
         with _LLAMA_LOCK:
             try:
                 self.llm = llama_cpp.Llama(
                     model_path=str(self.path),
                     n_ctx=n_ctx,
                     n_batch=512,
-                    n_gpu_layers=default_gpu_layers() if n_gpu_layers is None else n_gpu_layers,
+                    n_gpu_layers=layers,
+                    # With none of the layers there, keep big batches off the GPU as well
+                    # (llama.cpp otherwise copies host weights to it for large matrix products).
+                    op_offload=layers != 0,
                     n_threads=threads,
                     n_threads_batch=threads,
                     seed=seed,
@@ -107,6 +111,23 @@ class LlamaEngine:
                 else None,
             )
         return str(result["choices"][0]["text"])
+
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        grammar: str | None = None,
+    ) -> list[str]:
+        """Greedy completions of `prompts`: `[complete(p, temperature=0, ...) for p in prompts]`.
+
+        Where the engine's KV streams are exact, the completions are decoded together.
+        """
+        with self._lock:  # one loop's cache state, from the first prompt to the last
+            return self.sampler.complete_batch(
+                self.complete, prompts, max_tokens=max_tokens, stop=stop, grammar=grammar
+            )
 
     def sample(
         self,
