@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from sociallearn.engine import get_engine
+from sociallearn.engine import LlamaEngine
 from sociallearn.models import EMBEDDED_MODELS
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,7 @@ def qwen():
         if os.environ.get("CI"):
             pytest.fail(reason)  # CI installs it: a skip there would hide a broken install
         pytest.skip(reason)
-    return get_engine("qwen1.5b")
+    return LlamaEngine("qwen1.5b")
 
 
 def test_it_is_qwen_with_a_chat_template(qwen):
