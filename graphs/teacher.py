@@ -1,12 +1,14 @@
-"""One teacher's private loop: reason → draft → filter, redrafting after a full rejection."""
+"""One teacher's private loop: reason → draft (→ refine ↺) → filter, redrafting after a full
+rejection. With `refine_rounds`, the drafts are checked and revised before the filter sees them."""
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
 from sociallearn.context import Context
-from sociallearn.nodes.drafting import draft_lessons
+from sociallearn.nodes.drafting import draft_lessons, route_after_drafting
 from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
+from sociallearn.nodes.refine import refine, route_after_refine
 from sociallearn.nodes.state import TeacherInput, TeacherOutput, TeacherState
 from sociallearn.nodes.teacher import teacher_reasoning
 
@@ -15,10 +17,14 @@ builder = StateGraph(
 )
 builder.add_node("teacher_reasoning", teacher_reasoning)
 builder.add_node("drafting", draft_lessons)
+builder.add_node("refine", refine)
 builder.add_node("privacy_filter", privacy_filter)
 builder.add_edge(START, "teacher_reasoning")
 builder.add_edge("teacher_reasoning", "drafting")
-builder.add_edge("drafting", "privacy_filter")
+builder.add_conditional_edges("drafting", route_after_drafting, ["refine", "privacy_filter"])
+builder.add_conditional_edges(
+    "refine", route_after_refine, ["refine", "drafting", "privacy_filter"]
+)
 builder.add_conditional_edges("privacy_filter", route_after_filter, ["drafting", END])
 
 graph = builder.compile(name="teacher")

@@ -20,3 +20,8 @@ def draft_lessons(state: TeacherState, runtime: Runtime[Context]) -> dict[str, A
     method = get_method(context.settings.method)
     workspace.drafts = method.draft(workspace, state.get("feedback", []), seed)
     return {"attempt": attempt + 1, "drafted": len(workspace.drafts)}
+
+
+def route_after_drafting(state: TeacherState, runtime: Runtime[Context]) -> str:
+    """To the refinement loop when the run refines lessons, else straight to the filter."""
+    return "refine" if runtime.context.settings.refine_rounds > 0 else "privacy_filter"

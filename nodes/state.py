@@ -8,6 +8,11 @@ from typing import Annotated, TypedDict
 from sociallearn.schema import Answer, Lesson, TeacherDrop
 
 
+def merge(old: dict[str, list[float]], new: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Per-teacher entries: a teacher's new entry replaces its old one."""
+    return {**old, **new}
+
+
 class TeachInput(TypedDict, total=False):
     """What a caller passes in: an optional run id and optional queries for the student."""
 
@@ -21,6 +26,9 @@ class SocialLearningState(TypedDict, total=False):
     teacher_ids: list[str]
     candidates: Annotated[list[Lesson], operator.add]  # lessons that passed the filter
     dropped: Annotated[list[TeacherDrop], operator.add]
+    # With `refine_rounds`: teacher id → the student's accuracy on the teacher's held-back
+    # examples with the drafts of each refinement round (of the teacher's last attempt).
+    held_out_accuracy: Annotated[dict[str, list[float]], merge]
     lessons: list[Lesson]  # the aggregated student prompt
     published: list[str]  # library ids of the published lessons
     answers: list[Answer]
@@ -38,6 +46,9 @@ class TeacherState(TypedDict, total=False):
     drafted: int  # drafts waiting in the teacher's private workspace
     feedback: list[str]  # why the filter rejected the last drafts (no private text)
     redraft: bool  # the drafts were lost (restart before filtering): draft the attempt again
+    # Refinement (`refine_rounds`): numbers only, the drafts and errors stay in the workspace.
+    held_out_accuracy: Annotated[dict[str, list[float]], merge]
+    revised: bool  # a revision waits in the workspace for the next round's check
     candidates: Annotated[list[Lesson], operator.add]
     dropped: Annotated[list[TeacherDrop], operator.add]
 
@@ -45,3 +56,4 @@ class TeacherState(TypedDict, total=False):
 class TeacherOutput(TypedDict):
     candidates: list[Lesson]
     dropped: list[TeacherDrop]
+    held_out_accuracy: dict[str, list[float]]

@@ -5,7 +5,7 @@ Drafts stay in the workspace: they have not yet been through the privacy filter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sociallearn import prompts
 from sociallearn.scoring import held_out_scores
@@ -57,21 +57,9 @@ def synthesize_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
     """
     task, settings = workspace.task, workspace.settings
     if settings.balanced_generation and task.labels:
-        ranked = _balanced_samples(workspace, seed)
+        drafts = balanced_samples(workspace, seed, task.labels)
     else:
-        prompt = few_shot_prompt(task, workspace.shots()) + f"{task.input_field}:"
-        texts = workspace.model.sample(
-            prompt,
-            settings.samples,
-            temperature=settings.temperature,
-            seed=seed,
-            stop=(prompts.EXAMPLE_SEPARATOR,),
-            max_tokens=task.max_answer_tokens + 96,
-        )
-        parsed = _unique(task.parse_generated(text) for text in texts)
-        scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
-        ranked = _rank(workspace, prompt, scored)
-    drafts = [Draft(task.format_example(example), example, score) for example, score in ranked]
+        drafts = sampled_examples(workspace, seed)
     if settings.teacher_check:
         drafts = helpful_on_held_out(workspace, drafts)
     return drafts[: settings.keep]
@@ -100,8 +88,26 @@ def few_shot_prompt(task: Task, shots: list[Example]) -> str:
     )
 
 
-def _balanced_samples(workspace: TeacherWorkspace, seed: int) -> list[tuple[Example, float]]:
-    """Label-first few-shot prompts: each sample is conditioned on a label, labels alternate."""
+def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
+    """k examples sampled from the few-shot prompt of the teacher's shots, likeliest first."""
+    task, settings = workspace.task, workspace.settings
+    prompt = few_shot_prompt(task, workspace.shots()) + f"{task.input_field}:"
+    texts = workspace.model.sample(
+        prompt,
+        settings.samples,
+        temperature=settings.temperature,
+        seed=seed,
+        stop=(prompts.EXAMPLE_SEPARATOR,),
+        max_tokens=task.max_answer_tokens + 96,
+    )
+    parsed = _unique(task.parse_generated(text) for text in texts)
+    scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
+    return _drafts(task, _rank(workspace, prompt, scored))
+
+
+def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[str]) -> list[Draft]:
+    """Label-first few-shot prompts: each sample is conditioned on one of `labels`, which
+    alternate in the ranking; k / (the task's number of labels) samples per label."""
     task, settings = workspace.task, workspace.settings
     shots = workspace.silo.balanced_shots(settings.shots, task.labels, settings.seed)
     blocks = prompts.EXAMPLE_SEPARATOR.join(
@@ -110,7 +116,8 @@ def _balanced_samples(workspace: TeacherWorkspace, seed: int) -> list[tuple[Exam
     preamble = prompts.SYNTHETIC_PREAMBLE.format(description=task.description) + blocks
     per_label = max(1, settings.samples // len(task.labels))
     ranked_by_label = []
-    for index, label in enumerate(task.labels):
+    for label in labels:
+        index = task.labels.index(label)
         prompt = (
             f"{preamble}{prompts.EXAMPLE_SEPARATOR}"
             f"{task.output_field}: {label}\n{task.input_field}:"
@@ -128,7 +135,11 @@ def _balanced_samples(workspace: TeacherWorkspace, seed: int) -> list[tuple[Exam
             for text in texts
         )
         ranked_by_label.append(_rank(workspace, prompt, [(e, f" {e.input}") for e in examples]))
-    return [e for group in zip(*ranked_by_label, strict=False) for e in group]
+    return _drafts(task, [e for group in zip(*ranked_by_label, strict=False) for e in group])
+
+
+def _drafts(task: Task, ranked: list[tuple[Example, float]]) -> list[Draft]:
+    return [Draft(task.format_example(example), example, score) for example, score in ranked]
 
 
 def _unique(examples: Iterable[Example | None]) -> list[Example]:

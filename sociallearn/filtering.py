@@ -8,34 +8,39 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sociallearn.privacy.filter import check
+from sociallearn.privacy.filter import FilterSettings, check
 from sociallearn.schema import Lesson, Verdict
 from sociallearn.workspace import Draft, TeacherWorkspace
+
+if TYPE_CHECKING:
+    from sociallearn.settings import Settings
 
 
 def filter_drafts(
     workspace: TeacherWorkspace, drafts: list[Draft], run_id: str
 ) -> tuple[list[Lesson], Counter[str]]:
     """The lessons made of the drafts that pass, and how many were rejected for what."""
-    settings = workspace.settings
-    filter_settings = settings.privacy
-    if settings.canary and filter_settings.planted_canary:
-        filter_settings = replace(
-            filter_settings, canaries=(*filter_settings.canaries, settings.canary)
-        )
+    run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
     accepted: list[Lesson] = []
     reasons: Counter[str] = Counter()
     for draft in drafts:
         shared = draft.example.input if draft.example else draft.text
-        verdict, clean = check(shared, private, filter_settings)
+        verdict, clean = check(shared, private, run_filter)
         if verdict.passed:
             accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
         else:
             reasons.update(reason.split(":")[0] for reason in verdict.reasons)
     return accepted, reasons
+
+
+def filter_settings(settings: Settings) -> FilterSettings:
+    """The run's filter settings, with the run's planted canary (if any) among the canaries."""
+    if settings.canary and settings.privacy.planted_canary:
+        return replace(settings.privacy, canaries=(*settings.privacy.canaries, settings.canary))
+    return settings.privacy
 
 
 def to_lesson(

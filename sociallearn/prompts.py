@@ -34,6 +34,60 @@ Teacher's general instructions for this task (no examples quoted):
 # Feedback appended when the privacy filter rejected every earlier draft.
 RETRY_FEEDBACK = "\nYour previous lesson was rejected by the privacy filter ({reasons}). Write a new one that avoids this."
 
+# Refinement (`refine_rounds`), `instructions` method: the teacher revises its instruction from
+# the held-back examples that a local copy of the student got wrong with it. The examples are
+# shown to the teacher's own model only; the revision goes through the privacy filter.
+REFINE_INSTRUCTION = """You are an expert teacher. Task: {description}
+
+A student followed these instructions:
+{instruction}
+
+The student still got these examples wrong:
+
+{errors}
+
+Rewrite the instructions so that the student gets cases like these right, and keep what already works. Describe the rules and signals in general terms. Do not copy the examples, names, numbers or links.
+
+Improved instructions:"""
+
+# Raw-completion form of the same request, for base models without a chat template.
+REFINE_INSTRUCTION_BASE = """Task: {description}
+
+Teacher's instructions:
+{instruction}
+
+Cases the student got wrong with them:
+
+{errors}
+
+Teacher's improved general instructions for this task (no examples quoted):
+"""
+
+# One wrong answer, as shown in REFINE_INSTRUCTION.
+REFINE_ERROR = "{example}\nThe student answered: {predicted}"
+
+# The `merge` aggregator: one instruction written from the teachers' (filtered) instructions.
+MERGE_INSTRUCTIONS = """You are an expert teacher. Task: {description}
+
+Several teachers wrote these instructions for the task:
+
+{instructions}
+
+Write one set of instructions that combines them: keep every useful rule once, drop repeated rules, and where the teachers disagree keep the rule that most of them support. Describe the rules in general terms.
+
+Combined instructions:"""
+
+# Raw-completion form of the same request, for base models without a chat template.
+MERGE_INSTRUCTIONS_BASE = """Task: {description}
+
+{instructions}
+
+Combined general instructions for this task, each rule once:
+"""
+
+# One teacher's instruction, as shown in MERGE_INSTRUCTIONS.
+MERGE_ITEM = "Teacher {number}:\n{instruction}"
+
 # Lesson drafting, `synthetic_examples` method: few-shot prompt of private examples.
 # Each block is task.format_example(example); the model continues with a new block.
 SYNTHETIC_PREAMBLE = "{description}\n\n"

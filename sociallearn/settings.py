@@ -25,11 +25,11 @@ from sociallearn.tasks import TASKS
 
 # Settings added after result keys were first written: they enter a key only when not default,
 # so results computed before they existed keep their keys.
-_KEYED_WHEN_SET = ("n_gpu_layers", "privacy")
+_KEYED_WHEN_SET = ("n_gpu_layers", "privacy", "refine_rounds")
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
-               "student_model"}  # fmt: skip
+               "student_model", "refine_rounds"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -136,6 +136,12 @@ class Settings(TeachSettings):
     )
     teacher_check: bool = Field(
         default=False, description="teachers share only examples that help their held-back data"
+    )
+    refine_rounds: int = Field(
+        default=0,
+        ge=0,
+        description="R > 0: teachers check a draft with a local copy of the student on their "
+        "held-back data and redraft it from the errors, up to R times while it improves",
     )
     retrieve: int = Field(
         default=0, ge=0, description="K > 0: the student retrieves the K nearest lessons per query"

@@ -27,6 +27,14 @@ class Draft:
     mean_logprob: float | None = None
 
 
+@dataclass(frozen=True)
+class Miss:
+    """A held-back example the student answered wrongly during a teacher's self-check."""
+
+    example: Example
+    predicted: str
+
+
 @dataclass
 class TeacherWorkspace:
     """What one teacher works with during a run, privately."""
@@ -38,6 +46,10 @@ class TeacherWorkspace:
     settings: Settings
     notes: str = ""
     drafts: list[Draft] = field(default_factory=list)
+    # Refinement (`refine_rounds`): the best drafts so far, their held-back accuracy and misses.
+    best_drafts: list[Draft] = field(default_factory=list)
+    best_accuracy: float = -1.0
+    round_errors: list[Miss] = field(default_factory=list)
 
     def shots(self) -> list[Example]:
         """The n private examples this teacher teaches from."""

@@ -3,7 +3,9 @@
 A method is written as a name with options joined by '+': `zero_shot`, `original_examples`,
 `instructions`, `synthetic_examples+random`, `synthetic_examples+voting`, and the options beyond
 the paper, `+balanced` (class-balanced generation; with voting, balanced selection too) and `+checked` (teachers check candidates on
-their own held-back data before sharing them), e.g. `synthetic_examples+voting+balanced`.
+their own held-back data before sharing them), e.g. `synthetic_examples+voting+balanced`, and
+`+refined` (teachers check their lessons with a local copy of the student and redraft them, up
+to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refined`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sociallearn.methods import METHODS
 from sociallearn.settings import TeachSettings
 
-OPTIONS = ("random", "voting", "balanced", "checked")
+OPTIONS = ("random", "voting", "balanced", "checked", "refined")
+REFINED_ROUNDS = 3  # refine_rounds of a `+refined` method
 DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
 
@@ -36,6 +39,7 @@ class MethodSpec(BaseModel):
     aggregator: Literal["random", "voting"] = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
+    refined: bool = False  # teachers refine their lessons with a local copy of the student
 
     @model_validator(mode="before")
     @classmethod
@@ -54,7 +58,9 @@ class MethodSpec(BaseModel):
         settings: dict[str, Any] = {"method": name}
         if "voting" in options:
             settings["aggregator"] = "voting"
-        settings.update({option: True for option in ("balanced", "checked") if option in options})
+        settings.update(
+            {option: True for option in ("balanced", "checked", "refined") if option in options}
+        )
         return settings
 
     @field_validator("method")
@@ -73,6 +79,8 @@ class MethodSpec(BaseModel):
                 "options voting/balanced/checked apply to synthetic_examples only, "
                 f"not {self.method}"
             )
+        if self.refined and not self.teaches:
+            raise ValueError(f"option refined applies to methods that teach, not {self.method}")
         return self
 
     @classmethod
@@ -82,10 +90,11 @@ class MethodSpec(BaseModel):
 
     @property
     def label(self) -> str:
+        refined = ["refined"] * self.refined
         if self.method != "synthetic_examples":
-            return self.method
+            return "+".join([self.method, *refined])
         options = [self.aggregator] + ["balanced"] * self.balanced + ["checked"] * self.checked
-        return "+".join([self.method, *options])
+        return "+".join([self.method, *options, *refined])
 
     @property
     def teaches(self) -> bool:
@@ -102,6 +111,7 @@ class MethodSpec(BaseModel):
             "aggregator": aggregator,
             "balanced_generation": self.balanced,
             "teacher_check": self.checked,
+            "refine_rounds": REFINED_ROUNDS if self.refined else 0,
         }
 
 

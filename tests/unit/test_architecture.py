@@ -41,8 +41,8 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     (  # the library: plain Python, no LangGraph
         "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
-        "sociallearn.drafting", "sociallearn.filtering", "sociallearn.review",
-        "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
+        "sociallearn.drafting", "sociallearn.refining", "sociallearn.filtering",
+        "sociallearn.review", "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
         "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
         "sociallearn.evaluate",
     ),

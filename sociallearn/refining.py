@@ -1,0 +1,171 @@
+"""Teachers that refine their lessons with a local copy of the student (beyond the paper).
+
+The student's model is public, so a teacher can run it on its own held-back private examples:
+it builds the student's prompt from its drafts, measures the student's held-back accuracy,
+reads the errors and revises the drafts (feedback-driven, in the manner of ProTeGi and
+TextGrad), for up to R rounds (`refine_rounds`) or until the accuracy stops improving, and
+keeps the best drafts. The held-back examples appear only in the teacher's own prompts to its
+own model; drafts, errors and the best drafts stay in its workspace, and only the final drafts
+go on to the privacy filter.
+
+- Instructions: the teacher's model rewrites the instruction, shown a few of the held-back
+  examples the student got wrong with it.
+- Synthetic examples: examples whose removal raises the student's held-back likelihood
+  (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
+  of the labels the student got wrong are sampled in their place, one label at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sociallearn import prompts
+from sociallearn.drafting import balanced_samples, sampled_examples
+from sociallearn.evaluate import evaluate
+from sociallearn.lm import LanguageModel
+from sociallearn.scoring import held_out_scores, judging_examples
+from sociallearn.student import Student, build_prompt
+from sociallearn.tasks import Task
+from sociallearn.workspace import Draft, Miss, TeacherWorkspace
+
+SHOWN_ERRORS = 4  # wrong answers shown to the teacher's model per revised instruction
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One round of the loop: the held-back accuracy of the drafts checked, and whether a
+    revision now waits in the workspace for the next round's check."""
+
+    accuracy: float
+    revised: bool
+
+
+def keep_refining(accuracies: Sequence[float], rounds: int) -> bool:
+    """Whether to revise again, given the accuracy of each round's drafts so far (round 0: the
+    first drafts): fewer than `rounds` revisions made, and the last drafts beat every earlier
+    one without being perfect already."""
+    revisions = len(accuracies) - 1
+    if revisions >= rounds or accuracies[-1] >= 1.0:
+        return False
+    return revisions == 0 or accuracies[-1] > max(accuracies[:-1])
+
+
+def refine_round(
+    workspace: TeacherWorkspace,
+    student_model: LanguageModel,
+    accuracies: Sequence[float],
+    seed: int,
+) -> RoundResult:
+    """Check the workspace's drafts as round `len(accuracies)`; then revise them while the loop
+    goes on, or leave the best drafts so far in the workspace for the privacy filter."""
+    if not accuracies:
+        workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
+    drafts = workspace.drafts
+    accuracy, misses = self_check(workspace, student_model, drafts)
+    if accuracy > workspace.best_accuracy:
+        workspace.best_drafts, workspace.best_accuracy = drafts, accuracy
+        workspace.round_errors = misses
+    if keep_refining([*accuracies, accuracy], workspace.settings.refine_rounds):
+        revision = revise(workspace, student_model, seed)
+        if revision:
+            workspace.drafts = revision
+            return RoundResult(accuracy, revised=True)
+    workspace.drafts = workspace.best_drafts
+    return RoundResult(accuracy, revised=False)
+
+
+def student_prompt(task: Task, drafts: Sequence[Draft]) -> str:
+    """The student's prompt preamble built from drafts (instructions first, then examples)."""
+    return build_prompt(
+        task,
+        instructions=[draft.text for draft in drafts if draft.example is None],
+        examples=[draft.text for draft in drafts if draft.example is not None],
+    )
+
+
+def self_check(
+    workspace: TeacherWorkspace, student_model: LanguageModel, drafts: Sequence[Draft]
+) -> tuple[float, list[Miss]]:
+    """The student's accuracy on the teacher's held-back examples after a prompt built from
+    `drafts`, and the examples it got wrong."""
+    task, settings = workspace.task, workspace.settings
+    held = judging_examples(task, workspace.silo, settings.votes_held_out)
+    student = Student(student_model, task, calibrate=settings.calibrate)
+    result = evaluate(student, student_prompt(task, drafts), held)
+    misses = [
+        Miss(example, prediction.predicted)
+        for example, prediction in zip(held, result.predictions, strict=True)
+        if not prediction.correct
+    ]
+    return result.accuracy, misses
+
+
+def revise(workspace: TeacherWorkspace, student_model: LanguageModel, seed: int) -> list[Draft]:
+    """New drafts made from the best drafts and the student's errors with them ([]: nothing to
+    revise, or no new draft came of it)."""
+    best = workspace.best_drafts
+    if not best or not workspace.round_errors:
+        return []
+    if best[0].example is None:
+        return revise_instruction(workspace, seed)
+    return revise_examples(workspace, student_model, seed)
+
+
+def revise_instruction(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
+    """The instruction rewritten by the teacher's model from the student's errors with it."""
+    task = workspace.task
+    current = "\n".join(draft.text for draft in workspace.best_drafts)
+    errors = prompts.EXAMPLE_SEPARATOR.join(
+        prompts.REFINE_ERROR.format(
+            example=task.format_example(miss.example), predicted=miss.predicted
+        )
+        for miss in workspace.round_errors[:SHOWN_ERRORS]
+    )
+    values = {"description": task.description, "instruction": current, "errors": errors}
+    text = workspace.model.instruct(
+        prompts.REFINE_INSTRUCTION.format(**values),
+        base_prompt=prompts.REFINE_INSTRUCTION_BASE.format(**values),
+        max_tokens=200,
+        temperature=0.0,
+        seed=seed,
+    ).strip()
+    return [Draft(text)] if text and text != current else []
+
+
+def revise_examples(
+    workspace: TeacherWorkspace, student_model: LanguageModel, seed: int
+) -> list[Draft]:
+    """The best examples less the harmful ones, topped up to `keep` with new examples of the
+    labels the student got wrong (of any kind, on tasks without labels)."""
+    task, settings = workspace.task, workspace.settings
+    best = workspace.best_drafts
+    kept = without_harmful(workspace, student_model, best)
+    wrong = {miss.example.answer for miss in workspace.round_errors}
+    missed_labels = [label for label in task.labels if label in wrong]
+    fresh = (
+        balanced_samples(workspace, seed, missed_labels)
+        if missed_labels
+        else sampled_examples(workspace, seed)
+    )
+    seen = {draft.text for draft in best}
+    revision = kept + [d for d in fresh if d.text not in seen][: settings.keep - len(kept)]
+    return revision if revision and revision != best else []
+
+
+def without_harmful(
+    workspace: TeacherWorkspace, student_model: LanguageModel, drafts: list[Draft]
+) -> list[Draft]:
+    """`drafts` less those whose removal raises the student's likelihood of the held-back
+    examples (leave-one-out); if none, less the least helpful one when the set is full."""
+    task, settings = workspace.task, workspace.settings
+    preambles = [student_prompt(task, drafts)] + [
+        student_prompt(task, drafts[:i] + drafts[i + 1 :]) for i in range(len(drafts))
+    ]
+    full, *without = held_out_scores(
+        student_model, task, workspace.silo, preambles, settings.votes_held_out
+    )
+    harmful = {i for i, score in enumerate(without) if score > full}
+    if not harmful and len(drafts) >= settings.keep:
+        harmful = {max(range(len(drafts)), key=lambda i: without[i])}
+    return [draft for i, draft in enumerate(drafts) if i not in harmful]
