@@ -170,7 +170,7 @@ def test_gemma_sampling_is_the_complete_loop(
     """Gemma 3's CPU logits depend on batch shapes (and even on which KV cells a token lands in),
     so batched streams would change its samples: `sample` keeps calling `complete` there."""
     gemma = LlamaEngine("gemma3")
-    assert not gemma._check_streams()
+    assert not gemma.sampler.check_streams()
     seeds: list[int | None] = []
     complete = LlamaEngine.complete
 
