@@ -23,9 +23,11 @@ from sociallearn.models import EMBEDDED_MODELS
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.tasks import TASKS
 
+# The settings of the `dp_voting` aggregator.
+DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings added after result keys were first written: they enter a key only when not default,
 # so results computed before they existed keep their keys.
-_KEYED_WHEN_SET = ("n_gpu_layers", "privacy", "refine_rounds")
+_KEYED_WHEN_SET = ("n_gpu_layers", "privacy", "refine_rounds", *DP_SETTINGS)
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
@@ -82,6 +84,24 @@ class TeachSettings(BaseModel):
     )
     privacy: FilterSettings = Field(
         default_factory=FilterSettings, description="the privacy filter's settings"
+    )
+    dp_epsilon: float = Field(
+        default=1.0,
+        gt=0,
+        description="dp_voting: ε per selection (report-noisy-max, Laplace scale 2/ε); "
+        "the run's total ε is recorded on its lessons",
+    )
+    dp_delta: float = Field(
+        default=1e-5,
+        ge=0,
+        lt=1,
+        description="dp_voting: δ at which advanced composition bounds the total ε "
+        "(0: basic composition, k·ε)",
+    )
+    dp_secure_noise: bool = Field(
+        default=False,
+        description="dp_voting: noise from the OS's entropy, not recomputable from the published "
+        "run id and seed (runs then do not repeat)",
     )
 
     @field_validator("task")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sociallearn.aggregators.base import Aggregator
+from sociallearn.aggregators.dp_voting import DPVoting
 from sociallearn.aggregators.merge import Merge
 from sociallearn.aggregators.random_draw import RandomDraw
 from sociallearn.aggregators.voting import BalancedVoting, Voting
@@ -11,6 +12,7 @@ AGGREGATORS: dict[str, type[Aggregator]] = {
     "random": RandomDraw,
     "voting": Voting,
     "balanced_voting": BalancedVoting,
+    "dp_voting": DPVoting,
     "merge": Merge,
 }
 

@@ -51,10 +51,17 @@ def take_by_label(ranked: list[Lesson], wanted: int) -> list[Lesson]:
 
 def vote(ballot: Ballot, candidates: list[Lesson], wanted: int) -> list[Lesson]:
     """Every teacher scores every candidate on its held-back examples; then `elect`."""
+    table = score_table(ballot, candidates)
+    return [candidates[i].model_copy(update={"votes": votes}) for i, votes in elect(table, wanted)]
+
+
+def score_table(ballot: Ballot, candidates: list[Lesson]) -> list[list[float]]:
+    """`table[t][c]`: teacher t's score of candidate c alone as the student's prompt, on its
+    held-back examples."""
     resources = ballot.context.resources
     task = resources.task
     preambles = [prompt_from_lessons(task, [candidate]) for candidate in candidates]
-    table = [
+    return [
         held_out_scores(
             resources.teacher_model,
             task,
@@ -64,7 +71,6 @@ def vote(ballot: Ballot, candidates: list[Lesson], wanted: int) -> list[Lesson]:
         )
         for teacher in ballot.teachers
     ]
-    return [candidates[i].model_copy(update={"votes": votes}) for i, votes in elect(table, wanted)]
 
 
 def elect(scores: list[list[float]], wanted: int) -> list[tuple[int, int]]:
@@ -80,8 +86,14 @@ def elect(scores: list[list[float]], wanted: int) -> list[tuple[int, int]]:
     totals = [sum(column) for column in zip(*scores, strict=True)]
     chosen: list[tuple[int, int]] = []
     while remaining and len(chosen) < wanted:
-        tally = Counter(max(remaining, key=lambda i: (row[i], -i)) for row in scores)
-        best = max(remaining, key=lambda i: (tally[i], totals[i], -i))
-        chosen.append((best, tally[best]))
+        votes = tally(scores, remaining)
+        best = max(remaining, key=lambda i: (votes[i], totals[i], -i))
+        chosen.append((best, votes[best]))
         remaining.remove(best)
     return chosen
+
+
+def tally(scores: list[list[float]], remaining: list[int]) -> Counter[int]:
+    """Votes per candidate: each teacher votes for its best remaining candidate (ties: the lower
+    index)."""
+    return Counter(max(remaining, key=lambda i: (row[i], -i)) for row in scores)

@@ -6,6 +6,8 @@ the paper, `+balanced` (class-balanced generation; with voting, balanced selecti
 their own held-back data before sharing them), e.g. `synthetic_examples+voting+balanced`, and
 `+refined` (teachers check their lessons with a local copy of the student and redraft them, up
 to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refined`.
+`+dp` chooses by differentially private voting (aggregator `dp_voting`, ε per selection from
+the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sociallearn.methods import METHODS
-from sociallearn.settings import TeachSettings
+from sociallearn.settings import DP_SETTINGS, TeachSettings
 
-OPTIONS = ("random", "voting", "balanced", "checked", "refined")
+OPTIONS = ("random", "voting", "dp", "balanced", "checked", "refined")
+AGGREGATOR_OPTIONS = ("random", "voting", "dp")
 REFINED_ROUNDS = 3  # refine_rounds of a `+refined` method
 DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
@@ -36,7 +39,7 @@ class MethodSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     method: str = Field(description=f"a registered method: {', '.join(METHODS)}")
-    aggregator: Literal["random", "voting"] = "random"
+    aggregator: Literal["random", "voting", "dp"] = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
     refined: bool = False  # teachers refine their lessons with a local copy of the student
@@ -53,11 +56,12 @@ class MethodSpec(BaseModel):
             raise ValueError(
                 f"unknown option(s) {unknown} in {value!r}; known: {', '.join(OPTIONS)}"
             )
-        if "random" in options and "voting" in options:
+        aggregators = [option for option in options if option in AGGREGATOR_OPTIONS]
+        if len(aggregators) > 1:
             raise ValueError(f"{value!r} names two aggregators")
         settings: dict[str, Any] = {"method": name}
-        if "voting" in options:
-            settings["aggregator"] = "voting"
+        if aggregators:
+            settings["aggregator"] = aggregators[0]
         settings.update(
             {option: True for option in ("balanced", "checked", "refined") if option in options}
         )
@@ -76,7 +80,7 @@ class MethodSpec(BaseModel):
             self.aggregator != "random" or self.balanced or self.checked
         ):
             raise ValueError(
-                "options voting/balanced/checked apply to synthetic_examples only, "
+                "options voting/dp/balanced/checked apply to synthetic_examples only, "
                 f"not {self.method}"
             )
         if self.refined and not self.teaches:
@@ -103,9 +107,10 @@ class MethodSpec(BaseModel):
 
     def settings(self) -> dict[str, Any]:
         """The run settings this method and its options stand for."""
-        aggregator = (
-            "balanced_voting" if self.aggregator == "voting" and self.balanced else self.aggregator
-        )
+        aggregator = {
+            "voting": "balanced_voting" if self.balanced else "voting",
+            "dp": "dp_voting",
+        }.get(self.aggregator, self.aggregator)
         return {
             "method": self.method,
             "aggregator": aggregator,
@@ -173,6 +178,8 @@ class ExperimentSpec(TeachSettings):
         unused = {"name", "methods", "runs", "seed", "permutations"}
         if not method.teaches:
             unused |= _TEACHING_ONLY
+        if method.aggregator != "dp":
+            unused |= set(DP_SETTINGS)
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 
