@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from sociallearn.lm import PARALLEL_SEQUENCES
 from sociallearn.student import Student
 from sociallearn.tasks import Example
 
@@ -32,18 +33,25 @@ def evaluate(
     progress: bool = False,
     desc: str = "evaluating",
 ) -> Evaluation:
-    """The student's accuracy on `examples` when its prompt starts with `preamble`."""
+    """The student's accuracy on `examples` when its prompt starts with `preamble`.
+
+    The student answers `PARALLEL_SEQUENCES` examples at a time (generations decoded together).
+    """
     predictions = []
-    for example in tqdm(examples, desc=desc, disable=not progress, leave=False):
-        answer = student.answer(preamble, example.input)
-        predictions.append(
-            Prediction(
-                input=example.input,
-                gold=example.answer,
-                predicted=answer.answer,
-                correct=student.task.is_correct(answer.answer, example),
-            )
-        )
+    with tqdm(total=len(examples), desc=desc, disable=not progress, leave=False) as bar:
+        for begin in range(0, len(examples), PARALLEL_SEQUENCES):
+            chunk = examples[begin : begin + PARALLEL_SEQUENCES]
+            answers = student.answer_many(preamble, [example.input for example in chunk])
+            predictions += [
+                Prediction(
+                    input=example.input,
+                    gold=example.answer,
+                    predicted=answer.answer,
+                    correct=student.task.is_correct(answer.answer, example),
+                )
+                for example, answer in zip(chunk, answers, strict=True)
+            ]
+            bar.update(len(chunk))
     correct = sum(p.correct for p in predictions)
     return Evaluation(
         accuracy=correct / len(predictions) if predictions else 0.0,

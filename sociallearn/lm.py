@@ -1,9 +1,10 @@
 """The language-model interface every role talks to, and a scripted model for tests.
 
 `LanguageModel` is what teachers, the student and the privacy measurements need from a model:
-raw completion, chat-style instruction, seeded sampling and continuation likelihoods. The
-llama.cpp engine implements it (`sociallearn.engine.LlamaEngine`); `ScriptedLM` implements it
-from a script, in the way DSPy ships `DummyLM`, for fast tests of routing.
+raw completion (of one prompt, or greedy of many decoded together), chat-style instruction,
+seeded sampling and continuation likelihoods. The llama.cpp engine implements it
+(`sociallearn.engine.LlamaEngine`); `ScriptedLM` implements it from a script, in the way DSPy
+ships `DummyLM`, for fast tests of routing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+# Prompts a model decodes together (the llama engine's KV streams): a good `complete_batch` size.
+PARALLEL_SEQUENCES = 16
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ class LanguageModel(Protocol):
         grammar: str | None = None,
     ) -> str:
         """Raw completion of `prompt` (greedy when temperature is 0)."""
+        ...
+
+    def complete_batch(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        grammar: str | None = None,
+    ) -> list[str]:
+        """Greedy completions: `[complete(p, temperature=0, ...) for p in prompts]`."""
         ...
 
     def instruct(
@@ -99,6 +114,9 @@ class MemoisedSampling:
     def complete(self, prompt: str, **options: object) -> str:
         return self.model.complete(prompt, **options)  # type: ignore[arg-type]
 
+    def complete_batch(self, prompts: Sequence[str], **options: object) -> list[str]:
+        return self.model.complete_batch(prompts, **options)  # type: ignore[arg-type]
+
     def instruct(self, prompt: str, **options: object) -> str:
         return self.model.instruct(prompt, **options)  # type: ignore[arg-type]
 
@@ -150,6 +168,9 @@ class ScriptedLM:
     def complete(self, prompt: str, **_: object) -> str:
         self.prompts.append(prompt)
         return self.script(prompt, len(self.prompts))
+
+    def complete_batch(self, prompts: Sequence[str], **options: object) -> list[str]:
+        return [self.complete(prompt, **options) for prompt in prompts]
 
     def instruct(self, prompt: str, **_: object) -> str:
         return self.complete(prompt)

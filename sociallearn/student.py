@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sociallearn import prompts
 from sociallearn.lm import LanguageModel
@@ -37,20 +38,34 @@ class Student:
         self._baseline: dict[str, list[float]] = {}
 
     def answer(self, preamble: str, query: str) -> Answer:
-        if self.task.labels:
-            return self._classify(preamble, query)
-        completion = self.model.complete(
-            preamble + self.task.format_query(query),
-            max_tokens=self.task.max_answer_tokens,
-            stop=[prompts.EXAMPLE_SEPARATOR + self.task.input_field, f"\n{self.task.input_field}:"]
-            if self.task.kind == "generation" and self.task.max_answer_tokens > 32
-            else ["\n"],
-            grammar=getattr(self.task, "grammar", None),
-        )
-        return Answer(query=query, answer=self.task.extract_answer(completion))
+        return self.answer_many(preamble, [query])[0]
 
     def answer_many(self, preamble: str, queries: Sequence[str]) -> list[Answer]:
-        return [self.answer(preamble, query) for query in queries]
+        """Answers to `queries`: labels scored one query at a time, generations decoded together."""
+        if self.task.labels:
+            return [self._classify(preamble, query) for query in queries]
+        completions = self.model.complete_batch(
+            [preamble + self.task.format_query(query) for query in queries],
+            **self.completion_options(),
+        )
+        return [
+            Answer(query=query, answer=self.task.extract_answer(completion))
+            for query, completion in zip(queries, completions, strict=True)
+        ]
+
+    def completion_options(self) -> dict[str, Any]:
+        """How an answer is generated: its length, where it stops, and its grammar if any."""
+        long_answers = self.task.kind == "generation" and self.task.max_answer_tokens > 32
+        return {
+            "max_tokens": self.task.max_answer_tokens,
+            "stop": [
+                prompts.EXAMPLE_SEPARATOR + self.task.input_field,
+                f"\n{self.task.input_field}:",
+            ]
+            if long_answers
+            else ["\n"],
+            "grammar": getattr(self.task, "grammar", None),
+        }
 
     def _classify(self, preamble: str, query: str) -> Answer:
         options = [f" {label}" for label in self.task.labels]

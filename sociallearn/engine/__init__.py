@@ -3,7 +3,8 @@
 - `llama.LlamaEngine`: loading, tokens, completion and chat (llama-cpp-python's own);
 - `scoring.PrefixScorer`: likelihoods that decode shared prefixes once and read logits only
   at the scored rows;
-- `sampling.StreamSampler`: samples decoded together, one KV stream each;
+- `sampling.StreamSampler`: samples, or many prompts' completions, decoded together, one KV
+  stream each;
 - `decoding`: the batches and contexts they share;
 - `pool.ModelPool`: the models of a run, loaded once.
 """

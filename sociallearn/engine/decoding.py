@@ -12,7 +12,9 @@ import numpy as np
 from llama_cpp import _internals as llama_internals
 from llama_cpp._utils import suppress_stdout_stderr
 
-SAMPLE_STREAMS = 16
+from sociallearn.lm import PARALLEL_SEQUENCES
+
+SAMPLE_STREAMS = PARALLEL_SEQUENCES
 SIDE_CELLS_STEP = 256  # side-context streams grow in steps of this many tokens
 SIDE_CELLS_MAX = 4096  # longer prompt + completion: `sample` falls back to one `complete` each
 _LSE_BLOCK = 16  # logits rows normalised per numpy pass (bounds the temporary to 16 rows)
@@ -121,16 +123,20 @@ class SideContext:
             decode(self.ctx, self.batch, 0, n_vocab)
 
 
-def copy_sequence(source: Any, target: Any, target_memory: Any, n_cells: int, streams: int) -> bool:
-    """Load sequence 0 of a one-stream context into stream 0 of a `streams`-stream context.
+def copy_sequence(
+    source: Any, target: Any, target_memory: Any, n_cells: int, streams: int, seq: int = 0
+) -> bool:
+    """Load sequence 0 of a one-stream context into sequence (and KV stream) `seq` of a
+    `streams`-stream context, replacing what that sequence held.
 
     llama.cpp's sequence state starts with the writer's KV stream count, then each stream's cell
     count and cells; a reader with another stream count refuses it, although a single sequence
-    fills one stream only. The state is relabelled as `streams` streams, all but the first empty.
-    Returns False (and leaves the target empty) when the state is not laid out that way, e.g.
-    a sliding-window model's two caches.
+    fills one stream only. The state is relabelled as `streams` streams, all but the first empty
+    (a reader restoring one sequence puts it in that sequence's own stream). Returns False (and
+    leaves the sequence empty) when the state is not laid out that way, e.g. a sliding-window
+    model's two caches.
     """
-    llama_cpp.llama_memory_clear(target_memory, True)
+    llama_cpp.llama_memory_seq_rm(target_memory, seq, -1, -1)
     size = llama_cpp.llama_state_seq_get_size(source, 0)
     blob = (ctypes.c_uint8 * (size + 4 * (streams - 1)))()
     written = llama_cpp.llama_state_seq_get_data(source, blob, size, 0)
@@ -140,7 +146,7 @@ def copy_sequence(source: Any, target: Any, target_memory: Any, n_cells: int, st
     if written != size or at is None:
         return False
     words[at] = streams  # the trailing zero bytes are the empty streams' cell counts
-    if llama_cpp.llama_state_seq_set_data(target, blob, len(blob), 0) != len(blob):
-        llama_cpp.llama_memory_clear(target_memory, True)
+    if llama_cpp.llama_state_seq_set_data(target, blob, len(blob), seq) != len(blob):
+        llama_cpp.llama_memory_seq_rm(target_memory, seq, -1, -1)
         return False
     return True

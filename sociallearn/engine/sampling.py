@@ -1,18 +1,22 @@
-"""Batched sampling: the prompt evaluated once, the samples decoded together in KV streams.
+"""Batched generation: completions decoded together, one KV stream each, in a side context.
 
-`StreamSampler.sample` copies the prompt's KV state into a side context with one KV stream per
-sample and decodes the samples together, one batched step per token, each through the sampler
-chain (and seed) that `complete` builds: the texts are the ones a loop of `complete` calls
-returns from the same cache state. The side context keeps its sequences in separate KV streams
-(kv_unified=False): with one unified KV buffer, this llama.cpp build returns wrong logits when
-tokens of several sequences share a batch (ggml-org/llama.cpp#24962). It is used only where a
-one-time check finds its batched logits bit-identical to one-token decodes (SmolLM2: yes;
-Gemma 3: no, so samples are drawn one `complete` at a time there).
+`StreamSampler.sample` copies a prompt's KV state into a side context with one KV stream per
+sample; `StreamSampler.complete_batch` copies each prompt's KV state into a stream of its own.
+Either way the streams are then decoded together, one batched step per token, each through the
+sampler chain (seed, grammar) that `complete` builds: the texts are the ones a loop of
+`complete` calls returns from the same cache state. The side context keeps its sequences in
+separate KV streams (kv_unified=False): with one unified KV buffer, this llama.cpp build returns
+wrong logits when tokens of several sequences share a batch (ggml-org/llama.cpp#24962). It is
+used only where a one-time check finds its batched logits bit-identical to one-token decodes
+(SmolLM2: yes; Gemma 3: no, so texts are generated one `complete` at a time there).
 """
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import llama_cpp
@@ -31,6 +35,7 @@ from sociallearn.engine.decoding import (
 from sociallearn.engine.scoring import PrefixScorer
 
 Complete = Callable[..., str]  # the engine's `complete`, for the one-at-a-time path
+Sampler = Any  # llama_cpp._internals.LlamaSampler, a sampler chain as `complete` builds it
 
 
 class _Completion:
@@ -76,8 +81,19 @@ class _Completion:
         return result.decode("utf-8", errors="ignore")
 
 
+@dataclass
+class _Stream:
+    """One completion in a KV stream: its replay, its sampler chain, and its newest token."""
+
+    run: _Completion
+    sampler: Sampler
+    token: int  # sampled, not yet decoded
+    position: int  # where `token` goes in the stream
+
+
 class StreamSampler:
-    """Draws n seeded samples of a prompt, in waves of parallel KV streams where exact."""
+    """Decodes completions together in parallel KV streams where that is exact: n seeded samples
+    of one prompt (`sample`), or the greedy completions of many prompts (`complete_batch`)."""
 
     def __init__(self, llm: llama_cpp.Llama, scorer: PrefixScorer) -> None:
         self.llm = llm
@@ -141,6 +157,77 @@ class StreamSampler:
         self.llm.set_seed(seed + n - 1)  # as after n calls of `complete`
         return texts
 
+    def complete_batch(
+        self,
+        complete: Complete,
+        prompts: Sequence[str],
+        *,
+        max_tokens: int = 256,
+        stop: Sequence[str] = (),
+        grammar: str | None = None,
+    ) -> list[str]:
+        """`[complete(p, temperature=0, ...) for p in prompts]`, decoded together where exact.
+
+        Each prompt is evaluated in the main context as its `complete` in that loop would
+        evaluate it (the loop's next prompt finds the previous one cached), and its state moves
+        into a KV stream of its own; the streams are decoded together. Where a prompt extends
+        the one before it (the loop would find part of it in the previous completion), or the
+        streams are not exact or too short, the loop runs instead. The caller holds the lock.
+        """
+
+        def loop() -> list[str]:
+            return [
+                complete(p, max_tokens=max_tokens, temperature=0.0, stop=stop, grammar=grammar)
+                for p in prompts
+            ]
+
+        token_lists = [self._completion_tokens(prompt) for prompt in prompts]
+        budgets = [self._completion_budget(len(tokens), max_tokens) for tokens in token_lists]
+        extends_previous = any(
+            common_prefix(before, after) == len(before)
+            for before, after in itertools.pairwise(token_lists)
+        )
+        if (
+            len(prompts) < 2
+            or extends_previous
+            or not all(token_lists)
+            or max(map(len, token_lists)) + max(budgets) + 8 > SIDE_CELLS_MAX
+            or not self.check_streams()
+        ):
+            return loop()
+        texts = self._complete_streams(
+            token_lists, budgets, [s.encode("utf-8") for s in stop], grammar
+        )
+        for _ in prompts:  # the seed each `complete` (seed=None) would have drawn
+            self.llm.set_seed(random.Random(self.llm._seed).randint(0, 2**32))
+        return texts
+
+    def _new_sampler(
+        self,
+        temperature: float,
+        top_k: int,
+        top_p: float,
+        grammar: llama_cpp.LlamaGrammar | None = None,
+    ) -> Sampler:
+        """The sampler chain `create_completion` builds (seeded with the engine's seed)."""
+        return self.llm._init_sampler(
+            top_k=top_k,
+            top_p=top_p,
+            min_p=0.05,
+            typical_p=1.0,
+            temp=temperature,
+            repeat_penalty=1.0,
+            frequency_penalty=0.0,
+            presence_penalty=0.0,
+            tfs_z=1.0,
+            mirostat_mode=0,
+            mirostat_tau=5.0,
+            mirostat_eta=0.1,
+            penalize_nl=True,
+            logits_processor=None,
+            grammar=grammar,
+        )
+
     def _completion_tokens(self, prompt: str) -> list[int]:
         """The prompt tokens `create_completion` evaluates for a text prompt (no suffix)."""
         llm = self.llm
@@ -176,16 +263,23 @@ class StreamSampler:
     def _seed_side(self, side: SideContext, tokens: list[int]) -> None:
         """Make the side context's stream 0 hold `tokens` (and nothing else) via the main cache."""
         self.scorer.evaluate(tokens, {})
-        if not copy_sequence(self.llm.ctx, side.ctx, side.memory, len(tokens), side.streams):
-            side.load(tokens, self.n_vocab)  # evaluate them there instead
+        llama_cpp.llama_memory_clear(side.memory, True)
+        self._move_to_stream(side, len(tokens), 0)
+
+    def _move_to_stream(self, side: SideContext, n_tokens: int, stream: int) -> None:
+        """Copy the main cache (`n_tokens` tokens) into a stream of the side context."""
+        if not copy_sequence(self.llm.ctx, side.ctx, side.memory, n_tokens, side.streams, stream):
+            raise RuntimeError("the main cache's state did not load into a KV stream")
 
     def check_streams(self) -> bool:
         """Whether decoding one token per KV stream in a batch gives, bit for bit, the logits of
-        one-token decodes in the main context, as `complete` computes them.
+        one-token decodes in the main context, as `complete` computes them, and a one-stream
+        context's state loads into any stream.
 
         Checked once per engine with ubatches of 16, 7 and 2 streams. Where it fails (on some
         weight types llama.cpp's CPU kernels round differently for different batch shapes, e.g.
-        Gemma 3 270M Q4_K_M), `sample` calls `complete` once per sample instead.
+        Gemma 3 270M Q4_K_M; a sliding-window model's state has two caches), `sample` and
+        `complete_batch` call `complete` once per text instead.
         """
         if self._streams_exact is not None:
             return self._streams_exact
@@ -227,6 +321,14 @@ class StreamSampler:
                     row = decode(reference.ctx, batch, 1, self.n_vocab)[0]
                     if not np.array_equal(row, got[stream, position - len(base)]):
                         return False
+            last = side.streams - 1
+            moved = copy_sequence(
+                reference.ctx, side.ctx, side.memory, len(paths[-1]), side.streams, last
+            )
+            held = llama_cpp.llama_memory_seq_pos_max(side.memory, last) + 1
+            llama_cpp.llama_memory_clear(side.memory, True)
+            if not moved or held != len(paths[-1]):
+                return False
         finally:
             reference.close()
         self._streams_exact = True
@@ -256,32 +358,13 @@ class StreamSampler:
         llm = self.llm
         side = self._side_context(len(prompt) + budget + 8)
         last = len(prompt) - 1
-        vocab = llm._model.vocab
         texts: list[str] = []
         for wave in range(0, n, side.streams):
             width = min(side.streams, n - wave)
             samplers = []
             for i in range(width):
                 llm.set_seed(seed + wave + i)
-                samplers.append(
-                    llm._init_sampler(
-                        top_k=top_k,
-                        top_p=top_p,
-                        min_p=0.05,
-                        typical_p=1.0,
-                        temp=temperature,
-                        repeat_penalty=1.0,
-                        frequency_penalty=0.0,
-                        presence_penalty=0.0,
-                        tfs_z=1.0,
-                        mirostat_mode=0,
-                        mirostat_tau=5.0,
-                        mirostat_eta=0.1,
-                        penalize_nl=True,
-                        logits_processor=None,
-                        grammar=None,
-                    )
-                )
+                samplers.append(self._new_sampler(temperature, top_k, top_p))
             first: list[int] = []
             if wave == 0:
                 alone = common_prefix(llm.input_ids[: llm.n_tokens], prompt) >= last
@@ -311,24 +394,81 @@ class StreamSampler:
                 first = [sampler.sample(side.context, 0) for sampler in samplers]
                 for stream in range(1, width):
                     llama_cpp.llama_memory_seq_cp(side.memory, 0, stream, -1, -1)
-            runs = [_Completion(prompt, budget, stop) for _ in range(width)]
-            tokens = dict(enumerate(first))  # stream → its newest sampled token
-            position = len(prompt)
-            while tokens:
-                step = [
-                    stream
-                    for stream, token in tokens.items()
-                    if runs[stream].add(token, llm, vocab) and position < side.cells
-                ]
-                if not step:
-                    break
-                side.batch.fill(
-                    [tokens[s] for s in step], [position] * len(step), range(len(step)), step
-                )
-                decode(side.ctx, side.batch, len(step), self.n_vocab)
-                tokens = {s: samplers[s].sample(side.context, row) for row, s in enumerate(step)}
-                position += 1
-            for sampler in samplers:
-                sampler.close()
-            texts += [run.text(llm) for run in runs]
+            streams = [
+                _Stream(_Completion(prompt, budget, stop), sampler, token, len(prompt))
+                for sampler, token in zip(samplers, first, strict=True)
+            ]
+            texts += self._decode_streams(side, streams)
         return texts
+
+    def _complete_streams(
+        self,
+        prompts: list[list[int]],
+        budgets: list[int],
+        stop: list[bytes],
+        grammar: str | None,
+    ) -> list[str]:
+        """Greedy completions of `prompts`, in waves of parallel KV streams.
+
+        Each replays `Llama.create_completion` at temperature 0 with its own sampler chain (and
+        grammar state), from the prompt state of a loop of `complete` calls: the main context
+        evaluates the prompts in order, each from where it parts from the one before, and each
+        prompt's state moves into its stream once its first token is sampled.
+        """
+        llm = self.llm
+        side = self._side_context(max(map(len, prompts)) + max(budgets) + 8)
+        parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
+        texts: list[str] = []
+        for wave in range(0, len(prompts), side.streams):
+            llama_cpp.llama_memory_clear(side.memory, True)
+            streams = []
+            for stream, i in enumerate(range(wave, min(wave + side.streams, len(prompts)))):
+                tokens = prompts[i]
+                sampler = self._new_sampler(0.0, 40, 0.95, parsed)
+                if not self._logits_of_cached(tokens):
+                    self.scorer.evaluate(tokens, {len(tokens) - 1: set()})
+                first = sampler.sample(llm._ctx, -1)
+                self._move_to_stream(side, len(tokens), stream)
+                streams.append(
+                    _Stream(_Completion(tokens, budgets[i], stop), sampler, first, len(tokens))
+                )
+            texts += self._decode_streams(side, streams)
+        return texts
+
+    def _logits_of_cached(self, prompt: list[int]) -> bool:
+        """Whether the main context holds exactly `prompt` and its logits from a live decode:
+        `create_completion` then samples without decoding anything."""
+        llm = self.llm
+        return (
+            llm.n_tokens == len(prompt)
+            and not llm._requires_eval
+            and common_prefix(llm.input_ids[: llm.n_tokens], prompt) == len(prompt)
+        )
+
+    def _decode_streams(self, side: SideContext, streams: list[_Stream]) -> list[str]:
+        """Decode the streams together, one token per stream per step, until every completion
+        ends; their texts, in order. The samplers are closed."""
+        llm = self.llm
+        vocab = llm._model.vocab
+        live = dict(enumerate(streams))  # KV stream → its completion
+        while live:
+            live = {
+                index: stream
+                for index, stream in live.items()
+                if stream.run.add(stream.token, llm, vocab) and stream.position < side.cells
+            }
+            if not live:
+                break
+            side.batch.fill(
+                [stream.token for stream in live.values()],
+                [stream.position for stream in live.values()],
+                range(len(live)),
+                list(live),
+            )
+            decode(side.ctx, side.batch, len(live), self.n_vocab)
+            for row, stream in enumerate(live.values()):
+                stream.token = stream.sampler.sample(side.context, row)
+                stream.position += 1
+        for stream in streams:
+            stream.sampler.close()
+        return [stream.run.text(llm) for stream in streams]

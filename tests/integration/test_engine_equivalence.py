@@ -2,7 +2,7 @@
 
 The naive side is what a user would write with `llama_cpp.Llama`: `reset()` and `eval()` of the
 whole prompt + continuation for every string, log-softmax of the rows in `.scores`
-(logits_all=True), and one `create_completion` per sample.
+(logits_all=True), and one `create_completion` per sample or per prompt.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sociallearn import prompts
 from sociallearn.engine import LlamaEngine
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
+from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
 
 pytestmark = pytest.mark.integration
 
@@ -184,3 +185,37 @@ def test_gemma_sampling_is_the_complete_loop(
     samples = gemma.sample(prompt, 3, temperature=0.7, seed=5, stop=["\n\n"], max_tokens=8)
     assert seeds == [5, 6, 7]
     assert len(samples) == 3
+    prompts = [prompt + f" {e.input}\n{task.output_field}:" for e in examples[10:13]]
+    gemma.scorer.truncate_cache(0)
+    together = gemma.complete_batch(prompts, max_tokens=4, stop=["\n"])
+    assert len(seeds) == 6  # one `complete` per prompt
+    gemma.scorer.truncate_cache(0)
+    assert together == [gemma.complete(p, max_tokens=4, stop=["\n"]) for p in prompts]
+
+
+def test_student_generations_match_create_completion(engine: LlamaEngine, datasets: Path) -> None:
+    """GSM8K answers decoded together equal plain `create_completion` calls, grammar included."""
+    task = get_task("gsm8k")
+    questions = task.load(datasets / "gsm8k" / "train.jsonl")
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in questions[:2]])
+    queries = [e.input for e in questions[-6:]]
+    student = Student(engine, task)
+    options = {**student.completion_options(), "max_tokens": 48}
+    plain = llama_cpp.Llama(
+        model_path=str(engine.path),
+        n_ctx=4096,
+        n_batch=512,
+        n_threads=engine.llm.n_threads,
+        n_threads_batch=engine.llm.n_threads_batch,
+        verbose=False,
+    )
+    grammar = llama_cpp.LlamaGrammar.from_string(ANSWER_GRAMMAR, verbose=False)
+    prompts = [preamble + task.format_query(query) for query in queries]
+    engine.scorer.truncate_cache(0)
+    together = engine.complete_batch(prompts, **options)
+    del options["grammar"]
+    expected = []
+    for prompt in prompts:
+        result: Any = plain.create_completion(prompt, temperature=0.0, grammar=grammar, **options)
+        expected.append(result["choices"][0]["text"])
+    assert together == expected

@@ -1,13 +1,14 @@
 """The engine's fast paths on the real SmolLM2 model: what is decoded, and what is kept.
 
 Results are checked against the engine's own slow forms (one continuation per call from a cold
-cache, `complete` once per sample); tests/integration/test_engine_equivalence.py checks them
+cache, `complete` once per sample or per prompt); tests/integration/test_engine_equivalence.py checks them
 against plain llama-cpp-python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,12 +16,27 @@ import pytest
 from sociallearn.engine import LlamaEngine, decoding, scoring
 from sociallearn.engine.decoding import logsumexp_rows
 from sociallearn.lm import Score
+from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
 
 LESSON = (
     "Classify each SMS message as spam or ham.\n\n"
     "Message: WINNER!! You have won a 1000 cash prize, call now to claim\nLabel: spam\n\n"
     "Message: Are we still on for lunch tomorrow?\nLabel: ham\n\n"
 )
+
+MATH = (
+    "Solve each math word problem step by step, then give the final number after '#### '.\n\n"
+    "Question: Tom has 3 apples and buys 4 more. How many apples does he have?\n"
+    "Answer: He has 3 + 4 = 7 apples.\n#### 7\n\n"
+)
+QUESTIONS = [
+    "A box holds 6 eggs. How many eggs are in 5 boxes?",
+    "Mia reads 12 pages a day. How many pages does she read in a week?",
+    "A shirt costs $15 and is sold at a $4 discount. What is the price now?",
+    "There are 30 pupils and 5 leave. How many pupils stay?",
+    "Sam runs 2 km every morning and 3 km every evening. How far does he run in 4 days?",
+]
+STUDENT_STOP = ["\n\nQuestion", "\nQuestion:"]
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +187,80 @@ def test_samples_are_the_completions_they_replace(engine: LlamaEngine) -> None:
     assert engine.sample(prompt, 0, temperature=0.8) == []
     greedy = engine.sample(prompt, 2, temperature=0.0, max_tokens=8)
     assert greedy == [engine.complete(prompt, temperature=0.0, max_tokens=8)] * 2
+
+
+def completions_one_by_one(engine: LlamaEngine, prompts: list[str], **options: Any) -> list[str]:
+    return [engine.complete(prompt, temperature=0.0, **options) for prompt in prompts]
+
+
+@pytest.fixture
+def complete_calls(engine: LlamaEngine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The prompts `complete_batch` hands to `complete` (its one-at-a-time path)."""
+    calls: list[str] = []
+    real = engine.complete
+
+    def counted(prompt: str, **options: Any) -> str:
+        calls.append(prompt)
+        return real(prompt, **options)
+
+    monkeypatch.setattr(engine, "complete", counted)
+    return calls
+
+
+@pytest.mark.parametrize("grammar", [None, ANSWER_GRAMMAR], ids=["free", "gsm8k"])
+def test_batched_completions_are_the_loop_of_complete(
+    engine: LlamaEngine, complete_calls: list[str], grammar: str | None
+) -> None:
+    prompts = [f"{MATH}Question: {question}\nAnswer:" for question in QUESTIONS]
+    options: dict[str, Any] = {"max_tokens": 40, "stop": STUDENT_STOP, "grammar": grammar}
+    cold(engine)
+    seed = engine.llm._seed
+    together = engine.complete_batch(prompts, **options)
+    assert complete_calls == []  # decoded together, in KV streams
+    seed_after, held = engine.llm._seed, engine.llm.input_ids[: engine.llm.n_tokens].tolist()
+    cold(engine)
+    engine.llm.set_seed(seed)
+    assert together == completions_one_by_one(engine, prompts, **options)
+    assert engine.llm._seed == seed_after
+    assert held == engine.tokenize(prompts[-1])  # the last prompt (the loop: and its answer)
+    if grammar:
+        assert all("#### " in text for text in together if text.endswith("\n"))
+
+
+def test_batched_completions_in_waves_from_a_warm_cache(
+    engine: LlamaEngine, complete_calls: list[str]
+) -> None:
+    questions = [f"{q} Say it in words." for q in QUESTIONS] + QUESTIONS * 3  # 20: two waves
+    prompts = [f"{MATH}Question: {question}\nAnswer:" for question in questions]
+    options: dict[str, Any] = {"max_tokens": 12, "stop": [".", "\n"]}
+    engine.complete(prompts[3], max_tokens=2)  # the cache holds an earlier prompt and answer
+    state = engine.llm.input_ids[: engine.llm.n_tokens].tolist()
+    together = engine.complete_batch(prompts, **options)
+    assert complete_calls == [prompts[3]]
+    engine.complete(prompts[3], max_tokens=2)
+    assert engine.llm.input_ids[: engine.llm.n_tokens].tolist() == state
+    assert together == completions_one_by_one(engine, prompts, **options)
+
+
+def test_batched_completions_fall_back_to_the_loop(
+    engine: LlamaEngine, complete_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = [f"{MATH}Question: {question}\nAnswer:" for question in QUESTIONS[:3]]
+    options: dict[str, Any] = {"max_tokens": 16, "stop": STUDENT_STOP}
+    cold(engine)
+    expected = completions_one_by_one(engine, prompts, **options)
+    # A prompt that extends the one before: the loop would find part of it in that completion.
+    extended = [prompts[0], prompts[0] + expected[0], prompts[1]]
+    cold(engine)
+    looped = completions_one_by_one(engine, extended, **options)
+    complete_calls.clear()
+    cold(engine)
+    assert engine.complete_batch(extended, **options) == looped
+    assert complete_calls == extended
+    # Streams that are not exact (as on Gemma 3): one `complete` per prompt.
+    monkeypatch.setattr(engine.sampler, "check_streams", lambda: False)
+    complete_calls.clear()
+    cold(engine)
+    assert engine.complete_batch(prompts, **options) == expected
+    assert complete_calls == prompts
+    assert engine.complete_batch([], **options) == []
