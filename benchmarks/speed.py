@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/speed.py            # the full run (about 8 minutes on 2 idle cores)
     .venv/bin/python benchmarks/speed.py --quick    # smaller sizes, for a smoke test
+    .venv/bin/python benchmarks/speed.py --only generation --model qwen1.5b --queries 16
 
 1. Student evaluation: N SMS queries behind an 8-example lesson.
    project  Student(engine, task).answer_many: label scoring with contextual calibration.
@@ -22,9 +23,17 @@
 3. Graph overhead: graph.invoke of the default teach run (a new seed each run), with the wall time
    split into time inside LlamaEngine calls (the union of their intervals across threads) and the
    rest (LangGraph, Chroma, the privacy filter, data handling).
+4. Student generation, batched vs one at a time: the student's greedy, grammar-constrained
+   answers to N GSM8K questions behind a few-shot preamble. Batched: one engine.complete_batch
+   per block of 16 (what Student.answer_many does); one at a time: engine.complete per question.
+   Both start each block from the same cache (the preamble evaluated, untimed), alternating which
+   goes first. Where the model's KV streams are not exact (check_streams), complete_batch falls
+   back to the loop; a diagnostic run then forces the streams, labelled as not exact.
 
-Every comparison checks that the results agree (same predictions, scores within 1e-4).
-Writes benchmarks/results/speed.json. Not a timed test.
+`--only` runs some of them; `--queries` sets the student's (200) or generation's (16) queries.
+Every comparison checks that the results agree (same predictions, scores within 1e-4, same
+texts). Writes benchmarks/results/speed.json, keeping the measurements of a run that did not
+redo them; generation results are kept per model. Not a timed test.
 
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
 on an idle machine that is fastest, on a CPU shared with other jobs it slows every decode many
@@ -57,8 +66,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import llama_cpp
 import numpy as np
 
+from sociallearn import prompts
 from sociallearn.engine import LlamaEngine
-from sociallearn.nodes import prompts
+from sociallearn.lm import PARALLEL_SEQUENCES
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 
@@ -69,7 +79,9 @@ TARGETS = {
     "student_vs_floor_max": 1.25,
     "candidates_seconds_max": 60.0,
     "graph_overhead_share_max": 0.05,
+    "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
+SECTIONS = ("student", "candidates", "graph", "generation")
 
 
 def log_softmax(rows: np.ndarray) -> np.ndarray:
@@ -403,6 +415,128 @@ def bench_privacy_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str,
     return {"strings": n, "seconds": time.perf_counter() - start}
 
 
+# -------------------------------------------------------------------------------- generation
+def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[str, Any]:
+    """The student's GSM8K answers, one complete_batch per block against one complete each."""
+    task = get_task("gsm8k")
+    examples = task.load()
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in examples[:shots]])
+    questions = examples[-n_queries:]  # the file's last questions, far from the preamble's shots
+    options = Student(engine, task).completion_options()
+    prompts_ = [preamble + task.format_query(e.input) for e in questions]
+    handed_to_complete: list[str] = []  # prompts the batched path left to `complete`
+    complete = engine.complete
+
+    def recorded(prompt: str, **settings: Any) -> str:
+        handed_to_complete.append(prompt)
+        return complete(prompt, **settings)
+
+    def with_preamble_cached() -> None:
+        engine.scorer.truncate_cache(0)
+        engine.scorer.evaluate(engine.tokenize(preamble), {})
+
+    def batched(part: list[str]) -> list[str]:
+        setattr(engine, "complete", recorded)  # noqa: B010 (mypy refuses assigning a method)
+        try:
+            return engine.complete_batch(part, **options)
+        finally:
+            delattr(engine, "complete")
+
+    def one_at_a_time(part: list[str]) -> list[str]:
+        return [engine.complete(prompt, temperature=0.0, **options) for prompt in part]
+
+    def measure(ways: dict[str, Callable[[list[str]], list[str]]]) -> dict[str, Any]:
+        clock = Clock()
+        texts: dict[str, list[str]] = {name: [] for name in ways}
+        for block, begin in enumerate(range(0, len(prompts_), PARALLEL_SEQUENCES)):
+            part = prompts_[begin : begin + PARALLEL_SEQUENCES]
+            order = list(ways) if block % 2 == 0 else list(reversed(ways))
+            for name in order:
+                with_preamble_cached()
+                with clock.time(name):
+                    texts[name] += ways[name](part)
+        return {"seconds": clock.seconds, "texts": texts}
+
+    exact = engine.sampler.check_streams()
+    run = measure({"batched": batched, "one_at_a_time": one_at_a_time})
+    texts, seconds = run["texts"], run["seconds"]
+    tokens = sum(engine.count_tokens(text) for text in texts["one_at_a_time"])
+    result: dict[str, Any] = {
+        "model": engine.name,
+        "model_file": engine.path.name,
+        "queries": len(prompts_),
+        "preamble_shots": shots,
+        "preamble_tokens": len(engine.tokenize(preamble)),
+        "mean_prompt_tokens": statistics.fmean(len(engine.tokenize(p)) for p in prompts_),
+        "options": {**options, "grammar": "GSM8K answer grammar" if options["grammar"] else None},
+        "seconds": seconds,
+        "tokens_generated": tokens,
+        "tokens_per_second": {name: tokens / value for name, value in seconds.items()},
+        "speedup": seconds["one_at_a_time"] / seconds["batched"],
+        "streams_exact": exact,
+        "batched_path": "exact (KV streams)"
+        if not handed_to_complete
+        else f"fell back to complete for {len(handed_to_complete)} of {len(prompts_)} prompts",
+        "same_outputs": texts["batched"] == texts["one_at_a_time"],
+        "accuracy": statistics.fmean(
+            task.is_correct(task.extract_answer(text), e)
+            for text, e in zip(texts["one_at_a_time"], questions, strict=True)
+        ),
+        "method": (
+            f"GSM8K: a {shots}-example preamble (the first examples of train.jsonl), the file's "
+            f"last {len(prompts_)} questions; Student.completion_options (greedy, grammar, stop "
+            "strings). Per block of 16: batched = one engine.complete_batch, one_at_a_time = "
+            "engine.complete per question, each from the preamble cached (untimed), alternating "
+            "which goes first"
+        ),
+    }
+    if not exact:  # what the streams would give: a diagnostic, not the engine's behaviour
+        engine.sampler._streams_exact = True
+        try:
+            forced = measure({"forced_streams": batched})
+        finally:
+            engine.sampler._streams_exact = False
+        forced_texts = forced["texts"]["forced_streams"]
+        result["forced_streams_diagnostic"] = {
+            "exact": False,
+            "seconds": forced["seconds"]["forced_streams"],
+            "speedup": seconds["one_at_a_time"] / forced["seconds"]["forced_streams"],
+            "same_texts": sum(
+                a == b for a, b in zip(forced_texts, texts["one_at_a_time"], strict=True)
+            ),
+            "note": "check_streams failed: batched logits differ from one-token decodes, so the "
+            "engine falls back to the loop; this run forces the KV streams anyway",
+        }
+    return result
+
+
+def generation_rows(g: dict[str, Any]) -> list[tuple[str, str, str]]:
+    seconds = g["seconds"]
+    rows = [
+        (
+            f"generation ({g['model']}, {g['queries']} GSM8K): batched / one at a time",
+            f"{seconds['batched']:.1f} s / {seconds['one_at_a_time']:.1f} s, "
+            f"{g['tokens_generated']} tokens",
+            "",
+        ),
+        (
+            "generation: speedup, path, same texts",
+            f"{g['speedup']:.2f}×, {g['batched_path']}, {g['same_outputs']}",
+            "≥ 3× (qwen1.5b)",
+        ),
+    ]
+    if forced := g.get("forced_streams_diagnostic"):
+        rows.append(
+            (
+                "generation: forced streams (NOT exact)",
+                f"{forced['seconds']:.1f} s, {forced['speedup']:.2f}×, "
+                f"{forced['same_texts']}/{g['queries']} same texts",
+                "",
+            )
+        )
+    return rows
+
+
 # ------------------------------------------------------------------------------------- graph
 class EngineTimer:
     """Intervals spent inside top-level LlamaEngine calls, on any thread."""
@@ -564,99 +698,9 @@ def table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="smollm2")
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--lean-queries", type=int, default=40)
-    parser.add_argument("--block", type=int, default=20, help="queries per interleaved block")
-    parser.add_argument("--candidates", type=int, default=1000)
-    parser.add_argument("--naive-candidates", type=int, default=60)
-    parser.add_argument("--graph-runs", type=int, default=2, help="warm runs after the cold one")
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.queries, args.lean_queries, args.block = 20, 10, 10
-        args.candidates, args.naive_candidates, args.graph_runs = 100, 10, 1
-    started = time.perf_counter()
-    load_before = os.getloadavg()
-    engine = LlamaEngine(args.model)
-    threads = engine.llm.n_threads
-    naive = plain_llama(engine.path, threads, logits_all=True)
-    lean = plain_llama(engine.path, threads, logits_all=False)
-    floor_llm = plain_llama(engine.path, threads, logits_all=False)
-    examples = get_task("sms_spam").load()
-
-    print(f"1/3 student evaluation: {args.queries} queries", file=sys.stderr)
-    student = bench_student(
-        engine, naive, lean, floor_llm, examples, args.queries, args.lean_queries, args.block
-    )
-    print(f"2/3 {args.candidates} candidate strings", file=sys.stderr)
-    prompt, pool = student_lesson(examples)
-    canaries = bench_candidates(
-        engine,
-        naive,
-        prompt,
-        canary_strings(args.candidates),
-        args.naive_candidates,
-        "canary strings (Secret Sharer template: name + 4-digit code)",
-    )
-    messages = bench_candidates(
-        engine,
-        naive,
-        prompt,
-        [get_task("sms_spam").format_example(e) for e in pool[1000 : 1000 + args.candidates]],
-        args.naive_candidates,
-        "distinct SMS messages (no shared tokens between candidates)",
-    )
-    privacy = bench_privacy_scoring(engine, prompt, args.candidates)
-    del naive, lean, floor_llm
-    print(f"3/3 graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
-    graph = bench_graph(args.graph_runs)
-
-    met = {
-        "student_vs_naive": student["speedup_vs_naive"] >= TARGETS["student_vs_naive_min"],
-        "student_vs_floor": student["ratio_to_floor"] <= TARGETS["student_vs_floor_max"],
-        "candidates_under_60s": canaries["project_seconds"] <= TARGETS["candidates_seconds_max"],
-        "graph_overhead_under_5pct": graph["warm_mean_overhead_share"]
-        <= TARGETS["graph_overhead_share_max"],
-        "identical_results": student["same_predictions_as_naive"]
-        and student["max_abs_score_difference_vs_naive"] <= TOLERANCE
-        and canaries["max_abs_logprob_difference_vs_naive"] <= TOLERANCE
-        and messages["max_abs_logprob_difference_vs_naive"] <= TOLERANCE,
-    }
-    report = {
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "llama_cpp_python": llama_cpp.__version__,
-            "model": args.model,
-            "model_file": engine.path.name,
-            "n_threads": threads,
-            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
-            "load_average_before": load_before,
-            "load_average_after": os.getloadavg(),
-        },
-        "student": student,
-        "candidates": {
-            "canaries": canaries,
-            "messages": messages,
-            "privacy_score_strings": privacy,
-        },
-        "graph": graph,
-        "targets": TARGETS,
-        "targets_met": met,
-        "total_seconds": time.perf_counter() - started,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-
-    s, c, m = student["seconds_per_query"], canaries, messages
-    warm = graph["runs"][1:]
-    rows = [
-        ("measurement", "result", "target"),
+def student_rows(student: dict[str, Any]) -> list[tuple[str, str, str]]:
+    s = student["seconds_per_query"]
+    return [
         (
             f"student: project, {student['queries']} queries",
             f"{student['seconds']['project']:.2f} s ({1000 * s['project']:.1f} ms/query)",
@@ -678,17 +722,20 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ),
         ("student: naive / project", f"{student['speedup_vs_naive']:.1f}×", "≥ 5×"),
-        (
-            f"student: lean naive / project ({args.lean_queries} q)",
-            f"{student['speedup_vs_lean']:.1f}×",
-            "",
-        ),
+        ("student: lean naive / project", f"{student['speedup_vs_lean']:.1f}×", ""),
         ("student: project / floor", f"{student['ratio_to_floor']:.3f}×", "≤ 1.25×"),
         (
             "student: same predictions, max |Δscore|",
             f"{student['same_predictions_as_naive']}, {student['max_abs_score_difference_vs_naive']:.1e}",
             "≤ 1e-4",
         ),
+    ]
+
+
+def candidate_rows(candidates: dict[str, Any]) -> list[tuple[str, str, str]]:
+    c, m = candidates["canaries"], candidates["messages"]
+    privacy = candidates["privacy_score_strings"]
+    return [
         (f"{c['candidates']} canary strings: project", f"{c['project_seconds']:.1f} s", "< 60 s"),
         (
             "canary strings: naive (est.) / project",
@@ -711,9 +758,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{privacy['seconds']:.1f} s",
             "",
         ),
+    ]
+
+
+def graph_rows(graph: dict[str, Any]) -> list[tuple[str, str, str]]:
+    cold, warm = graph["runs"][0], graph["runs"][1:]
+    return [
         (
             "graph: cold run wall / overhead",
-            f"{graph['runs'][0]['wall_seconds']:.1f} s / {100 * graph['runs'][0]['overhead_share']:.1f}%",
+            f"{cold['wall_seconds']:.1f} s / {100 * cold['overhead_share']:.1f}%",
             "",
         ),
         (
@@ -722,6 +775,134 @@ def main(argv: list[str] | None = None) -> int:
             "< 5%",
         ),
     ]
+
+
+def targets_met(report: dict[str, Any]) -> dict[str, bool]:
+    """The targets of the measurements the report holds."""
+    met: dict[str, bool] = {}
+    student, candidates = report.get("student"), report.get("candidates")
+    if student:
+        met["student_vs_naive"] = student["speedup_vs_naive"] >= TARGETS["student_vs_naive_min"]
+        met["student_vs_floor"] = student["ratio_to_floor"] <= TARGETS["student_vs_floor_max"]
+    if candidates:
+        met["candidates_under_60s"] = (
+            candidates["canaries"]["project_seconds"] <= TARGETS["candidates_seconds_max"]
+        )
+    if graph := report.get("graph"):
+        met["graph_overhead_under_5pct"] = (
+            graph["warm_mean_overhead_share"] <= TARGETS["graph_overhead_share_max"]
+        )
+    if qwen := report.get("generation", {}).get("qwen1.5b"):
+        met["generation_qwen_batched_3x"] = (
+            qwen["queries"] >= 8 and qwen["speedup"] >= (TARGETS["generation_batched_speedup_min"])
+        )
+    if student and candidates:
+        met["identical_results"] = (
+            student["same_predictions_as_naive"]
+            and student["max_abs_score_difference_vs_naive"] <= TOLERANCE
+            and all(
+                candidates[kind]["max_abs_logprob_difference_vs_naive"] <= TOLERANCE
+                for kind in ("canaries", "messages")
+            )
+        )
+    if generation := report.get("generation"):
+        met["generation_same_texts"] = all(g["same_outputs"] for g in generation.values())
+    return met
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--queries", type=int, help="student: 200; generation: 16")
+    parser.add_argument("--lean-queries", type=int, default=40)
+    parser.add_argument("--block", type=int, default=20, help="queries per interleaved block")
+    parser.add_argument("--candidates", type=int, default=1000)
+    parser.add_argument("--naive-candidates", type=int, default=60)
+    parser.add_argument("--graph-runs", type=int, default=2, help="warm runs after the cold one")
+    parser.add_argument("--shots", type=int, default=3, help="generation: preamble examples")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    args = parser.parse_args(argv)
+    student_queries, generation_queries = args.queries or 200, args.queries or 16
+    if args.quick:
+        student_queries, args.lean_queries, args.block = 20, 10, 10
+        args.candidates, args.naive_candidates, args.graph_runs = 100, 10, 1
+        generation_queries = min(generation_queries, 8)
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    report: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    engine = LlamaEngine(args.model)
+    threads = engine.llm.n_threads
+    machine = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "llama_cpp_python": llama_cpp.__version__,
+        "model": args.model,
+        "model_file": engine.path.name,
+        "n_threads": threads,
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average_before": load_before,
+    }
+    rows: list[tuple[str, str, str]] = [("measurement", "result", "target")]
+    if "student" in args.only or "candidates" in args.only:
+        naive = plain_llama(engine.path, threads, logits_all=True)
+        examples = get_task("sms_spam").load()
+    if "student" in args.only:
+        print(f"student evaluation: {student_queries} queries", file=sys.stderr)
+        lean = plain_llama(engine.path, threads, logits_all=False)
+        floor_llm = plain_llama(engine.path, threads, logits_all=False)
+        report["student"] = bench_student(
+            engine, naive, lean, floor_llm, examples, student_queries, args.lean_queries, args.block
+        )
+        del lean, floor_llm
+        rows += student_rows(report["student"])
+    if "candidates" in args.only:
+        print(f"{args.candidates} candidate strings", file=sys.stderr)
+        prompt, pool = student_lesson(examples)
+        report["candidates"] = {
+            "canaries": bench_candidates(
+                engine,
+                naive,
+                prompt,
+                canary_strings(args.candidates),
+                args.naive_candidates,
+                "canary strings (Secret Sharer template: name + 4-digit code)",
+            ),
+            "messages": bench_candidates(
+                engine,
+                naive,
+                prompt,
+                [
+                    get_task("sms_spam").format_example(e)
+                    for e in pool[1000 : 1000 + args.candidates]
+                ],
+                args.naive_candidates,
+                "distinct SMS messages (no shared tokens between candidates)",
+            ),
+            "privacy_score_strings": bench_privacy_scoring(engine, prompt, args.candidates),
+        }
+        rows += candidate_rows(report["candidates"])
+    if "student" in args.only or "candidates" in args.only:
+        del naive
+    if "generation" in args.only:
+        print(f"student generation: {generation_queries} GSM8K questions", file=sys.stderr)
+        generation = bench_generation(engine, generation_queries, args.shots)
+        generation["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report.setdefault("generation", {})[args.model] = generation
+        rows += generation_rows(generation)
+    if "graph" in args.only:
+        print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
+        report["graph"] = bench_graph(args.graph_runs)
+        rows += graph_rows(report["graph"])
+    if set(args.only) - {"generation"}:
+        report["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report["total_seconds"] = time.perf_counter() - started
+    report["targets"] = TARGETS
+    report["targets_met"] = met = targets_met(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(table(rows))
     print(f"targets met: {met}")
     total = time.perf_counter() - started
