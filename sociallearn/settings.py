@@ -12,14 +12,13 @@ import hashlib
 import json
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from typing_extensions import Self
 
 from sociallearn.aggregators import AGGREGATORS
 from sociallearn.methods import METHODS
-from sociallearn.models import EMBEDDED_MODELS
+from sociallearn.models import EMBEDDED_MODELS, OPTIONAL_MODELS
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.tasks import TASKS
 
@@ -114,7 +113,8 @@ class TeachSettings(BaseModel):
     @field_validator("teacher_model", "student_model")
     @classmethod
     def _model_exists(cls, model: str) -> str:
-        if model not in EMBEDDED_MODELS and not Path(model).expanduser().is_file():
+        known = model in EMBEDDED_MODELS or model in OPTIONAL_MODELS  # optional: load says how
+        if not known and not Path(model).expanduser().is_file():
             raise ValueError(
                 f"model file not found: {model} (embedded models: {', '.join(EMBEDDED_MODELS)})"
             )

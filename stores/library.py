@@ -34,7 +34,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager, nullcontext, suppress
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -218,7 +218,7 @@ class LessonLibrary:
         directory = Path(folder).expanduser()
         directory.mkdir(parents=True, exist_ok=True)
         text = _jsonl(ExportLine(id=lesson.id, lesson=lesson) for lesson in lessons)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         attempt = 0
         while True:
             suffix = f"-{attempt}" if attempt else ""

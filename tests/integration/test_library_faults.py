@@ -15,7 +15,7 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from sociallearn.stores.library import (
     read_jsonl,
 )
 
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 NARROW = {**os.environ, "COLUMNS": "40"}  # a narrow terminal must not wrap errors or JSON
 
 # Runs `LessonLibrary.open(library).<action>` in a child process at a shared start time.
