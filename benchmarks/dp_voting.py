@@ -47,13 +47,15 @@ def dp_specs() -> list[ExperimentSpec]:
     """The paper tables' SMS-spam spec with these methods, one spec per ε."""
     sms = next(spec for spec in paper_specs("paper") if spec.task == "sms_spam")
     return [
-        sms.replace(
-            name=f"sms_spam, dp ε = {epsilon:g} per selection",
-            methods=parse_methods(METHODS),
-            dp_epsilon=epsilon,
-        )
+        sms.replace(name=name(sms, epsilon), methods=parse_methods(METHODS), dp_epsilon=epsilon)
         for epsilon in EPSILONS
     ]
+
+
+def name(spec: ExperimentSpec, epsilon: float) -> str:
+    """'sms_spam, dp ε = 1 per selection (run: ε = 8, δ = 0)'."""
+    total, delta = total_privacy(epsilon, spec.lessons, spec.dp_delta)
+    return f"{spec.task}, dp ε = {epsilon:g} per selection (run: ε = {total:.3g}, δ = {delta:g})"
 
 
 def privacy_text(spec: ExperimentSpec, method: str) -> tuple[str, str]:
