@@ -98,9 +98,10 @@ class TeachSettings(BaseModel):
         "(0: basic composition, k·ε)",
     )
     dp_secure_noise: bool = Field(
-        default=False,
-        description="dp_voting: noise from the OS's entropy, not recomputable from the published "
-        "run id and seed (runs then do not repeat)",
+        default=True,
+        description="dp_voting: noise from the OS's entropy, which nobody can recompute (off: "
+        "noise seeded from the published run id and seed, so runs repeat, for measuring accuracy "
+        "only: it protects nothing)",
     )
 
     @field_validator("task")

@@ -10,8 +10,9 @@ in opposite directions, so the counts are not monotone and the scale is 2Δ/ε w
 
 `wanted` selections compose adaptively (`total_privacy`). The guarantee covers the choice,
 which reads the teachers' held-back examples; the candidates' texts are drafted from the silos
-and are protected by the privacy filter, not by ε. Seeded noise repeats with the run id and seed,
-which lessons publish: set `dp_secure_noise` for noise that cannot be recomputed from them.
+and are protected by the privacy filter, not by ε. The noise comes from the OS's entropy
+(`dp_secure_noise`, the default): seeded noise would repeat from the run id and seed that every
+lesson publishes, so anyone could subtract it; it is there to measure accuracy repeatably.
 """
 
 from __future__ import annotations
