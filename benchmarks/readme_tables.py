@@ -34,6 +34,7 @@ COLUMNS = {
     "synthetic_examples+random+balanced": "synthetic, balanced",
     "synthetic_examples+voting+balanced": "synthetic, voting + balanced",
     "synthetic_examples+random+checked": "synthetic, checked",
+    "synthetic_examples+dp": "synthetic, DP voting",
 }
 
 
@@ -77,7 +78,7 @@ def experiment_rows(path: Path) -> list[str]:
         summaries = {s["method"]: s for s in experiment["summaries"]}
         runs = max((s["runs"] for s in summaries.values()), default=0)
         lines.append(
-            f"| {spec['task']} ({spec['teacher_model']} → {spec['student_model']}, "
+            f"| {spec['name']} ({spec['teacher_model']} → {spec['student_model']}, "
             f"{experiment['test_size']} × {runs}) | "
             + " | ".join(percent(summaries.get(m)) for m in methods)
             + " |"
@@ -203,6 +204,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),
     "filter": ("privacy_filter.json", filter_rows),
+    "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),
 }
 
