@@ -74,6 +74,8 @@ def experiment_rows(path: Path) -> list[str]:
     ]
     shown: set[str] = set()
     for experiment in experiments:
+        if not experiment["summaries"]:
+            continue  # a table whose runs have not started yet (time budget)
         spec = experiment["spec"]
         summaries = {s["method"]: s for s in experiment["summaries"]}
         runs = max((s["runs"] for s in summaries.values()), default=0)

@@ -203,7 +203,7 @@ def write_plot(results: Sequence[ExperimentResult], path: Path) -> None:
             fontsize=9,
         )
         ax.set_ylabel("student accuracy (%)")
-        ax.set_ylim(0, max(100.0, *[m + e for m, e in zip(means, errors[1], strict=True)]))
+        ax.set_ylim(0, max([100.0, *[m + e for m, e in zip(means, errors[1], strict=True)]]))
     fig.text(
         0.01,
         0.01,
