@@ -44,7 +44,7 @@ def percent(summary: dict[str, Any] | None, *, gap: bool = True) -> str:
         return ""
     interval = summary["interval"]
     text = f"{100 * interval['mean']:.1f}"
-    if interval["low"] == interval["low"]:  # not NaN (one run has no interval)
+    if interval["low"] is not None and interval["low"] == interval["low"]:  # one run: no interval
         text += f" [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
     text += "*" if summary.get("significant") else ""
     if (
@@ -78,7 +78,8 @@ def experiment_rows(path: Path) -> list[str]:
             continue  # a table whose runs have not started yet (time budget)
         spec = experiment["spec"]
         summaries = {s["method"]: s for s in experiment["summaries"]}
-        runs = max((s["runs"] for s in summaries.values()), default=0)
+        counts = sorted({s["runs"] for s in summaries.values()})
+        runs = f"{counts[0]}–{counts[-1]} runs" if len(counts) > 1 else f"{counts[0]}"
         lines.append(
             f"| {spec['name']} ({spec['teacher_model']} → {spec['student_model']}, "
             f"{experiment['test_size']} × {runs}) | "
