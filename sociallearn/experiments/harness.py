@@ -64,10 +64,9 @@ def cell_settings(
 ) -> Settings:
     """The settings of `method` on run `seed`: one teacher where the method asks for it."""
     values = shared.model_dump(include=set(TeachSettings.model_fields))
-    one_teacher = get_method(method.method).one_teacher
     values |= {
         "seed": seed,
-        "teachers": 1 if one_teacher else shared.teachers,
+        "teachers": 1 if method.one_teacher else shared.teachers,
         "library": str(library),
         "collection": f"experiment-{shared.task}",
         **method.settings(),

@@ -92,3 +92,30 @@ def capable_specs() -> list[ExperimentSpec]:
         _spec("gsm8k", PAPER_METHODS, CAPABLE, shots=4, test_size=50, **few_teachers)
         .replace(teacher_model=CAPABLE, runs=5),
     ]  # fmt: skip
+
+
+# Beyond the paper (`benchmarks/refined.py`): teachers that refine their lessons with a local
+# copy of the student, and m teachers' instructions merged, beside the bars and the unrefined.
+REFINED_METHODS = (
+    "zero_shot",
+    "original_examples",
+    "instructions",
+    "instructions+refined",
+    "instructions+merge",
+    "synthetic_examples+random",
+    "synthetic_examples+random+refined",
+)
+
+
+def refined_specs(
+    teacher: str = "smollm2", student: str = "gemma3", runs: int = 3
+) -> list[ExperimentSpec]:
+    """SMS spam, m = 4 teachers, n = 8 shots, 100 unseen test messages per run: the refine
+    loop (`+refined`, `REFINED_ROUNDS` rounds on 8 held-back examples) and the merge aggregator
+    (`instructions+merge`) against 0-shot, the original examples and the unrefined methods."""
+    settings = {"teachers": 4, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 8}
+    return [
+        _spec("sms_spam", REFINED_METHODS, student, shots=8, test_size=100, **settings).replace(
+            name=f"sms_spam ({teacher} → {student})", teacher_model=teacher, runs=runs
+        )
+    ]

@@ -7,7 +7,10 @@ their own held-back data before sharing them), e.g. `synthetic_examples+voting+b
 `+refined` (teachers check their lessons with a local copy of the student and redraft them, up
 to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refined`.
 `+dp` chooses by differentially private voting (aggregator `dp_voting`, ε per selection from
-the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`.
+the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`. `+merge` (instructions only, aggregator
+`merge`): m teachers each write an instruction, one merged instruction is written from them, and
+the teachers' vote on their held-back data picks the student's instruction among the merged and
+the single ones, e.g. `instructions+merge` or `instructions+merge+refined`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sociallearn.methods import METHODS
 from sociallearn.settings import DP_SETTINGS, TeachSettings
 
-OPTIONS = ("random", "voting", "dp", "balanced", "checked", "refined")
-AGGREGATOR_OPTIONS = ("random", "voting", "dp")
+OPTIONS = ("random", "voting", "dp", "merge", "balanced", "checked", "refined")
+AGGREGATOR_OPTIONS = ("random", "voting", "dp", "merge")
 REFINED_ROUNDS = 3  # refine_rounds of a `+refined` method
 DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
@@ -39,7 +42,7 @@ class MethodSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     method: str = Field(description=f"a registered method: {', '.join(METHODS)}")
-    aggregator: Literal["random", "voting", "dp"] = "random"
+    aggregator: Literal["random", "voting", "dp", "merge"] = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
     refined: bool = False  # teachers refine their lessons with a local copy of the student
@@ -76,7 +79,10 @@ class MethodSpec(BaseModel):
 
     @model_validator(mode="after")
     def _options_fit(self) -> MethodSpec:
-        if self.method != "synthetic_examples" and (
+        if self.aggregator == "merge":
+            if self.method != "instructions":
+                raise ValueError(f"option merge applies to instructions only, not {self.method}")
+        elif self.method != "synthetic_examples" and (
             self.aggregator != "random" or self.balanced or self.checked
         ):
             raise ValueError(
@@ -96,7 +102,8 @@ class MethodSpec(BaseModel):
     def label(self) -> str:
         refined = ["refined"] * self.refined
         if self.method != "synthetic_examples":
-            return "+".join([self.method, *refined])
+            merged = ["merge"] * (self.aggregator == "merge")
+            return "+".join([self.method, *merged, *refined])
         options = [self.aggregator] + ["balanced"] * self.balanced + ["checked"] * self.checked
         return "+".join([self.method, *options, *refined])
 
@@ -104,6 +111,12 @@ class MethodSpec(BaseModel):
     def teaches(self) -> bool:
         """Whether the method runs the social-learning graph (the baselines do not)."""
         return METHODS[self.method].teaches
+
+    @property
+    def one_teacher(self) -> bool:
+        """Whether a cell gives the method one teacher (with the n examples `original_examples`
+        shows); merging needs the spec's m teachers."""
+        return METHODS[self.method].one_teacher and self.aggregator != "merge"
 
     def settings(self) -> dict[str, Any]:
         """The run settings this method and its options stand for."""

@@ -1,0 +1,453 @@
+"""A peer side by side: DSPy on the same task, model, private examples and test examples as ours.
+
+For each run (seed) the data split is the one our experiments make for that seed
+(`sociallearn.experiments.harness`): the same unseen, label-balanced test messages, and the
+same n private examples that `original_examples` shows and that one teacher writes its
+instruction from. DSPy talks to the same llama.cpp model in this process through a small
+`dspy.BaseLM` (`benchmarks/dspy_peer.py`); nothing is downloaded and DSPy's cache is off.
+
+- `predict`: `dspy.Predict` 0-shot, with the task's own 0-shot instruction. Sees no data.
+- `bootstrap`: `BootstrapFewShot` on the n private examples; its demos (the private examples,
+  verbatim) go into the student's prompt, as with `original_examples`.
+- `copro`: COPRO, DSPy's instruction optimizer that runs offline (MIPROv2 needs far more calls
+  and a validation set): the prompt model (our teacher model) proposes instructions, each scored
+  by the student on the n private examples; only the best instruction reaches the student.
+
+Every program answers in DSPy's own format (ChatAdapter, JSON fallback) and is parsed by DSPy;
+an answer it cannot parse counts as wrong and is counted (`unparsed`). Each taught program's
+prompt (instruction and demos) is also given to our student, which scores the labels
+(`ours_scored`), so the optimizer can be told apart from the answer format.
+
+    .venv/bin/python benchmarks/peers.py --student gemma3 --runs 3 --budget-minutes 10
+    .venv/bin/python benchmarks/peers.py --markdown-only        # the table from the JSON
+
+Finished cells are kept (`--out`) and reused; the results go to benchmarks/results/peers.json
+and peers.md. With `--compare EXPERIMENT.json` (an experiment's JSON, e.g. refined.json) the
+table puts our methods beside DSPy's and tests each DSPy method against `original_examples`
+with the same paired permutation test, on the same (run, test example) pairs.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+sys.path.insert(0, str(Path(__file__).parent))
+import dspy_peer
+
+from sociallearn.engine import ModelPool
+from sociallearn.evaluate import evaluate
+from sociallearn.experiments.harness import cell_settings
+from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
+from sociallearn.experiments.stats import (
+    Interval,
+    mean_interval,
+    permutation_p_value,
+)
+from sociallearn.resources import Resources
+from sociallearn.student import Student, build_prompt
+
+RESULTS = Path(__file__).parent / "results"
+PEER_METHODS = ("predict", "bootstrap", "copro")
+SEES = {
+    "predict": "the task's 0-shot instruction only; no data",
+    "bootstrap": "the n private examples; they reach the student verbatim as demos (leaks them, "
+    "as original_examples)",
+    "copro": "the n private examples, to score candidate instructions with the student's model "
+    "(the prompt model sees instructions and scores only); only the instruction reaches the "
+    "student",
+}
+SIGNIFICANCE = 0.05
+
+
+class PeerSettings(BaseModel):
+    """What a DSPy cell depends on (its key)."""
+
+    task: str = "sms_spam"
+    data_path: str | None = None  # default: the shared datasets
+    student_model: str = "gemma3"
+    prompt_model: str = "smollm2"  # COPRO's instruction writer: our teacher model
+    shots: int = 8
+    test_size: int = 100
+    answer_tokens: int = 24
+    copro_breadth: int = 4
+    copro_depth: int = 2
+    copro_temperature: float = 1.0
+
+    def key(self, method: str, seed: int) -> str:
+        used = self.model_dump(exclude={"data_path"} if self.data_path is None else set())
+        if method != "copro":
+            used = {k: v for k, v in used.items() if not k.startswith(("copro", "prompt"))}
+        payload = json.dumps({**used, "method": method, "seed": seed, "dspy": _dspy_version()})
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class PeerPrediction(BaseModel):
+    input: str
+    gold: str
+    answer: str | None  # None: DSPy could not parse the reply
+    correct: bool
+
+
+class PeerCell(BaseModel):
+    """One DSPy method on one run: every prediction, what it taught, and what it cost."""
+
+    method: str
+    seed: int
+    key: str
+    settings: PeerSettings
+    accuracy: float
+    n: int
+    unparsed: int
+    compile_seconds: float
+    eval_seconds: float
+    lm_calls: int  # calls to the student model (compile and evaluation)
+    prompt_lm_calls: int = 0  # calls to the prompt model (COPRO)
+    instruction: str
+    demos: list[tuple[str, str]] = Field(default_factory=list)
+    predictions: list[PeerPrediction]
+    ours_scored: float | None = None  # our student (label scoring) on the program's prompt
+    ours_predictions: list[bool] = Field(default_factory=list)
+
+
+class PeerSummary(BaseModel):
+    method: str
+    student_model: str
+    prompt_model: str | None
+    runs: int
+    accuracies: list[float]
+    interval: Interval
+    unparsed: list[int]
+    ours_scored: Interval | None = None
+    compile_seconds: float  # mean per run
+    eval_seconds: float  # mean per run
+    p_value: float | None = None  # paired permutation test against original_examples
+    sees: str
+
+
+def _dspy_version() -> str:
+    from importlib.metadata import version
+
+    return version("dspy")
+
+
+def run_cell(settings: PeerSettings, method: str, seed: int, models: ModelPool) -> PeerCell:
+    """Teach (compile) and evaluate one DSPy method on run `seed`, on our split of that seed."""
+    import dspy
+
+    spec = ExperimentSpec(
+        task=settings.task,
+        data_path=settings.data_path,
+        shots=settings.shots,
+        test_size=settings.test_size,
+        student_model=settings.student_model,
+        teacher_model=settings.prompt_model,
+        seed=seed,
+    )
+    # The split and private examples of `original_examples` on this run (one teacher's silo).
+    ours = cell_settings(spec, MethodSpec.parse("original_examples"), seed, "unused-library")
+    resources = Resources(ours, models=models)
+    task, split = resources.task, resources.split
+    shots = split.silos["teacher-0"].shots(settings.shots, seed)
+    student_model = resources.student_model
+    lm = dspy_peer.engine_lm(student_model, max_tokens=settings.answer_tokens, seed=seed)
+    dspy.configure(lm=lm)
+    program = dspy.Predict(dspy_peer.classify_signature(task))
+    trainset = dspy_peer.to_dspy(shots)
+    prompt_lm = None
+    started = time.time()
+    if method == "bootstrap":
+        optimizer = dspy.BootstrapFewShot(metric=dspy_peer.exact_label)
+        program = optimizer.compile(program, trainset=trainset)
+    elif method == "copro":
+        prompt_lm = dspy_peer.engine_lm(
+            models.get(settings.prompt_model), max_tokens=256, seed=seed
+        )
+        optimizer = dspy.COPRO(
+            prompt_model=prompt_lm,
+            metric=dspy_peer.exact_label,
+            breadth=settings.copro_breadth,
+            depth=settings.copro_depth,
+            init_temperature=settings.copro_temperature,
+        )
+        program = optimizer.compile(
+            program,
+            trainset=trainset,
+            eval_kwargs={"num_threads": 1, "display_progress": False, "display_table": 0},
+        )
+    elif method != "predict":
+        raise ValueError(f"unknown peer method {method!r}; known: {', '.join(PEER_METHODS)}")
+    compiled = time.time()
+    result = dspy_peer.evaluate_program(program, split.test)
+    evaluated = time.time()
+    instruction, demos = dspy_peer.program_prompt(program)
+    cell = PeerCell(
+        method=method,
+        seed=seed,
+        key=settings.key(method, seed),
+        settings=settings,
+        accuracy=result.accuracy,
+        n=len(result.predictions),
+        unparsed=result.unparsed,
+        compile_seconds=compiled - started,
+        eval_seconds=evaluated - compiled,
+        lm_calls=lm.calls,
+        prompt_lm_calls=prompt_lm.calls if prompt_lm is not None else 0,
+        instruction=instruction,
+        demos=demos,
+        predictions=[PeerPrediction(**vars(p)) for p in result.predictions],
+    )
+    if method != "predict":  # predict's prompt is our 0-shot prompt
+        extra = [instruction] if instruction.strip() != task.zero_shot_instruction else []
+        preamble = build_prompt(
+            task,
+            instructions=extra,
+            examples=[f"{task.format_query(text)} {label}" for text, label in demos],
+        )
+        ours_eval = evaluate(
+            Student(student_model, task, calibrate=spec.calibrate), preamble, split.test
+        )
+        cell.ours_scored = ours_eval.accuracy
+        cell.ours_predictions = [p.correct for p in ours_eval.predictions]
+    return cell
+
+
+# ------------------------------------------------------------------------------ reports
+def summarise(
+    cells: list[PeerCell], original: dict[int, list[tuple[str, bool]]] | None
+) -> list[PeerSummary]:
+    groups: dict[tuple[str, str, str | None], list[PeerCell]] = {}
+    for cell in sorted(cells, key=lambda c: c.seed):
+        prompt = cell.settings.prompt_model if cell.method == "copro" else None
+        groups.setdefault((cell.method, cell.settings.student_model, prompt), []).append(cell)
+    summaries = []
+    for (method, student, prompt), group in groups.items():
+        scored = [c.ours_scored for c in group if c.ours_scored is not None]
+        summary = PeerSummary(
+            method=method,
+            student_model=student,
+            prompt_model=prompt,
+            runs=len(group),
+            accuracies=[c.accuracy for c in group],
+            interval=mean_interval([c.accuracy for c in group], bounds=(0.0, 1.0)),
+            unparsed=[c.unparsed for c in group],
+            ours_scored=mean_interval(scored, bounds=(0.0, 1.0)) if scored else None,
+            compile_seconds=sum(c.compile_seconds for c in group) / len(group),
+            eval_seconds=sum(c.eval_seconds for c in group) / len(group),
+            sees=SEES[method],
+        )
+        if original:
+            summary.p_value = _p_against(group, original)
+        summaries.append(summary)
+    return summaries
+
+
+def _p_against(group: list[PeerCell], original: dict[int, list[tuple[str, bool]]]) -> float | None:
+    ours: list[float] = []
+    theirs: list[float] = []
+    for cell in group:
+        reference = original.get(cell.seed)
+        if reference is None:
+            continue
+        if [p.input for p in cell.predictions] != [text for text, _ in reference]:
+            raise ValueError(f"DSPy {cell.method} and original_examples saw different tests")
+        ours += [float(p.correct) for p in cell.predictions]
+        theirs += [float(correct) for _, correct in reference]
+    return permutation_p_value(ours, theirs) if ours else None
+
+
+def original_cells(experiment: dict[str, Any], student: str) -> dict[int, list[tuple[str, bool]]]:
+    """original_examples' (input, correct) per seed in an experiment JSON, for this student."""
+    found: dict[int, list[tuple[str, bool]]] = {}
+    for entry in experiment.get("experiments", []):
+        if entry["spec"]["student_model"] != student:
+            continue
+        for cell in entry["cells"]:
+            if cell["method"] == "original_examples":
+                found[cell["seed"]] = [(p["input"], p["correct"]) for p in cell["predictions"]]
+    return found
+
+
+def _percent(interval: Interval | None, accuracies: list[float] | None = None) -> str:
+    if interval is None:
+        return ""
+    if interval.low != interval.low:  # one run: no interval
+        return f"{100 * interval.mean:.1f}"
+    return f"{100 * interval.mean:.1f} [{100 * interval.low:.1f}, {100 * interval.high:.1f}]"
+
+
+def to_markdown(report: dict[str, Any]) -> str:
+    summaries = [PeerSummary.model_validate(s) for s in report["summaries"]]
+    lines = [
+        "# DSPy beside social learning",
+        "",
+        f"Task {report['task']}, {report['test_size']} unseen label-balanced test examples per "
+        f"run, n = {report['shots']} private examples, DSPy {report['dspy']}, "
+        f"{report['cpu_count']} CPU cores. Accuracy (%): mean over runs [95% interval over runs]; "
+        "`*` p < 0.05 against original_examples (paired permutation test on the same (run, "
+        "test example) pairs). Seconds are per run (teach/compile, then evaluation).",
+        "",
+        "| method | student | runs | accuracy | per run | unparsed | our student on its prompt "
+        "| teach s | eval s | sees |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summaries:
+        star = "*" if s.p_value is not None and s.p_value < SIGNIFICANCE else ""
+        name = f"DSPy {s.method}" + (f" (prompt model {s.prompt_model})" if s.prompt_model else "")
+        lines.append(
+            f"| {name} | {s.student_model} | {s.runs} | {_percent(s.interval)}{star} | "
+            f"{', '.join(f'{100 * a:.0f}' for a in s.accuracies)} | "
+            f"{', '.join(map(str, s.unparsed))} | {_percent(s.ours_scored)} | "
+            f"{s.compile_seconds:.0f} | {s.eval_seconds:.0f} | {s.sees} |"
+        )
+    for row in report.get("ours", []):
+        star = "*" if row.get("p_value") is not None and row["p_value"] < SIGNIFICANCE else ""
+        interval = Interval.model_validate(row["interval"])
+        lines.append(
+            f"| ours: {row['method']} (teacher {row['teacher_model']}) | {row['student_model']} | "
+            f"{row['runs']} | {_percent(interval)}{star} | "
+            f"{', '.join(f'{100 * a:.0f}' for a in row['accuracies'])} | 0 | (is ours) | "
+            f"{row['seconds_per_run']:.0f} (teach + eval) |  | {row['sees']} |"
+        )
+    lines += ["", "Instructions COPRO chose (per run):", ""]
+    cells = [PeerCell.model_validate(c) for c in report["cells"]]
+    for cell in cells:
+        if cell.method == "copro":
+            lines.append(f"- seed {cell.seed}, {cell.settings.student_model}: {cell.instruction!r}")
+    return "\n".join(lines) + "\n"
+
+
+OUR_SEES = {
+    "zero_shot": "the task's 0-shot instruction only; no data",
+    "original_examples": "n private examples, verbatim (the upper bar; leaks them)",
+    "instructions": "an instruction one teacher wrote from n private examples",
+    "instructions+refined": "an instruction one teacher wrote from n private examples and "
+    "revised with a local copy of the student on its held-back examples",
+    "instructions+merge": "one of m teachers' instructions or their merge, chosen by the "
+    "teachers' vote on their held-back examples",
+}
+
+
+def our_rows(experiment: dict[str, Any], student: str) -> list[dict[str, Any]]:
+    rows = []
+    for entry in experiment.get("experiments", []):
+        spec = entry["spec"]
+        if spec["student_model"] != student:
+            continue
+        for s in entry["summaries"]:
+            rows.append(
+                {
+                    "method": s["method"],
+                    "teacher_model": spec["teacher_model"],
+                    "student_model": student,
+                    "runs": s["runs"],
+                    "accuracies": s["accuracies"],
+                    "interval": s["interval"],
+                    "p_value": s.get("p_value"),
+                    "seconds_per_run": s["seconds"] / max(s["runs"], 1),
+                    "sees": OUR_SEES.get(
+                        s["method"],
+                        "synthetic examples written by teachers from their private examples",
+                    ),
+                }
+            )
+    return rows
+
+
+def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> list[Path]:
+    experiment = json.loads(compare.read_text()) if compare and compare.is_file() else {}
+    students = sorted({c.settings.student_model for c in cells})
+    summaries: list[PeerSummary] = []
+    ours: list[dict[str, Any]] = []
+    for student in students:
+        mine = [c for c in cells if c.settings.student_model == student]
+        summaries += summarise(mine, original_cells(experiment, student) or None)
+        ours += our_rows(experiment, student)
+    first = cells[0].settings if cells else PeerSettings()
+    report = {
+        "task": first.task,
+        "test_size": first.test_size,
+        "shots": first.shots,
+        "dspy": _dspy_version(),
+        "cpu_count": os.cpu_count(),
+        "compared_with": str(compare) if compare else None,
+        "summaries": [s.model_dump() for s in summaries],
+        "ours": ours,
+        "cells": [c.model_dump() for c in cells],
+    }
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    md_path.write_text(to_markdown(report), encoding="utf-8")
+    return [json_path, md_path]
+
+
+def load_cells(folder: Path) -> list[PeerCell]:
+    return [PeerCell.model_validate_json(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--student", default="gemma3", help="the student's model")
+    parser.add_argument("--prompt-model", default="smollm2", help="COPRO's instruction writer")
+    parser.add_argument("--methods", default=",".join(PEER_METHODS))
+    parser.add_argument("--runs", type=int, default=3, help="runs: seeds seed, seed + 1, ...")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-size", type=int, default=100)
+    parser.add_argument("--shots", type=int, default=8)
+    parser.add_argument("--copro-breadth", type=int, default=4)
+    parser.add_argument("--copro-depth", type=int, default=2)
+    parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
+    parser.add_argument("--out", type=Path, default=Path(".sociallearn/peers"))
+    parser.add_argument("--results", type=Path, default=RESULTS / "peers", help="output stem")
+    parser.add_argument("--compare", type=Path, default=None, help="an experiment's JSON")
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite the report only")
+    args = parser.parse_args()
+    cells_dir = args.out / "cells"
+    cells_dir.mkdir(parents=True, exist_ok=True)
+    if not args.markdown_only:
+        dspy_peer.configure_offline(str(args.out / "dspy-cache"))
+        dspy_peer.disable_cache()
+        settings = PeerSettings(
+            student_model=args.student,
+            prompt_model=args.prompt_model,
+            shots=args.shots,
+            test_size=args.test_size,
+            copro_breadth=args.copro_breadth,
+            copro_depth=args.copro_depth,
+        )
+        deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
+        models = ModelPool()
+        for seed in range(args.seed, args.seed + args.runs):  # whole runs first
+            for method in args.methods.split(","):
+                key = settings.key(method, seed)
+                path = cells_dir / f"{args.student}-{method}-seed{seed}-{key}.json"
+                if path.is_file():
+                    continue
+                if deadline is not None and time.time() > deadline:
+                    continue
+                cell = run_cell(settings, method, seed, models)
+                path.write_text(cell.model_dump_json(indent=1), encoding="utf-8")
+                print(
+                    f"{args.student} {method} seed {seed}: {100 * cell.accuracy:.0f}% "
+                    f"(unparsed {cell.unparsed}, ours on its prompt {cell.ours_scored}), "
+                    f"compile {cell.compile_seconds:.0f}s, eval {cell.eval_seconds:.0f}s",
+                    flush=True,
+                )
+    paths = write_report(load_cells(cells_dir), args.results, args.compare)
+    print("wrote " + ", ".join(map(str, paths)))
+
+
+if __name__ == "__main__":
+    main()

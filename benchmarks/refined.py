@@ -1,0 +1,64 @@
+"""Beyond the paper, measured: teachers that refine their lessons, and merged instructions.
+
+SMS spam, m = 4 teachers, n = 8 shots, 100 unseen test messages per run (the preset
+`sociallearn.experiments.presets.refined_specs`): 0-shot, the original examples, instructions
+and synthetic examples as the paper writes them, the same refined with a local copy of the
+student (`+refined`), and m teachers' instructions merged (`instructions+merge`). Each method ×
+run is a cell of the experiment harness (intervals over runs, the paired permutation test
+against the original examples, the gap recovered, and each method's time). Runs are added one
+at a time under a time budget and resume from the finished cells; the results go to
+benchmarks/results/refined.{json,md,png} (`--teacher` other than smollm2: refined_<teacher>).
+
+    .venv/bin/python benchmarks/refined.py --runs 3 --budget-minutes 10
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads
+
+import argparse
+import time
+from pathlib import Path
+
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
+from sociallearn.experiments.report import write_all
+from sociallearn.experiments.runner import run_experiment
+from sociallearn.experiments.spec import parse_methods
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--teacher", default="smollm2", help="the teachers' model")
+    parser.add_argument("--student", default="gemma3", help="the student's model")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--methods", default=",".join(REFINED_METHODS))
+    parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
+    parser.add_argument("--results", type=Path, default=None, help="output stem")
+    parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
+    args = parser.parse_args()
+    (spec,) = refined_specs(args.teacher, args.student, runs=args.runs)
+    spec = spec.replace(methods=parse_methods(args.methods.split(",")))
+    suffix = "" if args.teacher == "smollm2" else f"_{args.teacher}"
+    stem = args.results or RESULTS / f"refined{suffix}"
+    deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
+    models = ModelPool()
+    result = None
+    for runs in range(1, spec.runs + 1):  # whole runs first: every method's run 1, then 2, ...
+        result = run_experiment(
+            spec.replace(runs=runs), models=models, out_dir=args.out, deadline=deadline
+        )
+        title = "Refined lessons and merged instructions (beyond the paper)"
+        paths = write_all([result], stem, title=title)
+    if result is not None:
+        done = len(result.cells)
+        print(f"{done} of {result.planned_cells} cells; wrote " + ", ".join(map(str, paths)))
+
+
+if __name__ == "__main__":
+    main()
