@@ -98,8 +98,8 @@ def split_data(
 
     A `canary` (for privacy measurement) is planted in every teacher's teaching examples.
     """
-    if teachers < 1:
-        raise ValueError("teachers must be at least 1")
+    if teachers < 0:
+        raise ValueError("teachers cannot be negative")
     missing = [label for label in task.labels if all(e.answer != label for e in examples)]
     if missing:
         raise DataError(
@@ -112,21 +112,40 @@ def split_data(
     if task.labels:
         pool = balance(pool, task.labels, rng)
     test, rest = take_test(pool, task.labels, test_size)
-    if len(test) < test_size - len(task.labels) + 1 or len(rest) < 2 * teachers:
+    smallest_test = test_size - max(len(task.labels) - 1, 0)  # labels get equal shares
+    if len(test) < smallest_test or len(rest) < 2 * teachers:
         raise DataError(
             f"{len(pool)} usable examples (balanced by label) cannot give a test set of "
             f"{test_size} and at least 2 private examples to each of {teachers} teachers: "
             "lower the test size or the teachers, or use more data"
         )
-    silos: dict[str, TeacherSilo] = {}
-    for index in range(teachers):
-        share = rest[index::teachers]
-        cut = int(len(share) * held_out_fraction)
-        teach, held = share[cut:], share[:cut]
-        if canary is not None:
-            teach = [canary, *teach]
-        silos[f"teacher-{index}"] = TeacherSilo(f"teacher-{index}", teach, held, canary=canary)
+    silos = {
+        f"teacher-{index}": own_silo(
+            f"teacher-{index}", rest[index::teachers], held_out_fraction, canary
+        )
+        for index in range(teachers)
+    }
     return DataSplit(task=task, test=test, silos=silos)
+
+
+def own_silo(
+    teacher_id: str,
+    share: list[Example],
+    held_out_fraction: float = 0.25,
+    canary: Example | None = None,
+) -> TeacherSilo:
+    """A teacher's silo from its share of the data: the first `held_out_fraction` held back
+    to vote and check with, the rest to teach from (with the canary, if any, planted)."""
+    cut = int(len(share) * held_out_fraction)
+    teach, held = share[cut:], share[:cut]
+    if canary is not None:
+        teach = [canary, *teach]
+    return TeacherSilo(teacher_id, teach, held, canary=canary)
+
+
+def share_of(silo: TeacherSilo) -> list[Example]:
+    """The examples `own_silo` makes `silo` from, in order (without a planted canary)."""
+    return silo.held_out + [e for e in silo.examples if e != silo.canary]
 
 
 def load_split(

@@ -89,3 +89,9 @@ def test_split_is_balanced_disjoint_and_plants_canary(sms_file: Path):
         assert silo.examples[0] == canary
         assert not test_inputs & set(silo.private_texts())
     assert split_data(task, examples, teachers=2, test_size=4, seed=1).test == split.test
+
+
+def test_generation_tasks_split_into_a_full_test_set():
+    task = get_task("random_insertion")
+    split = split_data(task, task.load(), teachers=4, test_size=200, seed=0)
+    assert len(split.test) == 200 and all(len(s.examples) > 2 for s in split.silos.values())
