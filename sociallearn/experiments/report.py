@@ -34,8 +34,8 @@ def method_name(label: str) -> str:
     """A column title: 'synthetic (voting, balanced)' for 'synthetic_examples+voting+balanced'."""
     if label in NAMES:
         return NAMES[label]
-    _, *options = label.split("+")
-    return f"synthetic ({', '.join(options)})"
+    base, *options = label.split("+")
+    return f"{NAMES.get(base, 'synthetic')} ({', '.join(options)})"
 
 
 def write_json(results: Sequence[ExperimentResult], path: Path) -> None:
@@ -68,7 +68,7 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
     ]
     lines += _settings_table(results)
     lines += ["", "## Table 1: learning from instructions", ""]
-    lines += _table(results, list(TABLE_1))
+    lines += _table(results, [*TABLE_1, *_instruction_labels(results)])
     synthetic = _synthetic_labels(results)
     if synthetic:
         lines += ["", "## Table 2: learning from synthetic examples of m teachers", ""]
@@ -91,6 +91,16 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
             "synthetic column; '—' marks a number not on record here (no Random Insertion row).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _instruction_labels(results: Sequence[ExperimentResult]) -> list[str]:
+    """Instructions with options beyond the paper (refined, merged), in the specs' order."""
+    labels: dict[str, None] = {}
+    for result in results:
+        for method in result.spec.methods:
+            if method.method == "instructions" and method.label != "instructions":
+                labels.setdefault(method.label, None)
+    return list(labels)
 
 
 def _synthetic_labels(results: Sequence[ExperimentResult]) -> list[str]:
