@@ -201,6 +201,28 @@ def gpu_rows(path: Path) -> list[str]:
     return lines
 
 
+def federated_rows(path: Path) -> list[str]:
+    report = json.loads(path.read_text())
+    runs = report["runs"]
+    cores = report["machine"]["cpu_count"]
+    lines = [
+        f"m = {runs[0]['teachers']} teachers, {report['model']}, SMS spam, all on one machine "
+        f"with {cores} cores:",
+        "",
+        "| method | seed | same lessons | in-process (s) | m services (s) | one service (s) | "
+        "m / one | services' overhead |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        same = "yes" if run["identical_lessons"] else f"no ({run['differing_lessons']} differ)"
+        lines.append(
+            f"| {run['method']} | {run['seed']} | {same} | {run['in_process_wall_s']:.0f} | "
+            f"{run['services_wall_s']:.0f} | {run['one_service_wall_s']:.0f} | "
+            f"{run['parallel_ratio']:.2f} | {100 * run['overhead_share']:.1f}% |"
+        )
+    return lines
+
+
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -209,6 +231,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "filter": ("privacy_filter.json", filter_rows),
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),
+    "federated": ("federated.json", federated_rows),
 }
 
 

@@ -11,7 +11,9 @@ from sociallearn.nodes.state import SocialLearningState
 
 
 def assign_teachers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The run id (by default the settings' key: same settings and seed, same run) and teachers."""
-    settings = runtime.context.settings
-    run_id = state.get("run_id") or settings.run_key()
-    return {"run_id": run_id, "teacher_ids": [f"teacher-{i}" for i in range(settings.teachers)]}
+    """The run id (by default the settings' key: same settings and seed, same run) and teachers:
+    m local ones, then the teacher services."""
+    resources = runtime.context.resources
+    run_id = state.get("run_id") or runtime.context.settings.run_key()
+    services = {teacher: remote.url for teacher, remote in resources.remote_teachers.items()}
+    return {"run_id": run_id, "teacher_ids": resources.teacher_ids(), "services": services}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from sociallearn.schema import Answer, Lesson, TeacherDrop
 
@@ -24,6 +24,7 @@ class SocialLearningState(TypedDict, total=False):
     run_id: str
     queries: list[str]
     teacher_ids: list[str]
+    services: dict[str, str]  # teacher id → URL of the teacher service teaching as it
     candidates: Annotated[list[Lesson], operator.add]  # lessons that passed the filter
     dropped: Annotated[list[TeacherDrop], operator.add]
     # With `refine_rounds`: teacher id → the student's accuracy on the teacher's held-back
@@ -57,3 +58,26 @@ class TeacherOutput(TypedDict):
     candidates: list[Lesson]
     dropped: list[TeacherDrop]
     held_out_accuracy: dict[str, list[float]]
+
+
+class ServiceInput(TypedDict, total=False):
+    """A request to a teacher service (`graphs/teacher_service.py`): public data only."""
+
+    request: str  # "teach" or "judge"
+    teacher_id: str
+    run_id: str
+    settings: dict[str, Any]  # the run's public settings (`sociallearn.remote.public_settings`)
+    preambles: list[str]  # judge: student prompts built from public lessons
+
+
+class ServiceOutput(TypedDict, total=False):
+    """A teacher service's answer: what passed its filter, drops, numbers."""
+
+    candidates: list[Lesson]
+    dropped: list[TeacherDrop]
+    held_out_accuracy: dict[str, list[float]]
+    scores: list[float]
+
+
+class ServiceState(ServiceInput, ServiceOutput, total=False):
+    pass

@@ -1,4 +1,4 @@
-"""Command line: teach, ask, lessons, graph, demo, doctor."""
+"""Command line: teach, ask, lessons, graph, demo, doctor, serve-teacher, silos."""
 
 from __future__ import annotations
 
@@ -209,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sociallearn.experiments.privacy_cli import add_privacy_parser
 
     add_privacy_parser(sub)
+
+    from sociallearn.service_cli import add_service_parsers
+
+    add_service_parsers(sub)
     return parser
 
 
@@ -218,8 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationError as exc:
         for error in exc.errors():
-            where = "--" + "-".join(str(part) for part in error["loc"]).replace("_", "-")
-            print(f"error: {where}: {error['msg']}", file=sys.stderr)
+            flag = "-".join(str(part) for part in error["loc"]).replace("_", "-")
+            where = f"--{flag}: " if flag else ""  # a check across several settings names none
+            print(f"error: {where}{error['msg']}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sociallearn.engine.pool import ModelPool
 from sociallearn.lm import LanguageModel
+from sociallearn.remote import RemoteTeacher
 from sociallearn.stores.library import LessonLibrary
 from sociallearn.stores.silo import DataSplit, load_split
 from sociallearn.tasks import Task, get_task
@@ -55,6 +56,19 @@ class Resources:
         return load_split(
             self.task, s.data_path, s.teachers, s.test_size, s.seed, s.canary, s.canary_answer
         )
+
+    @cached_property
+    def remote_teachers(self) -> dict[str, RemoteTeacher]:
+        """Teacher services by teacher id: they come after the m local teachers."""
+        s = self.settings
+        return {
+            f"teacher-{s.teachers + index}": RemoteTeacher(url, s.remote_timeout)
+            for index, url in enumerate(s.remote_teachers)
+        }
+
+    def teacher_ids(self) -> list[str]:
+        """Every teacher of the run: local ones first, then teacher services."""
+        return [f"teacher-{i}" for i in range(self.settings.teachers)] + list(self.remote_teachers)
 
     @property
     def teacher_model(self) -> LanguageModel:

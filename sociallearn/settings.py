@@ -14,7 +14,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sociallearn.aggregators import AGGREGATORS
 from sociallearn.methods import METHODS
@@ -26,7 +26,9 @@ from sociallearn.tasks import TASKS
 DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings added after result keys were first written: they enter a key only when not default,
 # so results computed before they existed keep their keys.
-_KEYED_WHEN_SET = ("n_gpu_layers", "privacy", "refine_rounds", *DP_SETTINGS)
+_KEYED_WHEN_SET = (
+    "n_gpu_layers", "privacy", "refine_rounds", "remote_teachers", "remote_timeout", *DP_SETTINGS
+)
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
@@ -43,7 +45,9 @@ class TeachSettings(BaseModel):
         default=None,
         description="a dataset file in the task's upstream format (default: the shared datasets)",
     )
-    teachers: int = Field(default=4, ge=1, description="m: teachers, each with a private silo")
+    teachers: int = Field(
+        default=4, ge=0, description="m: teachers in this process, each with a private silo"
+    )
     shots: int = Field(default=8, ge=1, description="n: private examples a teacher reads")
     temperature: float = Field(
         default=0.7, ge=0.0, le=5.0, description="τ: sampling temperature of synthetic examples"
@@ -103,6 +107,16 @@ class TeachSettings(BaseModel):
         "noise seeded from the published run id and seed, so runs repeat, for measuring accuracy "
         "only: it protects nothing)",
     )
+
+    @model_validator(mode="after")
+    def _someone_teaches(self) -> Self:
+        if self.teacher_count() < 1:
+            raise ValueError("no teacher: give --teachers at least 1 or a --remote-teachers URL")
+        return self
+
+    def teacher_count(self) -> int:
+        """All teachers of a run."""
+        return self.teachers
 
     @field_validator("task")
     @classmethod
@@ -178,6 +192,27 @@ class Settings(TeachSettings):
         default=None, description="a text planted in every teacher's data (privacy measurement)"
     )
     canary_answer: str | None = Field(default=None, description="the planted canary's answer")
+    remote_teachers: list[str] = Field(
+        default_factory=list,
+        description="teacher services (sociallearn serve-teacher) by URL, e.g. "
+        "http://host:8101: teachers on other machines, after the m local ones",
+    )
+    remote_timeout: float = Field(
+        default=900.0,
+        gt=0,
+        description="seconds a teacher service may take to teach or vote before it is dropped",
+    )
+
+    @field_validator("remote_teachers")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValueError(f"not an http(s) URL: {', '.join(bad)}")
+        return [url.rstrip("/") for url in urls]
+
+    def teacher_count(self) -> int:
+        return self.teachers + len(self.remote_teachers)
 
     @field_validator("method")
     @classmethod
@@ -195,7 +230,15 @@ class Settings(TeachSettings):
 
     def run_key(self) -> str:
         """The default run id: the same settings and seed make the same run."""
-        return "run-" + self.key(exclude={"approve", "library", "collection", "retrieve"})
+        return "run-" + self.key(
+            exclude={"approve", "library", "collection", "retrieve", "remote_timeout"}
+        )
+
+    def step_limit(self) -> int:
+        """LangGraph's step limit for a run: a teacher reasons, then on each attempt
+        (`max_retries` + 1) drafts, refines (R + 1 rounds, and again after lost drafts) and
+        filters."""
+        return 25 + (self.max_retries + 1) * (2 * self.refine_rounds + 6)
 
     def provenance(self) -> dict[str, str | int | float | bool]:
         """The settings recorded on every lesson."""

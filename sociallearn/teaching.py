@@ -58,7 +58,7 @@ def teach(
     graph = builder.compile(checkpointer=checkpointer)
     config: dict[str, Any] = {
         "configurable": {"thread_id": thread_id or run_id or "default"},
-        "recursion_limit": step_limit(context.settings),
+        "recursion_limit": context.settings.step_limit(),
     }
     payload: dict[str, Any] | Command | None = {"queries": list(queries)}
     if run_id and isinstance(payload, dict):
@@ -97,12 +97,6 @@ def teach(
     if interrupts:
         final["__interrupt__"] = interrupts
     return final
-
-
-def step_limit(settings: Settings) -> int:
-    """LangGraph's step limit for a run: a teacher reasons, then on each attempt (`max_retries`
-    + 1) drafts, refines (R + 1 rounds, and again after lost drafts) and filters."""
-    return 25 + (settings.max_retries + 1) * (2 * settings.refine_rounds + 6)
 
 
 def latest_lessons(library: LessonLibrary, task: str, run_id: str | None = None) -> list[Lesson]:

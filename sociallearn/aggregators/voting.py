@@ -12,12 +12,17 @@ unbiased and, balanced the same way, did worse (74.3% → 64.3%), so it is left 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from sociallearn.aggregators.base import Aggregator, Ballot
+from sociallearn.remote import TeacherServiceError
 from sociallearn.schema import Lesson
 from sociallearn.scoring import held_out_scores
 from sociallearn.student import prompt_from_lessons
+
+log = logging.getLogger(__name__)
 
 
 class Voting(Aggregator):
@@ -57,20 +62,31 @@ def vote(ballot: Ballot, candidates: list[Lesson], wanted: int) -> list[Lesson]:
 
 def score_table(ballot: Ballot, candidates: list[Lesson]) -> list[list[float]]:
     """`table[t][c]`: teacher t's score of candidate c alone as the student's prompt, on its
-    held-back examples."""
+    held-back examples. Teacher services judge in parallel; one that cannot answer abstains
+    (its row is left out)."""
     resources = ballot.context.resources
     task = resources.task
+    settings = ballot.context.settings
     preambles = [prompt_from_lessons(task, [candidate]) for candidate in candidates]
-    return [
-        held_out_scores(
-            resources.teacher_model,
-            task,
-            resources.split.silos[teacher],
-            preambles,
-            ballot.context.settings.votes_held_out,
-        )
-        for teacher in ballot.teachers
-    ]
+    remote = {
+        t: resources.remote_teachers[t] for t in ballot.teachers if t in resources.remote_teachers
+    }
+    with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
+        asked = {
+            t: pool.submit(service.judge, t, settings, preambles) for t, service in remote.items()
+        }
+        table: list[list[float]] = []
+        for teacher in ballot.teachers:
+            if teacher not in asked:
+                silo = resources.split.silos[teacher]
+                model = resources.teacher_model
+                table.append(held_out_scores(model, task, silo, preambles, settings.votes_held_out))
+                continue
+            try:
+                table.append(asked[teacher].result())
+            except TeacherServiceError as exc:
+                log.warning("%s abstains from the vote: %s", teacher, exc)
+    return table
 
 
 def elect(scores: list[list[float]], wanted: int) -> list[tuple[int, int]]:

@@ -55,6 +55,16 @@ class Task(ABC):
     def load(self, path: Path | None = None) -> list[Example]:
         """All examples of the task's default file, or of `path` (same upstream format)."""
 
+    @abstractmethod
+    def lines(self, examples: list[Example]) -> list[str]:
+        """`examples` as lines of the task's upstream format (what `load` reads back)."""
+
+    def write(self, examples: list[Example], path: Path) -> Path:
+        """Write `examples` to `path` in the task's upstream format."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{line}\n" for line in self.lines(examples)), encoding="utf-8")
+        return path
+
     def format_query(self, text: str) -> str:
         """The prompt fragment that asks for the output of `text`."""
         return f"{self.input_field}: {text}\n{self.output_field}:"

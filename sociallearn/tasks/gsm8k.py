@@ -70,6 +70,12 @@ class Gsm8k(Task):
             raise DataError(f"{path}: no examples")
         return examples
 
+    def lines(self, examples: list[Example]) -> list[str]:
+        return [
+            json.dumps({"question": example.input, "answer": example.output}, ensure_ascii=False)
+            for example in examples
+        ]
+
     def format_example(self, example: Example) -> str:
         return f"{self.input_field}: {example.input}\n{self.output_field}: {example.output}"
 

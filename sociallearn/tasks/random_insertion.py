@@ -45,6 +45,10 @@ class RandomInsertion(Task):
         rng = random.Random(self.seed)
         return [Example(input=self.scramble(word, rng), output=word, answer=word) for word in words]
 
+    def lines(self, examples: list[Example]) -> list[str]:
+        """The words (their scrambles are drawn again when the file is read)."""
+        return [example.answer for example in examples]
+
     @staticmethod
     def scramble(word: str, rng: random.Random) -> str:
         pieces = [word[0]]

@@ -46,3 +46,6 @@ class SmsSpam(Task):
         if not examples:
             raise DataError(f"{path}: no examples")
         return examples
+
+    def lines(self, examples: list[Example]) -> list[str]:
+        return [f"{example.answer}\t{example.input}" for example in examples]

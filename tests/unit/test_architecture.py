@@ -38,20 +38,21 @@ LAYERS: list[tuple[str, ...]] = [
     (  # foundations
         "sociallearn.schema", "sociallearn.lm", "sociallearn.models", "sociallearn.prompts",
         "sociallearn.engine", "sociallearn.tasks", "sociallearn.stores", "sociallearn.privacy",
+        "sociallearn.remote",
     ),
     (  # the library: plain Python, no LangGraph
         "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
         "sociallearn.drafting", "sociallearn.refining", "sociallearn.filtering",
         "sociallearn.review", "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
         "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
-        "sociallearn.evaluate",
+        "sociallearn.evaluate", "sociallearn.service",
     ),
     ("sociallearn.nodes",),
     ("sociallearn.graphs",),
     (  # applications
         "sociallearn.teaching", "sociallearn.lifecycle", "sociallearn.experiments",
         "sociallearn.demo", "sociallearn.cli", "sociallearn.flags", "sociallearn.library_cli",
-        "sociallearn.diagram",
+        "sociallearn.diagram", "sociallearn.service_cli",
     ),
 ]  # fmt: skip
 
@@ -194,8 +195,12 @@ def test_cli_flags_are_the_settings_fields():
 def test_bad_settings_are_refused_with_the_flag_named(capsys):
     from sociallearn.cli import main
 
+    assert main(["teach", "--teachers", "-1"]) == 2
+    assert "--teachers: Input should be greater than or equal to 0" in capsys.readouterr().err
     assert main(["teach", "--teachers", "0"]) == 2
-    assert "--teachers: Input should be greater than or equal to 1" in capsys.readouterr().err
+    assert "error: Value error, no teacher: give --teachers" in capsys.readouterr().err
+    assert main(["teach", "--remote-teachers", "localhost:8101"]) == 2
+    assert "--remote-teachers: Value error, not an http(s) URL" in capsys.readouterr().err
     assert main(["teach", "--student-model", "missing.gguf"]) == 2
     assert "model file not found: missing.gguf" in capsys.readouterr().err
     assert main(["teach", "--method", "telepathy"]) == 2

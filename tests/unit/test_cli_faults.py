@@ -17,8 +17,9 @@ SMALL = ["--teachers", "1", "--samples", "1", "--keep", "1", "--test-size", "2"]
 @pytest.mark.parametrize(
     ("flag", "value", "message"),
     [
-        ("--teachers", "0", "--teachers: Input should be greater than or equal to 1"),
-        ("--teachers", "-1", "--teachers: Input should be greater than or equal to 1"),
+        ("--teachers", "0", "no teacher: give --teachers at least 1 or a --remote-teachers URL"),
+        ("--remote-teachers", "host:1", "--remote-teachers: Value error, not an http(s) URL"),
+        ("--teachers", "-1", "--teachers: Input should be greater than or equal to 0"),
         ("--shots", "0", "--shots: Input should be greater than or equal to 1"),
         ("--samples", "0", "--samples: Input should be greater than or equal to 1"),
         ("--keep", "0", "--keep: Input should be greater than or equal to 1"),

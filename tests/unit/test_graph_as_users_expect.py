@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_langgraph_json_is_valid_and_names_compiled_graphs():
     config = validate_config_file(ROOT / "langgraph.json")
-    assert set(config["graphs"]) == {"social_learning", "teacher"}
+    assert set(config["graphs"]) == {"social_learning", "teacher", "teacher_service"}
     for spec in config["graphs"].values():
         file, _, attribute = spec.partition(":")
         module_spec = importlib.util.spec_from_file_location("graph_module", ROOT / file)

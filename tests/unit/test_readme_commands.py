@@ -16,7 +16,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def readme_commands() -> list[str]:
     blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
-    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    joined = [block.replace("\\\n", " ") for block in blocks]  # continued lines
+    lines = [line.split("  #")[0].strip() for block in joined for line in block.splitlines()]
     commands = []
     for line in lines:
         for part in line.split("&&"):

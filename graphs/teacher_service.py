@@ -1,0 +1,54 @@
+"""The teacher service's graph, served by LangGraph's server next to one owner's data.
+
+START ─request─→ teach (the teacher subgraph on the owner's silo, model and filter) → END
+             └─→ judge (scores of public lessons on the owner's held-back examples) → END
+
+Its input is public (the run's public settings, a teacher id, lessons to judge); its output is
+what passed the filter, drops and numbers. `sociallearn serve-teacher` starts it; the
+coordinator calls it through `RemoteGraph` (`sociallearn.remote`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from sociallearn.context import Context
+from sociallearn.graphs.teacher import graph as teacher_graph
+from sociallearn.nodes.state import ServiceInput, ServiceOutput, ServiceState
+from sociallearn.service import current_service
+
+
+def route(state: ServiceState) -> str:
+    return "judge" if state.get("request") == "judge" else "teach"
+
+
+def teach(state: ServiceState) -> dict[str, Any]:
+    """The teacher subgraph, run on this service's resources."""
+    teacher_id, run_id = state["teacher_id"], state["run_id"]
+
+    def run_teacher(context: Context) -> dict[str, Any]:
+        return teacher_graph.invoke(
+            {"teacher_id": teacher_id, "run_id": run_id},
+            context=context,
+            config={"recursion_limit": context.settings.step_limit()},
+        )
+
+    return current_service().teach(teacher_id, run_id, state.get("settings", {}), run_teacher)
+
+
+def judge(state: ServiceState) -> dict[str, Any]:
+    return current_service().judge(
+        state["teacher_id"], state.get("settings", {}), state.get("preambles", [])
+    )
+
+
+builder = StateGraph(ServiceState, input_schema=ServiceInput, output_schema=ServiceOutput)
+builder.add_node("teach", teach)
+builder.add_node("judge", judge)
+builder.add_conditional_edges(START, route, ["teach", "judge"])
+builder.add_edge("teach", END)
+builder.add_edge("judge", END)
+
+graph = builder.compile(name="teacher_service")

@@ -1,0 +1,24 @@
+"""A teacher on another machine: its service teaches; a service that fails is dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from sociallearn.context import Context
+from sociallearn.nodes.state import TeacherInput
+from sociallearn.remote import TeacherServiceError
+from sociallearn.schema import TeacherDrop
+
+
+def remote_teach(state: TeacherInput, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The service's filtered lessons; an unreachable, failing or slow service is recorded as
+    dropped with the reason, and the run goes on with the other teachers."""
+    context = runtime.context
+    teacher = state["teacher_id"]
+    remote = context.resources.remote_teachers[teacher]
+    try:
+        return remote.teach(teacher, state["run_id"], context.settings)
+    except TeacherServiceError as exc:
+        return {"dropped": [TeacherDrop(teacher_id=teacher, attempts=0, reasons=[str(exc)])]}
