@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # DSPy's answer format ends every reply with this marker; nothing after it is read.
 COMPLETED = "[[ ## completed ## ]]"
+# Bumped when the adapter changes what a model's reply becomes (results are keyed with it).
+ADAPTER_VERSION = 2
 _OFFLINE = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # LiteLLM's bundled cost map, not a download
     "DSPY_TELEMETRY": "false",
@@ -169,7 +171,9 @@ def _make_lm_class() -> type:
                 )
             for marker in self.stop:  # a chat reply runs on past the marker: cut it there
                 text = text.split(marker)[0]
-            return text
+            # A completion after "Assistant:" starts with a space; a chat API's reply does not,
+            # and DSPy's parser reads field headers at the start of a line.
+            return text.lstrip()
 
         async def aforward(
             self, prompt: str | None = None, messages: Any = None, **kwargs: Any

@@ -89,7 +89,10 @@ class PeerSettings(BaseModel):
         used = self.model_dump(exclude={"data_path"} if self.data_path is None else set())
         if method != "copro":
             used = {k: v for k, v in used.items() if not k.startswith(("copro", "prompt"))}
-        payload = json.dumps({**used, "method": method, "seed": seed, "dspy": _dspy_version()})
+        payload = json.dumps(
+            {**used, "method": method, "seed": seed, "dspy": _dspy_version()}
+            | {"adapter": dspy_peer.ADAPTER_VERSION}
+        )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

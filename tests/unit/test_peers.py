@@ -95,6 +95,11 @@ def test_replies_are_cut_at_the_marker_and_unparsable_ones_count_as_wrong(peer):
         answer.choices[0].message.content
         == LABEL_REPLY.format(label="ham").split(dspy_peer.COMPLETED)[0]
     )
+    # A completion after "Assistant:" starts with a space; DSPy must still find the header.
+    spaced = ScriptedLM(lambda p, i: " " + LABEL_REPLY.format(label="spam"))
+    lm = dspy_peer.engine_lm(spaced)
+    dspy.configure(lm=lm)
+    assert program(text="win now").label == "spam" and lm.calls == 1  # no JSON fallback
 
 
 def test_sampled_replies_are_seeded_per_call_and_reply(peer):
