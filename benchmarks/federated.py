@@ -8,12 +8,14 @@ For each method and seed:
 2. services: the same data split written to m files (`sociallearn silos`), m teacher services
    (`sociallearn serve-teacher`) on loopback ports, one teach run with `--teachers 0
    --remote-teachers ...` and the same run id;
-3. one service alone: the same run with only the first service, for the parallel speed-up.
+3. parallel: fresh services with one thread each (a core each on this machine), the same run
+   with one of them, then with two.
 
-Reported: whether the lessons are identical (teacher, text, label), the wall time of each run,
+Reported: whether the lessons of 1 and 2 are identical (teacher, text, label), their wall times,
 the services' overhead (client-side time of each request minus the service's own time for it,
-from its journal, as a share of the run's wall time) and wall(m services) / wall(one service).
-All services share this machine's cores: the JSON records how many. Writes
+from its journal, as a share of the run's wall time) and wall(two services) / wall(one). In 2,
+m services share the machine's cores (the JSON records how many), so they cannot all run at
+full speed at once; 3 is what "each service has its own cores" allows here. Writes
 benchmarks/results/federated.json. Not a timed test.
 """
 
@@ -79,61 +81,74 @@ def journal_seconds(journal: Path, run_id: str) -> float:
     return sum(e["seconds"] for e in entries if e["run_id"] == run_id and e["request"] == "teach")
 
 
+class Services:
+    """Teacher services on loopback ports, one per file, stopped on exit."""
+
+    def __init__(self, files: list[Path], folder: Path, options: tuple[str, ...] = ()) -> None:
+        self.files, self.folder, self.options = files, folder, options
+        self.urls: list[str] = []
+        self.journals: list[Path] = []
+        self.processes: list[Any] = []
+
+    def __enter__(self) -> Services:
+        for data in self.files:
+            port = free_port()
+            journal = self.folder / f"journal-{port}.jsonl"
+            log = self.folder / f"service-{port}.log"
+            options = (*self.options, "--journal", str(journal))
+            self.processes.append(start_teacher_service(data, port, log=log, options=options))
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self.journals.append(journal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def measure(method: str, seed: int, teachers: int, folder: Path) -> dict[str, Any]:
+    """In-process vs services (identical lessons, overhead), then the parallel speed-up."""
     task = get_task("sms_spam")
     common: dict[str, Any] = {
-        "method": method,
-        "seed": seed,
-        "test_size": 100,
-        "samples": 8,
-        "keep": 4,
-    }
+        "method": method, "seed": seed, "test_size": 100, "samples": 8, "keep": 4
+    }  # fmt: skip
     run_id = f"federated-{seed}"  # the same run in both places
     split = load_split(task, None, teachers, 100, seed)
     files = [task.write(share_of(s), folder / f"{t}.tsv") for t, s in split.silos.items()]
     local_settings = Settings(teachers=teachers, library=str(folder / "in-process"), **common)
     local = timed_teach(local_settings, run_id, ModelPool())
-    services = []
-    try:
-        for index, data in enumerate(files):
-            port, journal = free_port(), folder / f"journal-{index}.jsonl"
-            process = start_teacher_service(
-                data, port, log=folder / f"service-{index}.log", options=("--journal", str(journal))
-            )
-            services.append((f"http://127.0.0.1:{port}", journal, process))
-        urls = [url for url, _, _ in services]
+    with Services(files, folder) as services:
         remote_settings = Settings(
-            teachers=0, remote_teachers=urls, library=str(folder / "services"), **common
+            teachers=0, remote_teachers=services.urls, library=str(folder / "services"), **common
         )
         remote = timed_teach(remote_settings, run_id, None)
-        alone = timed_teach(
-            remote_settings.replace(remote_teachers=urls[:1]), f"alone-{seed}", None
-        )
-    finally:
-        for _, _, process in services:
-            process.terminate()
-            process.wait(timeout=30)
     overheads = [
         remote["answered_after_s"][f"teacher-{index}"] - journal_seconds(journal, run_id)
-        for index, (_, journal, _) in enumerate(services)
+        for index, journal in enumerate(services.journals)
     ]
+    walls = {}
+    for count in (1, 2):  # fresh services with a core each (nothing remembered from above)
+        with Services(files[:count], folder, ("--threads", "1")) as own_cores:
+            settings = remote_settings.replace(remote_teachers=own_cores.urls)
+            walls[count] = timed_teach(settings, f"parallel-{count}-{seed}", None)["wall_s"]
     local_lessons = [list(item) for item in local["lessons"]]
     remote_lessons = [list(item) for item in remote["lessons"]]
+    differ = {tuple(x) for x in local_lessons} ^ {tuple(x) for x in remote_lessons}
     return {
         "method": method,
         "seed": seed,
         "teachers": teachers,
         "identical_lessons": local_lessons == remote_lessons,
         "lessons": len(remote_lessons),
-        "differing_lessons": len(
-            {tuple(x) for x in local_lessons} ^ {tuple(x) for x in remote_lessons}
-        ),
+        "differing_lessons": len(differ),
         "in_process_wall_s": round(local["wall_s"], 2),
         "services_wall_s": round(remote["wall_s"], 2),
-        "one_service_wall_s": round(alone["wall_s"], 2),
-        "parallel_ratio": round(remote["wall_s"] / alone["wall_s"], 2),
         "overhead_per_request_s": [round(x, 3) for x in overheads],
         "overhead_share": round(statistics.mean(overheads) / remote["wall_s"], 4),
+        "one_service_own_core_wall_s": round(walls[1], 2),
+        "two_services_own_cores_wall_s": round(walls[2], 2),
+        "parallel_ratio": round(walls[2] / walls[1], 2),
         "dropped": remote["dropped"],
     }
 
@@ -153,9 +168,10 @@ def main() -> None:
             print(
                 f"{method} seed {seed}: identical lessons {row['identical_lessons']} "
                 f"({row['differing_lessons']} differ of {row['lessons']}); in-process "
-                f"{row['in_process_wall_s']} s, {args.teachers} services {row['services_wall_s']} s, "
-                f"one service {row['one_service_wall_s']} s (ratio {row['parallel_ratio']}); "
-                f"overhead {row['overhead_share']:.1%} of the run",
+                f"{row['in_process_wall_s']} s, {args.teachers} services {row['services_wall_s']} s "
+                f"(overhead {row['overhead_share']:.1%} of the run); a core each: one service "
+                f"{row['one_service_own_core_wall_s']} s, two {row['two_services_own_cores_wall_s']}"
+                f" s (ratio {row['parallel_ratio']})",
                 flush=True,
             )
     RESULTS.write_text(

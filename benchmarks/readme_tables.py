@@ -204,21 +204,21 @@ def gpu_rows(path: Path) -> list[str]:
 def federated_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     runs = report["runs"]
-    cores = report["machine"]["cpu_count"]
     lines = [
-        f"m = {runs[0]['teachers']} teachers, {report['model']}, SMS spam, all on one machine "
-        f"with {cores} cores:",
+        f"m = {runs[0]['teachers']} teachers, {report['model']}, SMS spam, on one machine with "
+        f"{report['machine']['cpu_count']} cores:",
         "",
-        "| method | seed | same lessons | in-process (s) | m services (s) | one service (s) | "
-        "m / one | services' overhead |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | seed | same lessons | in-process (s) | m services (s) | services' overhead "
+        "| a core each: one service (s) | two (s) | two / one |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         same = "yes" if run["identical_lessons"] else f"no ({run['differing_lessons']} differ)"
         lines.append(
             f"| {run['method']} | {run['seed']} | {same} | {run['in_process_wall_s']:.0f} | "
-            f"{run['services_wall_s']:.0f} | {run['one_service_wall_s']:.0f} | "
-            f"{run['parallel_ratio']:.2f} | {100 * run['overhead_share']:.1f}% |"
+            f"{run['services_wall_s']:.0f} | {100 * run['overhead_share']:.1f}% | "
+            f"{run['one_service_own_core_wall_s']:.1f} | {run['two_services_own_cores_wall_s']:.1f}"
+            f" | {run['parallel_ratio']:.2f} |"
         )
     return lines
 
