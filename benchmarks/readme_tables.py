@@ -171,6 +171,13 @@ def filter_rows(path: Path) -> list[str]:
             f"| {name} | {recall} | {100 * system['structured_recall']:.1f} | "
             f"{100 * system['false_alarm_rate']:.1f}% |"
         )
+    timing = report["timing"]
+    lines += [
+        "",
+        f"Time: {timing['load_s']:.1f} s to load (once per process), "
+        f"{timing['ms_per_lesson']:.0f} ms per lesson of {timing['lesson_chars']:.0f} characters: "
+        f"{100 * timing['share_of_teach_run']:.1f}% of a default teach run.",
+    ]
     return lines
 
 
