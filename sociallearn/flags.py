@@ -77,7 +77,8 @@ def add_flags(
                     item.default,
                 )
             continue
-        _add(parser, name, info.annotation, info.description or "", info.default)
+        default = None if info.is_required() else info.default
+        _add(parser, name, info.annotation, info.description or "", default)
 
 
 def values_from(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

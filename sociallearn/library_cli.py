@@ -12,13 +12,15 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
 from sociallearn.schema import Lesson
-from sociallearn.stores.library import LessonLibrary, Publication
+
+if TYPE_CHECKING:  # Chroma loads when a command opens a library, not for --help
+    from sociallearn.stores.library import LessonLibrary, Publication
 
 READ_ONLY = {"list", "search", "runs", "versions", "export"}
 
@@ -57,6 +59,8 @@ def add_lessons_parser(sub: Any, *, library: str, collection: str) -> None:
 
 def run_lessons(args: argparse.Namespace) -> int:
     """Run one `lessons` action; 0 on success, 2 after printing what went wrong."""
+    from sociallearn.stores.library import LessonLibrary
+
     try:
         library = LessonLibrary.open(
             args.library, args.collection, create=args.action not in READ_ONLY
@@ -127,7 +131,7 @@ def import_lessons(library: LessonLibrary, args: argparse.Namespace) -> None:
 
 
 def merge_libraries(library: LessonLibrary, args: argparse.Namespace) -> None:
-    report(library.merge(LessonLibrary.open(args.other, args.collection, create=False)))
+    report(library.merge(type(library).open(args.other, args.collection, create=False)))
 
 
 def report(results: list[Publication]) -> None:

@@ -13,10 +13,6 @@ import concurrent.futures
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-from langgraph.pregel.remote import RemoteGraph
-from langgraph_sdk import get_sync_client
-
 from sociallearn.schema import Lesson, TeacherDrop
 
 if TYPE_CHECKING:
@@ -66,6 +62,10 @@ class RemoteTeacher:
     def _call(self, payload: dict[str, Any]) -> dict[str, Any]:
         """One run of the service's graph, its final state; a `TeacherServiceError` when it is
         unreachable, fails or takes longer than `timeout` (the request is then abandoned)."""
+        import httpx  # the client's libraries load when a service is first called
+        from langgraph.pregel.remote import RemoteGraph
+        from langgraph_sdk import get_sync_client
+
         connect = min(CONNECT_TIMEOUT_S, self.timeout)
         client = get_sync_client(
             url=self.url,

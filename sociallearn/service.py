@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,58 +18,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from sociallearn.context import Context
 from sociallearn.engine.pool import ModelPool
 from sociallearn.lm import LanguageModel
-from sociallearn.models import EMBEDDED_MODELS
-from sociallearn.privacy.filter import FilterSettings
 from sociallearn.resources import Resources
 from sociallearn.schema import TeacherDrop
 from sociallearn.scoring import held_out_scores
-from sociallearn.settings import Settings
+from sociallearn.settings import SERVICE_OWNED, ServiceConfig, Settings
 from sociallearn.stores.silo import DataSplit, TeacherSilo, own_silo
-from sociallearn.tasks import TASKS, DataError, Example, get_task
+from sociallearn.tasks import DataError, Example, get_task
 
-CONFIG_ENV = "SOCIALLEARN_TEACHER_SERVICE"  # the service's config, as JSON
 log = logging.getLogger(__name__)
-
-
-class ServiceConfig(BaseModel):
-    """What the data holder decides for its teacher service."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    data: str = Field(description="the private data file, in the task's upstream format")
-    task: str = Field(default="sms_spam", description=f"the task: {', '.join(TASKS)}")
-    teacher_model: str = Field(
-        default="smollm2",
-        description=f"the teacher's model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
-    )
-    privacy: FilterSettings = Field(
-        default_factory=FilterSettings, description="the privacy filter's settings"
-    )
-    n_gpu_layers: int | None = Field(
-        default=None, ge=-1, description="layers on the GPU (-1: all; default: all if supported)"
-    )
-    threads: int | None = Field(
-        default=None, ge=1, description="CPU threads of the model (default: all cores)"
-    )
-    journal: str | None = Field(
-        default=None, description="a JSONL file recording every request served (no private text)"
-    )
-
-    @classmethod
-    def from_env(cls) -> ServiceConfig:
-        """The config `sociallearn serve-teacher` (or a person) put in $SOCIALLEARN_TEACHER_SERVICE."""
-        raw = os.environ.get(CONFIG_ENV)
-        if not raw:
-            raise RuntimeError(
-                f"${CONFIG_ENV} is not set: start the service with `sociallearn serve-teacher "
-                f'--data FILE`, or set it to JSON such as \'{{"data": "silo.tsv"}}\''
-            )
-        return cls.model_validate_json(raw)
 
 
 class ServiceRequestError(ValueError):
@@ -95,11 +55,12 @@ class TeacherService:
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
-        self.task = get_task(config.task)
+        self.owner = config.owner
+        self.task = get_task(config.owner.task)
         self.examples: list[Example] = self.task.load(Path(config.data))  # bad data fails here
         if len(self.examples) < 2:
             raise DataError(f"{config.data}: a teacher needs at least 2 examples")
-        self.models = ModelPool(self._load, n_gpu_layers=config.n_gpu_layers)
+        self.models = ModelPool(self._load, n_gpu_layers=config.owner.n_gpu_layers)
         self._lock = threading.Lock()
 
     def _load(self, name: str, n_gpu_layers: int | None) -> LanguageModel:
@@ -110,17 +71,12 @@ class TeacherService:
     def settings_for(self, public: dict[str, Any]) -> Settings:
         """The run's settings as this service applies them: the coordinator's public choices,
         the owner's data, model and filter."""
-        if public.get("task", self.config.task) != self.config.task:
+        if public.get("task", self.owner.task) != self.owner.task:
             raise ServiceRequestError(
-                f"this service teaches {self.config.task}, not {public.get('task')}"
+                f"this service teaches {self.owner.task}, not {public.get('task')}"
             )
-        owned = {
-            "task": self.config.task,
-            "data_path": self.config.data,
-            "teacher_model": self.config.teacher_model,
-            "privacy": self.config.privacy,
-            "n_gpu_layers": self.config.n_gpu_layers,
-        }
+        owned = {name: getattr(self.owner, name) for name in SERVICE_OWNED}
+        owned["data_path"] = self.config.data
         return Settings.model_validate({**public, **owned, "remote_teachers": []})
 
     def silo(self, teacher_id: str) -> TeacherSilo:

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 
 from sociallearn.flags import add_flags, values_from
-from sociallearn.service import CONFIG_ENV, ServiceConfig
-from sociallearn.settings import TeachSettings
+from sociallearn.settings import SERVICE_CONFIG_ENV, SERVICE_OWNED, ServiceConfig, TeachSettings
 
 SILO_FILE = {"sms_spam": "{teacher}.tsv", "gsm8k": "{teacher}.jsonl"}
 
@@ -25,17 +24,18 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     import sociallearn.graphs.teacher_service as service_graph
     from sociallearn.service import current_service
 
-    config = ServiceConfig.model_validate(values_from(args, ServiceConfig))
+    owner = TeachSettings.model_validate(values_from(args, TeachSettings))
+    config = ServiceConfig.model_validate({**values_from(args, ServiceConfig), "owner": owner})
     absolute = {"data": str(Path(config.data).resolve())}
     if config.journal:
         absolute["journal"] = str(Path(config.journal).resolve())
     config = config.model_copy(update=absolute)
-    os.environ[CONFIG_ENV] = config.model_dump_json()
+    os.environ[SERVICE_CONFIG_ENV] = config.model_dump_json()
     service = current_service()  # a bad data file or model fails here, before serving
-    service.models.get(config.teacher_model)
+    service.models.get(owner.teacher_model)
     print(
         f"teacher service: {len(service.examples)} private examples from {config.data}, "
-        f"model {config.teacher_model}, on http://{args.host}:{args.port}",
+        f"model {owner.teacher_model}, on http://{args.host}:{args.port}",
         file=sys.stderr,
         flush=True,
     )
@@ -102,7 +102,8 @@ def add_service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "serve-teacher",
         help="serve one data holder's teacher on LangGraph's server (for --remote-teachers)",
     )
-    add_flags(serve, ServiceConfig)
+    add_flags(serve, ServiceConfig, exclude={"owner"})
+    add_flags(serve, TeachSettings, only=SERVICE_OWNED)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=8101, help="port to listen on")
     serve.set_defaults(func=cmd_serve_teacher)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Self
@@ -27,7 +28,12 @@ DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings added after result keys were first written: they enter a key only when not default,
 # so results computed before they existed keep their keys.
 _KEYED_WHEN_SET = (
-    "n_gpu_layers", "privacy", "refine_rounds", "remote_teachers", "remote_timeout", *DP_SETTINGS
+    "n_gpu_layers",
+    "privacy",
+    "refine_rounds",
+    "remote_teachers",
+    "remote_timeout",
+    *DP_SETTINGS,
 )
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
@@ -249,3 +255,39 @@ class Settings(TeachSettings):
             "filter_ngram": self.privacy.ngram,
         }
         return recorded
+
+
+# What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
+# decides the rest of a run's settings.
+SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
+SERVICE_CONFIG_ENV = "SOCIALLEARN_TEACHER_SERVICE"  # a teacher service's config, as JSON
+
+
+class ServiceConfig(BaseModel):
+    """A teacher service's settings (`sociallearn serve-teacher`): the owner's data file and
+    process, and the owner's share of the run settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data: str = Field(description="the private data file, in the task's upstream format")
+    threads: int | None = Field(
+        default=None, ge=1, description="CPU threads of the model (default: all cores)"
+    )
+    journal: str | None = Field(
+        default=None, description="a JSONL file recording every request served (no private text)"
+    )
+    owner: TeachSettings = Field(
+        default_factory=TeachSettings,
+        description=f"the owner's {', '.join(SERVICE_OWNED)} (the rest: the coordinator's)",
+    )
+
+    @classmethod
+    def from_env(cls) -> ServiceConfig:
+        """The config that `serve-teacher` (or a person) put in $SOCIALLEARN_TEACHER_SERVICE."""
+        raw = os.environ.get(SERVICE_CONFIG_ENV)
+        if not raw:
+            raise RuntimeError(
+                f"${SERVICE_CONFIG_ENV} is not set: start the service with `sociallearn "
+                f'serve-teacher --data FILE`, or set it to JSON such as \'{{"data": "silo.tsv"}}\''
+            )
+        return cls.model_validate_json(raw)

@@ -21,7 +21,7 @@ from sociallearn.experiments.spec import ExperimentSpec, PrivacyConfig
 from sociallearn.lm import ScriptedLM
 from sociallearn.methods import METHODS
 from sociallearn.methods.base import TeachingMethod
-from sociallearn.settings import Settings, TeachSettings
+from sociallearn.settings import ServiceConfig, Settings, TeachSettings
 from sociallearn.teaching import teach
 from sociallearn.workspace import Draft, TeacherWorkspace
 
@@ -160,7 +160,13 @@ def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
 
 # ------------------------------------------------------------------- one settings model
 
-SETTINGS_MODELS: list[type[BaseModel]] = [TeachSettings, Settings, ExperimentSpec, PrivacyConfig]
+SETTINGS_MODELS: list[type[BaseModel]] = [
+    TeachSettings,
+    Settings,
+    ExperimentSpec,
+    PrivacyConfig,
+    ServiceConfig,
+]
 
 
 def test_every_setting_is_defined_once():

@@ -19,8 +19,8 @@ from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.lm import ScriptedLM
 from sociallearn.remote import RemoteTeacher, TeacherServiceError, public_settings
 from sociallearn.schema import Lesson
-from sociallearn.service import ServiceConfig, TeacherService
-from sociallearn.settings import Settings
+from sociallearn.service import TeacherService
+from sociallearn.settings import ServiceConfig, Settings
 from sociallearn.stores.silo import load_split, share_of
 from sociallearn.tasks import get_task
 
