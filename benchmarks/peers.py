@@ -119,6 +119,7 @@ class PeerCell(BaseModel):
     prompt_lm_calls: int = 0  # calls to the prompt model (COPRO)
     instruction: str
     demos: list[tuple[str, str]] = Field(default_factory=list)
+    compile_error: str | None = None  # the optimizer failed; the student got the start program
     predictions: list[PeerPrediction]
     ours_scored: float | None = None  # our student (label scoring) on the program's prompt
     ours_predictions: list[bool] = Field(default_factory=list)
@@ -145,8 +146,18 @@ def _dspy_version() -> str:
     return version("dspy")
 
 
-def run_cell(settings: PeerSettings, method: str, seed: int, models: ModelPool) -> PeerCell:
-    """Teach (compile) and evaluate one DSPy method on run `seed`, on our split of that seed."""
+def run_cell(
+    settings: PeerSettings,
+    method: str,
+    seed: int,
+    models: ModelPool,
+    start: PeerCell | None = None,
+) -> PeerCell:
+    """Teach (compile) and evaluate one DSPy method on run `seed`, on our split of that seed.
+
+    `start`: the `predict` cell of this run; when COPRO fails, the student holds that very
+    program, so its (greedy, deterministic) answers are taken from there, not computed again.
+    """
     import dspy
 
     spec = ExperimentSpec(
@@ -169,6 +180,7 @@ def run_cell(settings: PeerSettings, method: str, seed: int, models: ModelPool) 
     program = dspy.Predict(dspy_peer.classify_signature(task))
     trainset = dspy_peer.to_dspy(shots)
     prompt_lm = None
+    compile_error: str | None = None
     started = time.time()
     if method == "bootstrap":
         optimizer = dspy.BootstrapFewShot(metric=dspy_peer.exact_label)
@@ -184,15 +196,27 @@ def run_cell(settings: PeerSettings, method: str, seed: int, models: ModelPool) 
             depth=settings.copro_depth,
             init_temperature=settings.copro_temperature,
         )
-        program = optimizer.compile(
-            program,
-            trainset=trainset,
-            eval_kwargs={"num_threads": 1, "display_progress": False, "display_table": 0},
-        )
+        from dspy.utils.exceptions import AdapterParseError
+
+        try:
+            program = optimizer.compile(
+                program,
+                trainset=trainset,
+                eval_kwargs={"num_threads": 1, "display_progress": False, "display_table": 0},
+            )
+        except AdapterParseError as exc:
+            # The prompt model wrote no proposal DSPy could read (in its format or as JSON):
+            # COPRO stops, and the student keeps the program it started from (0-shot).
+            compile_error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
     elif method != "predict":
         raise ValueError(f"unknown peer method {method!r}; known: {', '.join(PEER_METHODS)}")
     compiled = time.time()
-    result = dspy_peer.evaluate_program(program, split.test)
+    if compile_error and start is not None and start.method == "predict" and start.seed == seed:
+        result = dspy_peer.PeerEvaluation(
+            [dspy_peer.PeerPrediction(**p.model_dump()) for p in start.predictions]
+        )
+    else:
+        result = dspy_peer.evaluate_program(program, split.test)
     evaluated = time.time()
     instruction, demos = dspy_peer.program_prompt(program)
     cell = PeerCell(
@@ -209,6 +233,7 @@ def run_cell(settings: PeerSettings, method: str, seed: int, models: ModelPool) 
         prompt_lm_calls=prompt_lm.calls if prompt_lm is not None else 0,
         instruction=instruction,
         demos=demos,
+        compile_error=compile_error,
         predictions=[PeerPrediction(**vars(p)) for p in result.predictions],
     )
     if method != "predict":  # predict's prompt is our 0-shot prompt
@@ -327,7 +352,15 @@ def to_markdown(report: dict[str, Any]) -> str:
     cells = [PeerCell.model_validate(c) for c in report["cells"]]
     for cell in cells:
         if cell.method == "copro":
-            lines.append(f"- seed {cell.seed}, {cell.settings.student_model}: {cell.instruction!r}")
+            outcome = (
+                f"COPRO failed ({cell.compile_error}); the student kept the 0-shot program"
+                if cell.compile_error
+                else repr(cell.instruction)
+            )
+            lines.append(
+                f"- seed {cell.seed}, student {cell.settings.student_model}, prompt model "
+                f"{cell.settings.prompt_model}: {outcome}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -440,7 +473,15 @@ def main() -> None:
                     continue
                 if deadline is not None and time.time() > deadline:
                     continue
-                cell = run_cell(settings, method, seed, models)
+                start = next(
+                    (
+                        PeerCell.model_validate_json(path.read_text())
+                        for path in cells_dir.glob(f"{args.student}-predict-seed{seed}-*.json")
+                        if path.name.endswith(f"{settings.key('predict', seed)}.json")
+                    ),
+                    None,
+                )
+                cell = run_cell(settings, method, seed, models, start)
                 path.write_text(cell.model_dump_json(indent=1), encoding="utf-8")
                 print(
                     f"{args.student} {method} seed {seed}: {100 * cell.accuracy:.0f}% "

@@ -199,3 +199,36 @@ def test_dspy_is_optional_for_the_project():
         for line in path.read_text().splitlines()
         if line.startswith(("import ", "from "))
     )
+
+
+def test_copro_that_gets_no_readable_proposal_is_recorded_not_fatal(peer, sms_file):
+    peers = _load("peers")
+    model = ScriptedLM(
+        lambda prompt, i: (
+            "I will rephrase it." if "proposed_instruction" in prompt else keyword_script(prompt, i)
+        )
+    )
+    models = ModelPool.fixed(model)
+    settings = peers.PeerSettings(
+        data_path=str(sms_file), test_size=6, shots=4, copro_breadth=2, copro_depth=1
+    )
+    start = peers.run_cell(settings, "predict", 0, models)
+    calls = len(model.prompts)
+    cell = peers.run_cell(settings, "copro", 0, models, start)
+    assert cell.compile_error and "AdapterParseError" in cell.compile_error
+    assert cell.instruction == get_task("sms_spam").zero_shot_instruction
+    # The student holds predict's program: its answers are predict's, not asked again.
+    assert [p.answer for p in cell.predictions] == [p.answer for p in start.predictions]
+    tested = [p.input for p in start.predictions]
+    assert not any(text in prompt for prompt in model.prompts[calls:] for text in tested)
+    assert "COPRO failed" in peers.to_markdown(
+        {
+            "task": "sms_spam",
+            "test_size": 6,
+            "shots": 4,
+            "dspy": "3",
+            "cpu_count": 2,
+            "summaries": [],
+            "cells": [cell.model_dump()],
+        }
+    )
