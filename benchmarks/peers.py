@@ -256,7 +256,10 @@ def summarise(
     cells: list[PeerCell], original: dict[int, list[tuple[str, bool]]] | None
 ) -> list[PeerSummary]:
     groups: dict[tuple[str, str, str | None], list[PeerCell]] = {}
-    for cell in sorted(cells, key=lambda c: c.seed):
+    order = {method: index for index, method in enumerate(PEER_METHODS)}
+    for cell in sorted(
+        cells, key=lambda c: (order.get(c.method, 99), c.settings.prompt_model, c.seed)
+    ):
         prompt = cell.settings.prompt_model if cell.method == "copro" else None
         groups.setdefault((cell.method, cell.settings.student_model, prompt), []).append(cell)
     summaries = []
@@ -321,14 +324,18 @@ def to_markdown(report: dict[str, Any]) -> str:
         "# DSPy beside social learning",
         "",
         f"Task {report['task']}, {report['test_size']} unseen label-balanced test examples per "
-        f"run, n = {report['shots']} private examples, DSPy {report['dspy']}, "
-        f"{report['cpu_count']} CPU cores. Accuracy (%): mean over runs [95% interval over runs]; "
-        "`*` p < 0.05 against original_examples (paired permutation test on the same (run, "
-        "test example) pairs). Seconds are per run (teach/compile, then evaluation).",
+        f"run (the same per seed for every row), n = {report['shots']} private examples, "
+        f"DSPy {report['dspy']} in-process on our llama.cpp models, {report['cpu_count']} CPU "
+        "cores. Accuracy (%): mean over runs [95% interval over runs]; `*` p < 0.05 against "
+        "our original_examples (paired permutation test on the same (run, test example) pairs). "
+        "DSPy answers in its own format (ChatAdapter, JSON fallback); `unparsed`: answers DSPy "
+        "could not read (counted wrong). `our student on its prompt`: the DSPy program's "
+        "instruction and demos given to our student, which scores the labels. Seconds per run: "
+        "DSPy compile + evaluation; ours, teaching + evaluation (one number).",
         "",
         "| method | student | runs | accuracy | per run | unparsed | our student on its prompt "
-        "| teach s | eval s | sees |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| s per run | sees |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summaries:
         star = "*" if s.p_value is not None and s.p_value < SIGNIFICANCE else ""
@@ -337,7 +344,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"| {name} | {s.student_model} | {s.runs} | {_percent(s.interval)}{star} | "
             f"{', '.join(f'{100 * a:.0f}' for a in s.accuracies)} | "
             f"{', '.join(map(str, s.unparsed))} | {_percent(s.ours_scored)} | "
-            f"{s.compile_seconds:.0f} | {s.eval_seconds:.0f} | {s.sees} |"
+            f"{s.compile_seconds:.0f} + {s.eval_seconds:.0f} | {s.sees} |"
         )
     for row in report.get("ours", []):
         star = "*" if row.get("p_value") is not None and row["p_value"] < SIGNIFICANCE else ""
@@ -345,15 +352,16 @@ def to_markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| ours: {row['method']} (teacher {row['teacher_model']}) | {row['student_model']} | "
             f"{row['runs']} | {_percent(interval)}{star} | "
-            f"{', '.join(f'{100 * a:.0f}' for a in row['accuracies'])} | 0 | (is ours) | "
-            f"{row['seconds_per_run']:.0f} (teach + eval) |  | {row['sees']} |"
+            f"{', '.join(f'{100 * a:.0f}' for a in row['accuracies'])} | — | — | "
+            f"{row['seconds_per_run']:.0f} | {row['sees']} |"
         )
     lines += ["", "Instructions COPRO chose (per run):", ""]
     cells = [PeerCell.model_validate(c) for c in report["cells"]]
     for cell in cells:
         if cell.method == "copro":
             outcome = (
-                f"COPRO failed ({cell.compile_error}); the student kept the 0-shot program"
+                f"COPRO failed ({cell.compile_error}); the student kept the 0-shot program "
+                "(its answers are predict's of this run, not computed again)"
                 if cell.compile_error
                 else repr(cell.instruction)
             )
@@ -372,6 +380,10 @@ OUR_SEES = {
     "revised with a local copy of the student on its held-back examples",
     "instructions+merge": "one of m teachers' instructions or their merge, chosen by the "
     "teachers' vote on their held-back examples",
+    "synthetic_examples+random": "synthetic examples m teachers wrote from their private "
+    "examples, drawn at random",
+    "synthetic_examples+random+refined": "synthetic examples m teachers wrote from their "
+    "private examples and revised with a local copy of the student on their held-back examples",
 }
 
 
