@@ -152,7 +152,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     console.print("embeddings: all-MiniLM-L6-v2 (offline ONNX) ok")
     console.print(f"GPU layers by default: {default_gpu_layers()}")
     data = default_data_dir()
-    state = "found" if data.is_dir() else "missing (set SOCIALLEARN_DATA_DIR or pass --data)"
+    state = "found" if data.is_dir() else "missing (set SOCIALLEARN_DATA_DIR or pass --data-path)"
     console.print(f"datasets: {data} {state}")
     return 0
 
