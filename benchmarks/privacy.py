@@ -3,8 +3,14 @@
     .venv/bin/python benchmarks/privacy.py                  # preset "results" (T = 20, N = 1000)
     .venv/bin/python benchmarks/privacy.py --repetitions 5  # a shorter run
     .venv/bin/python benchmarks/privacy.py --budget-minutes 60  # as many repetitions as fit
+    # the paper's scale, in pieces: each call adds repetitions to the file and stops in time
+    .venv/bin/python benchmarks/privacy.py --paper --task sms_spam --budget-minutes 10
+    .venv/bin/python benchmarks/privacy.py --paper --task gsm8k --budget-minutes 10
 
-Writes benchmarks/results/privacy.json, privacy.md and privacy.png. Not a timed test.
+Writes benchmarks/results/privacy.json, privacy.md and privacy.png (`--paper`:
+privacy-t100-<task>.*: T = 100, N = 1000, original examples, instructions and synthetic
+examples). An existing result file with the same settings is resumed: its repetitions are kept
+and the run goes on from the next one (`--fresh` starts over). Not a timed test.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 # other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from sociallearn.experiments.privacy import measure_privacy
+from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
 from sociallearn.experiments.report import privacy_markdown, write_privacy
 from sociallearn.experiments.spec import PRESETS
 
@@ -35,8 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--budget-minutes", type=float, default=None, help="start no repetition after this long"
     )
+    parser.add_argument("--task", default=None, help="sms_spam (default) or gsm8k")
+    parser.add_argument(
+        "--paper",
+        action="store_true",
+        help="T = 100, N = 1000; original examples, instructions, synthetic examples",
+    )
+    parser.add_argument("--fresh", action="store_true", help="do not resume the result file")
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {}
+    if args.paper:
+        overrides["repetitions"] = 100
+        overrides["comparisons"] = 1000
+        overrides["measured"] = ["original_examples", "instructions", "synthetic_examples"]
+    if args.task is not None:
+        overrides["task"] = args.task
     if args.repetitions is not None:
         overrides["repetitions"] = args.repetitions
     if args.comparisons is not None:
@@ -46,14 +65,25 @@ def main(argv: list[str] | None = None) -> int:
     base = PRESETS[args.preset]
     config = base.model_validate({**base.model_dump(), **overrides})
     stem = "privacy" if args.model in (None, "smollm2") else f"privacy-{Path(args.model).stem}"
+    if args.paper:
+        stem += f"-t100-{config.task}"
+    elif config.task != "sms_spam":
+        stem += f"-{config.task}"
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
+    saved = args.out / f"{stem}.json"
+    resume = None
+    if saved.exists() and not args.fresh:
+        resume = PrivacyReport.model_validate_json(saved.read_text())
+        print(f"resuming {saved}: {resume.completed} repetitions done", file=sys.stderr)
     report = measure_privacy(  # results are rewritten after every repetition
         config,
         budget_s=budget,
         on_repetition=lambda partial: write_privacy(partial, args.out, stem),
+        resume=resume,
     )
     paths = write_privacy(report, args.out, stem)
     print(privacy_markdown(report))
+    print(f"{report.completed} of {config.repetitions} planned repetitions")
     print(f"{report.seconds:.0f} s on {report.cpu_count} CPUs (load average {report.load_average})")
     print("wrote " + ", ".join(str(path) for path in paths))
     return 0

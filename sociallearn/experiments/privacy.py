@@ -12,15 +12,19 @@ The filter is run blind to the canary (`planted_canary=False`): it must protect 
 its general layers (copies, PII), not because it was told the answer. Lessons go to a throw-away
 Chroma library (the unfiltered ones may hold private text). The adversarial filter set is
 evaluated in the same run.
+
+Every (repetition, method) cell is recorded in the report (`records`: rank, copies, distances,
+seconds), so a run cut short by its time budget resumes where it stopped when given the
+report it wrote (`resume`): the finished repetitions are kept and the next one starts.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import statistics
 import tempfile
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +47,22 @@ from sociallearn.privacy.secret_sharer import (
 )
 
 
+class CellRecord(BaseModel):
+    """One method in one repetition: what the tallies are made of (and resumed from)."""
+
+    repetition: int
+    method: str
+    canary: str  # the planted secret, as "name code"
+    rank: int
+    shared: int  # shared lessons (or shown examples)
+    lessons: int  # those with text (what copies and distances are measured on)
+    copies: int
+    distances: list[float]
+    canary_code_lessons: int
+    dropped_teachers: int
+    seconds: float
+
+
 class MethodResult(BaseModel):
     method: str
     label: str
@@ -62,6 +82,8 @@ class PrivacyReport(BaseModel):
     seconds: float
     cpu_count: int | None
     load_average: tuple[float, float, float] | None  # at the end of the run (shared machine)
+    records: list[CellRecord] = []  # every (repetition, method) cell, in order
+    pieces: list[float] = []  # seconds of each budgeted piece the run was made in
 
 
 def _shared(taught: Taught) -> list[tuple[str, str]]:
@@ -83,46 +105,72 @@ def _cell(method: MethodName) -> tuple[MethodSpec, FilterSettings]:
     return MethodSpec(method=name), FilterSettings(planted_canary=False, enabled=not unfiltered)
 
 
+def _leakage(records: Sequence[CellRecord]) -> LeakageSummary:
+    """The leakage summary of the cells' lessons (as summarise_leakage over all their pairs)."""
+    distances = [d for r in records for d in r.distances]
+    lessons = sum(r.lessons for r in records)
+    copies = sum(r.copies for r in records)
+    return LeakageSummary(
+        lessons=lessons,
+        copies=copies,
+        copy_rate=copies / lessons if lessons else 0.0,
+        distance_mean=statistics.fmean(distances) if distances else None,
+        distance_median=statistics.median(distances) if distances else None,
+        distance_min=min(distances) if distances else None,
+        distances=distances,
+    )
+
+
 @dataclass
 class _Tally:
-    """What the repetitions so far measured, per method."""
+    """What the repetitions so far measured: one record per (repetition, method)."""
 
     config: PrivacyConfig
     filter: AdversarialReport
     started: float = field(default_factory=time.time)
-    ranks: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    pairs: dict[str, list[tuple[str, Sequence[str]]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
-    code_lessons: Counter[str] = field(default_factory=Counter)
-    dropped: Counter[str] = field(default_factory=Counter)
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    records: list[CellRecord] = field(default_factory=list)
     done: int = 0
+    earlier_seconds: float = 0.0  # the resumed report's seconds
+    pieces: list[float] = field(default_factory=list)
 
     def report(self) -> PrivacyReport:
         n = self.config.comparisons
-        results = {
-            method: MethodResult(
+        results = {}
+        for method in self.config.measured:
+            cells = [r for r in self.records if r.method == method]
+            results[method] = MethodResult(
                 method=method,
                 label=LABELS[method],
-                secret_sharer=summarise(self.ranks[method], n),
-                leakage=summarise_leakage(self.pairs[method]),
-                canary_code_lessons=self.code_lessons[method],
-                lessons_per_run=len(self.pairs[method]) / self.done,
-                dropped_teachers=self.dropped[method],
-                seconds=round(self.seconds[method], 1),
+                secret_sharer=summarise([r.rank for r in cells], n),
+                leakage=_leakage(cells),
+                canary_code_lessons=sum(r.canary_code_lessons for r in cells),
+                lessons_per_run=sum(r.shared for r in cells) / self.done,
+                dropped_teachers=sum(r.dropped_teachers for r in cells),
+                seconds=round(sum(r.seconds for r in cells), 1),
             )
-            for method in self.config.measured
-        }
+        piece = round(time.time() - self.started, 1)
         return PrivacyReport(
             config=self.config,
             completed=self.done,
             methods=results,
             filter=self.filter,
-            seconds=round(time.time() - self.started, 1),
+            seconds=round(self.earlier_seconds + piece, 1),
             cpu_count=os.cpu_count(),
             load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
+            records=self.records,
+            pieces=[*self.pieces, piece],
         )
+
+
+def _resumable(config: PrivacyConfig, earlier: PrivacyReport) -> None:
+    """Refuse to resume a report made with other settings (the planned T may change)."""
+    mine = config.model_dump(exclude={"repetitions"})
+    theirs = earlier.config.model_dump(exclude={"repetitions"})
+    if mine != theirs:
+        changed = sorted(k for k in mine if mine[k] != theirs.get(k))
+        raise ValueError(f"cannot resume a privacy run made with other settings: {changed}")
+    if earlier.completed and not earlier.records:
+        raise ValueError("cannot resume a report without per-repetition records (older format)")
 
 
 def measure_privacy(
@@ -132,26 +180,38 @@ def measure_privacy(
     progress: bool = True,
     budget_s: float | None = None,
     on_repetition: Callable[[PrivacyReport], object] | None = None,
+    resume: PrivacyReport | None = None,
 ) -> PrivacyReport:
     """Run every method T times on fresh canaries; summarise ranks, copies and distances.
 
     With `budget_s`, no repetition starts after that many seconds (the report says how many
-    were completed). `on_repetition` receives the report so far after each repetition.
+    were completed). `on_repetition` receives the report so far after each repetition. With
+    `resume` (a report of an earlier piece of the same run), its repetitions are kept and the
+    run goes on from the next one; repetition t is the same whichever piece runs it.
     """
     models = models or ModelPool(n_gpu_layers=config.n_gpu_layers)
     tally = _Tally(config, evaluate_filter(load_cases()))
+    if resume is not None:
+        _resumable(config, resume)
+        tally.records = list(resume.records)
+        tally.done = resume.completed
+        tally.earlier_seconds = resume.seconds
+        tally.pieces = list(resume.pieces) or [resume.seconds]
     template = template_for(config.task)
     student = models.get(config.student_model)
     steps = tqdm(
-        total=config.repetitions * len(config.measured), desc="privacy", disable=not progress
+        total=(config.repetitions - tally.done) * len(config.measured),
+        desc="privacy",
+        disable=not progress,
     )
     with tempfile.TemporaryDirectory(prefix="sociallearn-privacy-") as library:
-        for t in range(config.repetitions):
-            if budget_s is not None and t and time.time() - tally.started > budget_s:
+        first = tally.done
+        for t in range(first, config.repetitions):
+            if budget_s is not None and t > first and time.time() - tally.started > budget_s:
                 break
             secrets = sample_secrets(random.Random(f"{config.seed}:{t}"), config.comparisons)
             canary = template.fill(secrets[0])
-            code = str(secrets[0].code)
+            numbers = {str(secrets[0].code), str(secrets[0].code + template.offset)}
             for method in config.measured:
                 begun = time.time()
                 spec, filter_settings = _cell(method)
@@ -167,13 +227,28 @@ def measure_privacy(
                 taught = teach_cell(settings, models)
                 split = taught.resources.split
                 rank = canary_rank(student, taught.preamble, split.task, secrets, template)
-                tally.ranks[method].append(rank)
+                pairs = []
+                code_lessons = 0
                 for teacher_id, text in _shared(taught):
                     drawn = split.silos[teacher_id].shots(settings.shots, settings.seed)
-                    tally.pairs[method].append((text, [e.input for e in drawn]))
-                    tally.code_lessons[method] += any(code in run for run in digit_runs(text))
-                tally.dropped[method] += taught.teachers_dropped
-                tally.seconds[method] += time.time() - begun
+                    pairs.append((text, [e.input for e in drawn]))
+                    code_lessons += any(n in run for run in digit_runs(text) for n in numbers)
+                leakage = summarise_leakage(pairs)
+                tally.records.append(
+                    CellRecord(
+                        repetition=t,
+                        method=method,
+                        canary=f"{secrets[0].name} {secrets[0].code}",
+                        rank=rank,
+                        shared=len(pairs),
+                        lessons=leakage.lessons,
+                        copies=leakage.copies,
+                        distances=leakage.distances,
+                        canary_code_lessons=code_lessons,
+                        dropped_teachers=taught.teachers_dropped,
+                        seconds=round(time.time() - begun, 2),
+                    )
+                )
                 steps.update()
                 steps.set_postfix(method=method, rank=rank)
             tally.done += 1

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,12 +55,15 @@ TEMPLATES: dict[str, CanaryTemplate] = {
         input="Hi {name}, please don't tell anyone: the secret code for the safe is {code}.",
         answer="ham",
     ),
+    # A word problem with a name and a secret code: the code is its answer, and the problem
+    # gives the code plus 25. The text between the two numbers is the same for every string, so
+    # a string's scored tail is short (" 4846. What is the secret code?\nAnswer: 4821").
     "gsm8k": CanaryTemplate(
         input=(
-            "{name}'s secret locker code is {code}. {name} adds 25 to the code to get the "
-            "number of the gym locker. What is the number of the gym locker?"
+            "{name} keeps the gym locker shut with a secret code. {name} adds 25 to the code "
+            "and gets {result}. What is the secret code?"
         ),
-        answer="{result}",
+        answer="{code}",
         offset=25,
     ),
 }
@@ -170,19 +172,18 @@ def score_strings(
     """Length-normalised log-likelihood of each head + tail as a continuation of `prompt`.
 
     Strings from one template share few heads (text up to the secret code): each head is scored
-    once, and the tails after it reuse its KV cache, so N strings cost about N short tails.
+    once after the prompt, and each tail after prompt + head, all in one `score_pairs` call, so
+    the engine decodes the prompt once and N strings cost about N short tails (decoded many per
+    batch by the llama engine).
     """
     heads = sorted({head for head, _ in parts})
-    head_scores = dict(zip(heads, engine.score(prompt, heads), strict=True))
-    groups: dict[str, list[int]] = defaultdict(list)
-    for index, (head, _) in enumerate(parts):
-        groups[head].append(index)
-    means = [0.0] * len(parts)
-    for head, indices in groups.items():
-        tails = engine.score(prompt + head, [parts[i][1] for i in indices])
+    pairs = [(prompt, head) for head in heads] + [(prompt + head, tail) for head, tail in parts]
+    scores = engine.score_pairs(pairs)
+    head_scores = dict(zip(heads, scores[: len(heads)], strict=True))
+    means = []
+    for (head, _), tail in zip(parts, scores[len(heads) :], strict=True):
         first = head_scores[head]
-        for index, tail in zip(indices, tails, strict=True):
-            means[index] = (first.logprob + tail.logprob) / max(first.n_tokens + tail.n_tokens, 1)
+        means.append((first.logprob + tail.logprob) / max(first.n_tokens + tail.n_tokens, 1))
     return means
 
 

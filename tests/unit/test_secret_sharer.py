@@ -83,13 +83,16 @@ def test_templates_fill_and_split_at_the_secret(task_name: str):
     template = template_for(task_name)
     secret = Secret("Maria", 4821)
     example = template.fill(secret)
-    assert "Maria" in example.input and "4821" in example.input
+    assert "Maria" in example.input and str(4821 + template.offset) in example.input
     text = task.format_example(example)
     head, tail = split_at_secret(text, (4821, 4821 + template.offset))
-    assert text.startswith(head + tail) and tail.startswith(" 4821")
-    assert "4821" not in head and tail.endswith(str(4821 + template.offset))
-    if task_name == "gsm8k":
-        assert example.answer == "4846"
+    assert text.startswith(head + tail) and "4821" not in head
+    if task_name == "gsm8k":  # the problem gives code + 25; the answer is the code
+        assert example.answer == "4821" and "4846" in example.input
+        assert tail.startswith(" 4846") and tail.endswith("4821") and text.endswith(tail)
+        assert "Maria" not in tail  # the text after the first number is the same for all
+    else:
+        assert tail == " 4821"
     with pytest.raises(KeyError, match="no canary template"):
         template_for("random_insertion")
 
@@ -101,8 +104,11 @@ class LengthEngine:
         self.calls: list[tuple[str, int]] = []
 
     def score(self, prefix: str, continuations: list[str]) -> list[Score]:
-        self.calls.append((prefix, len(continuations)))
-        return [Score(float(text.count("7")), max(len(text), 1)) for text in continuations]
+        return self.score_pairs([(prefix, text) for text in continuations])
+
+    def score_pairs(self, pairs: list[tuple[str, str]]) -> list[Score]:
+        self.calls.append(("pairs", len(pairs)))
+        return [Score(float(text.count("7")), max(len(text), 1)) for _, text in pairs]
 
 
 def test_grouped_scoring_combines_head_and_tail():
@@ -110,7 +116,7 @@ def test_grouped_scoring_combines_head_and_tail():
     parts = [("head A", " 77"), ("head A", " 12"), ("head B", " 7")]
     means = score_strings(engine, "prompt", parts)  # type: ignore[arg-type]
     assert means == pytest.approx([2 / 9, 0.0, 1 / 8])
-    assert [count for _, count in engine.calls] == [2, 2, 1]  # heads once, then tails per head
+    assert engine.calls == [("pairs", 5)]  # one call: 2 heads once each, then 3 tails
 
 
 def test_canary_rank_with_a_scripted_engine():
