@@ -81,7 +81,7 @@ TARGETS = {
     "graph_overhead_share_max": 0.05,
     "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
-SECTIONS = ("student", "candidates", "graph", "generation", "scoring")
+SECTIONS = ("student", "candidates", "graph", "generation")
 
 
 def log_softmax(rows: np.ndarray) -> np.ndarray:
@@ -413,55 +413,6 @@ def bench_privacy_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str,
     start = time.perf_counter()
     score_strings(engine, prompt, parts)
     return {"strings": n, "seconds": time.perf_counter() - start}
-
-
-# -------------------------------------------------------------------------------- scoring
-def bench_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str, Any]:
-    """engine.score of n canary strings after the student's lesson: one path at a time (the
-    default) against many paths per decode in KV streams (StreamScorer, forced on although
-    its check fails on this llama.cpp build), each from a cold cache, in one process."""
-    texts = canary_strings(n)
-    scorer = engine.scorer
-    streams = scorer.streams
-    start = time.perf_counter()
-    check = streams.check()
-    check_seconds = time.perf_counter() - start
-    runs: dict[str, Any] = {}
-    for name, use in (("one_at_a_time", False), ("streams", True)):
-        scorer.use_streams = use
-        streams.exact = True if use else streams.exact
-        scorer.truncate_cache(0)
-        streams.close()
-        start = time.perf_counter()
-        runs[name] = (engine.score(prompt, texts), time.perf_counter() - start)
-    scorer.use_streams = False
-    streams.exact = check
-    old, new = runs["one_at_a_time"], runs["streams"]
-    diffs = np.array([abs(a.logprob - b.logprob) for a, b in zip(old[0], new[0], strict=True)])
-    means_old = [s.mean for s in old[0]]
-    means_new = [s.mean for s in new[0]]
-    return {
-        "strings": n,
-        "prompt_tokens": len(engine.tokenize(prompt)),
-        "one_at_a_time_seconds": old[1],
-        "streams_seconds": new[1],
-        "speedup": old[1] / new[1],
-        "streams_check_passed": check,
-        "streams_check_max_abs_difference": streams.largest_difference,
-        "streams_check_seconds": check_seconds,
-        "max_abs_logprob_difference": float(diffs.max()),
-        "median_abs_logprob_difference": float(np.median(diffs)),
-        "share_over_1e-4": float((diffs > 1e-4).mean()),
-        "rank_of_first_string": {
-            "one_at_a_time": sum(v > means_old[0] for v in means_old[1:]),
-            "streams": sum(v > means_new[0] for v in means_new[1:]),
-        },
-        "note": (
-            "streams: llama.cpp decodes with several tokens per KV stream; in this build their "
-            "logits differ from one-path decodes (ggml-org/llama.cpp#24962), so the engine keeps "
-            "one path at a time (exact to plain llama.cpp, see candidates)"
-        ),
-    }
 
 
 # -------------------------------------------------------------------------------- generation
@@ -941,29 +892,11 @@ def main(argv: list[str] | None = None) -> int:
         generation["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report.setdefault("generation", {})[args.model] = generation
         rows += generation_rows(generation)
-    if "scoring" in args.only:
-        print(f"scoring: {args.candidates} canary strings, old vs streams", file=sys.stderr)
-        prompt, _ = student_lesson(get_task("sms_spam").load())
-        report["scoring"] = bench_scoring(engine, prompt, args.candidates)
-        report["scoring"]["machine"] = {**machine, "load_average_after": os.getloadavg()}
-        sc = report["scoring"]
-        rows += [
-            (
-                f"{sc['strings']} strings: one at a time / streams",
-                f"{sc['one_at_a_time_seconds']:.1f} s / {sc['streams_seconds']:.1f} s",
-                "< 30 s",
-            ),
-            (
-                "streams: max |Δlogprob| vs one at a time",
-                f"{sc['max_abs_logprob_difference']:.2g}",
-                "≤ 1e-4",
-            ),
-        ]
     if "graph" in args.only:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
         rows += graph_rows(report["graph"])
-    if set(args.only) - {"generation", "scoring"}:
+    if set(args.only) - {"generation"}:
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started
     report["targets"] = TARGETS

@@ -41,11 +41,7 @@ STUDENT_STOP = ["\n\nQuestion", "\nQuestion:"]
 
 @pytest.fixture(scope="module")
 def engine() -> LlamaEngine:
-    engine = LlamaEngine("smollm2")
-    # These tests count the decodes of the one-path-at-a-time scorer (the many-streams scorer
-    # has its own tests: tests/unit/test_stream_scoring.py).
-    engine.scorer.use_streams = False
-    return engine
+    return LlamaEngine("smollm2")
 
 
 @pytest.fixture
