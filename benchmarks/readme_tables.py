@@ -231,6 +231,48 @@ def federated_rows(path: Path) -> list[str]:
     return lines
 
 
+def interval_text(interval: dict[str, Any], runs: int) -> str:
+    text = f"{100 * interval['mean']:.1f}"
+    if runs > 1 and interval["low"] is not None:
+        text += f" [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
+    return text
+
+
+def peers_rows(path: Path) -> list[str]:
+    report = json.loads(path.read_text())
+    lines = [
+        f"{report['task']}, {report['test_size']} unseen test messages per run, n = "
+        f"{report['shots']}, DSPy {report['dspy']}; * p < 0.05 against original examples:",
+        "",
+        "| method | runs | accuracy | s per run | what it saw |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["ours"]:
+        star = "*" if row.get("p_value") is not None and row["p_value"] < 0.05 else ""
+        lines.append(
+            f"| ours: {row['method']} ({row['teacher_model']} → {row['student_model']}) | "
+            f"{row['runs']} | {interval_text(row['interval'], row['runs'])}{star} | "
+            f"{row['seconds_per_run']:.0f} | {row['sees']} |"
+        )
+    for row in report["summaries"]:
+        star = "*" if row.get("p_value") is not None and row["p_value"] < 0.05 else ""
+        name = row["method"] + (
+            f" (proposals: {row['prompt_model']})" if row["prompt_model"] else ""
+        )
+        seconds = row["compile_seconds"] + row["eval_seconds"]
+        ours = (
+            f"; our student on its prompt {100 * row['ours_scored']['mean']:.1f}"
+            if row.get("ours_scored") is not None
+            else ""
+        )
+        lines.append(
+            f"| DSPy {name} ({row['student_model']}) | {row['runs']} | "
+            f"{interval_text(row['interval'], row['runs'])}{star} (unparsed: "
+            f"{sum(row['unparsed'])}{ours}) | {seconds:.0f} | {row['sees']} |"
+        )
+    return lines
+
+
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -240,6 +282,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),
     "federated": ("federated.json", federated_rows),
+    "peers": ("peers.json", peers_rows),
 }
 
 
