@@ -1,4 +1,5 @@
-"""The privacy experiment's bookkeeping with a scripted model (no llama.cpp): budget, tallies, tables."""
+"""The privacy experiment's bookkeeping with a scripted model (no llama.cpp): budget, tallies,
+tables, and resuming a run done in pieces."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.privacy import measure_privacy
+from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
 from sociallearn.experiments.report import privacy_markdown
 from sociallearn.experiments.spec import PrivacyConfig
 
@@ -64,3 +65,36 @@ def test_unfiltered_run_shares_the_copied_canary(config, scripted):
     assert unfiltered.canary_code_lessons > 0 and unfiltered.leakage.copy_rate == 1.0
     filtered = report.methods["synthetic_examples"]
     assert filtered.canary_code_lessons == 0 and filtered.dropped_teachers == 2 * 2
+
+
+def test_pieces_add_up_to_one_run(config, scripted):
+    config = config.replace(measured=["original_examples", "synthetic_examples"])
+    models = ModelPool.fixed(scripted(lambda prompt, n: CLEAN))
+    whole = measure_privacy(config, models=models, progress=False)
+    first = measure_privacy(config, models=models, progress=False, budget_s=0.0)
+    assert first.completed == 1 and len(first.records) == 2
+    # Through JSON, as the benchmark resumes it from its file.
+    saved = PrivacyReport.model_validate_json(first.model_dump_json())
+    rest = measure_privacy(config, models=models, progress=False, resume=saved)
+    assert rest.completed == 3 and len(rest.pieces) == 2
+    assert [r.rank for r in rest.records] == [r.rank for r in whole.records]
+    assert [r.canary for r in rest.records] == [r.canary for r in whole.records]
+    for method, result in whole.methods.items():
+        resumed = rest.methods[method]
+        assert resumed.secret_sharer == result.secret_sharer
+        assert resumed.leakage == result.leakage
+        assert resumed.lessons_per_run == result.lessons_per_run
+    # A finished run resumes to itself; more planned repetitions go on from where it stopped.
+    again = measure_privacy(config, models=models, progress=False, resume=rest)
+    assert again.completed == 3 and again.records == rest.records
+    more = measure_privacy(
+        config.replace(repetitions=4), models=models, progress=False, resume=rest
+    )
+    assert more.completed == 4 and more.records[:6] == rest.records
+
+
+def test_resume_refuses_other_settings(config, scripted):
+    models = ModelPool.fixed(scripted(lambda prompt, n: CLEAN))
+    first = measure_privacy(config, models=models, progress=False, budget_s=0.0)
+    with pytest.raises(ValueError, match="comparisons"):
+        measure_privacy(config.replace(comparisons=30), models=models, progress=False, resume=first)
