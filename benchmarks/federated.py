@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import statistics
 import tempfile
 import time
@@ -34,19 +33,13 @@ from typing import Any
 
 from sociallearn.engine import ModelPool
 from sociallearn.schema import Lesson
-from sociallearn.service_cli import start_teacher_service
+from sociallearn.service_cli import free_port, start_teacher_service
 from sociallearn.settings import Settings
 from sociallearn.stores.silo import load_split, share_of
 from sociallearn.tasks import get_task
 from sociallearn.teaching import teach
 
 RESULTS = Path(__file__).parent / "results" / "federated.json"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def timed_teach(settings: Settings, run_id: str, models: ModelPool | None) -> dict[str, Any]:

@@ -231,11 +231,10 @@ def federated_rows(path: Path) -> list[str]:
     return lines
 
 
-def interval_text(interval: dict[str, Any], runs: int) -> str:
-    text = f"{100 * interval['mean']:.1f}"
-    if runs > 1 and interval["low"] is not None:
-        text += f" [{100 * interval['low']:.1f}, {100 * interval['high']:.1f}]"
-    return text
+def significant(row: dict[str, Any]) -> dict[str, Any]:
+    """A peers row as `percent` reads it: its interval, * if p < 0.05 against original."""
+    p_value = row.get("p_value")
+    return {"interval": row["interval"], "significant": p_value is not None and p_value < 0.05}
 
 
 def peers_rows(path: Path) -> list[str]:
@@ -248,14 +247,12 @@ def peers_rows(path: Path) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for row in report["ours"]:
-        star = "*" if row.get("p_value") is not None and row["p_value"] < 0.05 else ""
         lines.append(
             f"| ours: {row['method']} ({row['teacher_model']} → {row['student_model']}) | "
-            f"{row['runs']} | {interval_text(row['interval'], row['runs'])}{star} | "
+            f"{row['runs']} | {percent(significant(row), gap=False)} | "
             f"{row['seconds_per_run']:.0f} | {row['sees']} |"
         )
     for row in report["summaries"]:
-        star = "*" if row.get("p_value") is not None and row["p_value"] < 0.05 else ""
         name = row["method"] + (
             f" (proposals: {row['prompt_model']})" if row["prompt_model"] else ""
         )
@@ -267,7 +264,7 @@ def peers_rows(path: Path) -> list[str]:
         )
         lines.append(
             f"| DSPy {name} ({row['student_model']}) | {row['runs']} | "
-            f"{interval_text(row['interval'], row['runs'])}{star} (unparsed: "
+            f"{percent(significant(row), gap=False)} (unparsed: "
             f"{sum(row['unparsed'])}{ours}) | {seconds:.0f} | {row['sees']} |"
         )
     return lines

@@ -66,7 +66,7 @@ class ServiceInput(TypedDict, total=False):
     request: str  # "teach" or "judge"
     teacher_id: str
     run_id: str
-    settings: dict[str, Any]  # the run's public settings (`sociallearn.remote.public_settings`)
+    settings: dict[str, Any]  # the run's public settings (`Settings.public`)
     preambles: list[str]  # judge: student prompts built from public lessons
 
 

@@ -36,7 +36,7 @@ class RemoteTeacher:
     def teach(self, teacher_id: str, run_id: str, settings: Settings) -> dict[str, Any]:
         """The teacher's filtered lessons, drops and held-back accuracies for this run."""
         request = {"request": "teach", "teacher_id": teacher_id, "run_id": run_id}
-        output = self._call({**request, "settings": public_settings(settings)})
+        output = self._call({**request, "settings": settings.public()})
         return {
             "candidates": [Lesson.model_validate(item) for item in output.get("candidates", [])],
             "dropped": [TeacherDrop.model_validate(item) for item in output.get("dropped", [])],
@@ -46,7 +46,7 @@ class RemoteTeacher:
     def judge(self, teacher_id: str, settings: Settings, preambles: list[str]) -> list[float]:
         """The teacher's scores of student prompt preambles on its held-back examples."""
         request = {"request": "judge", "teacher_id": teacher_id, "preambles": preambles}
-        output = self._call({**request, "settings": public_settings(settings)})
+        output = self._call({**request, "settings": settings.public()})
         scores = output.get("scores")
         if not isinstance(scores, list) or len(scores) != len(preambles):
             reasons = [
@@ -95,16 +95,3 @@ class RemoteTeacher:
         if not isinstance(output, dict):
             raise TeacherServiceError(f"{self.url}: answered {type(output).__name__}, not a state")
         return output
-
-
-def public_settings(settings: Settings) -> dict[str, Any]:
-    """What a teacher service is told of the run: its settings less what each service decides
-    for itself (its data, model, filter and hardware) or what only the coordinator uses."""
-    public = settings.model_dump(mode="json", exclude=COORDINATOR_ONLY)
-    return {**public, "teachers": settings.teacher_count()}  # m: the run's teachers, all told
-
-
-COORDINATOR_ONLY = {
-    "data_path", "teacher_model", "privacy", "n_gpu_layers", "library", "collection",
-    "approve", "retrieve", "remote_teachers", "remote_timeout", "canary", "canary_answer",
-}  # fmt: skip

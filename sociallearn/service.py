@@ -77,7 +77,7 @@ class TeacherService:
             )
         owned = {name: getattr(self.owner, name) for name in SERVICE_OWNED}
         owned["data_path"] = self.config.data
-        return Settings.model_validate({**public, **owned, "remote_teachers": []})
+        return Settings.model_validate({**public, **owned})
 
     def silo(self, teacher_id: str) -> TeacherSilo:
         """The owner's data as the silo of `teacher_id` (the id seeds the teacher's draws)."""

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 from sociallearn.flags import add_flags, values_from
 from sociallearn.settings import SERVICE_CONFIG_ENV, SERVICE_OWNED, ServiceConfig, TeachSettings
@@ -72,11 +71,20 @@ def cmd_silos(args: argparse.Namespace) -> int:
     return 0
 
 
+def free_port() -> int:
+    """A TCP port free on the loopback interface now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start_teacher_service(
     data: Path, port: int, *, log: Path, options: tuple[str, ...] = ()
 ) -> subprocess.Popen[bytes]:
     """`sociallearn serve-teacher` in a new process on a loopback port, ready when this returns
     (for trying several services on one machine, benchmarks and tests)."""
+    import httpx
+
     command = [
         sys.executable, "-m", "sociallearn.cli", "serve-teacher",
         "--data", str(data), "--port", str(port), *options,

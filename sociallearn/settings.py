@@ -35,6 +35,13 @@ _KEYED_WHEN_SET = (
     "remote_timeout",
     *DP_SETTINGS,
 )
+# What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
+# decides the rest of a run's settings.
+SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
+# Never sent to a teacher service: what its owner decides (but the task, which the service
+# checks) and what only the coordinator uses.
+_COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "approve", "retrieve",
+                     "remote_teachers", "remote_timeout", "canary", "canary_answer"} - {"task"}  # fmt: skip
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
@@ -240,6 +247,12 @@ class Settings(TeachSettings):
             exclude={"approve", "library", "collection", "retrieve", "remote_timeout"}
         )
 
+    def public(self) -> dict[str, Any]:
+        """What a teacher service is told of the run: these settings less what each service
+        decides for itself (data, model, filter, hardware) or only the coordinator uses."""
+        public = self.model_dump(mode="json", exclude=_COORDINATOR_ONLY)
+        return {**public, "teachers": self.teacher_count()}  # m: the run's teachers, all told
+
     def step_limit(self) -> int:
         """LangGraph's step limit for a run: a teacher reasons, then on each attempt
         (`max_retries` + 1) drafts, refines (R + 1 rounds, and again after lost drafts) and
@@ -257,9 +270,6 @@ class Settings(TeachSettings):
         return recorded
 
 
-# What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
-# decides the rest of a run's settings.
-SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
 SERVICE_CONFIG_ENV = "SOCIALLEARN_TEACHER_SERVICE"  # a teacher service's config, as JSON
 
 

@@ -14,15 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sociallearn.service_cli import start_teacher_service
+from sociallearn.service_cli import free_port, start_teacher_service
 
 CLI = [sys.executable, "-m", "sociallearn.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RecordingProxy(socketserver.ThreadingTCPServer):

@@ -7,7 +7,6 @@ The server is started here on a free port, or taken from $SOCIALLEARN_CHROMA_URL
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import chromadb
 import pytest
 
 from sociallearn.schema import Lesson
+from sociallearn.service_cli import free_port
 from sociallearn.stores.library import LessonLibrary
 
 WRITER = """
@@ -43,12 +43,6 @@ for i in range(0, count, 3):
 library.publish([shared])
 print("wrote", count)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from sociallearn.engine import ModelPool
 from sociallearn.graphs.social_learning import fan_out
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.lm import ScriptedLM
-from sociallearn.remote import RemoteTeacher, TeacherServiceError, public_settings
+from sociallearn.remote import RemoteTeacher, TeacherServiceError
 from sociallearn.schema import Lesson
 from sociallearn.service import TeacherService
 from sociallearn.settings import ServiceConfig, Settings
@@ -67,7 +67,7 @@ def test_a_service_is_told_only_the_public_settings():
     settings = Settings(
         teachers=1, remote_teachers=["http://h:1"], data_path=None, canary="secret 1234"
     )
-    public = public_settings(settings)
+    public = settings.public()
     for private in ("data_path", "teacher_model", "privacy", "canary", "library"):
         assert private not in public
     assert public["teachers"] == 2 and public["method"] == settings.method
@@ -75,7 +75,7 @@ def test_a_service_is_told_only_the_public_settings():
 
 def test_the_service_teaches_from_its_own_file_and_journals(sms_file: Path, tmp_path: Path):
     service = service_on(sms_file, tmp_path, instruction_model())
-    public = public_settings(Settings(method="instructions", teachers=3))
+    public = Settings(method="instructions", teachers=3).public()
     answer = service.teach("teacher-2", "run-1", public, run_teacher_graph("teacher-2", "run-1"))
     lessons = answer["candidates"]
     assert [lesson.teacher_id for lesson in lessons] == ["teacher-2"]
@@ -89,7 +89,7 @@ def test_the_service_teaches_from_its_own_file_and_journals(sms_file: Path, tmp_
 
 def test_the_service_refuses_another_task(sms_file: Path, tmp_path: Path):
     service = service_on(sms_file, tmp_path, instruction_model())
-    public = public_settings(Settings(task="gsm8k", method="instructions"))
+    public = Settings(task="gsm8k", method="instructions").public()
     answer = service.teach("teacher-0", "run-1", public, run_teacher_graph("teacher-0", "run-1"))
     (drop,) = answer["dropped"]
     assert "this service teaches sms_spam, not gsm8k" in drop.reasons[0]
@@ -102,14 +102,14 @@ def test_a_failing_teacher_reports_no_private_text(sms_file: Path, tmp_path: Pat
     def leaky(context):
         raise RuntimeError(f"could not parse {secret!r}")
 
-    answer = service.teach("teacher-0", "run-1", public_settings(Settings()), leaky)
+    answer = service.teach("teacher-0", "run-1", Settings().public(), leaky)
     (drop,) = answer["dropped"]
     assert "RuntimeError" in drop.reasons[0] and secret not in drop.reasons[0]
 
 
 def test_the_service_judges_on_its_held_back_examples(sms_file: Path, tmp_path: Path):
     service = service_on(sms_file, tmp_path, instruction_model())
-    answer = service.judge("teacher-0", public_settings(Settings()), ["short", "a longer one"])
+    answer = service.judge("teacher-0", Settings().public(), ["short", "a longer one"])
     assert len(answer["scores"]) == 2
 
 
