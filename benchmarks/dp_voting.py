@@ -12,11 +12,6 @@ benchmarks/results/dp_voting.{json,md,png}.
 
 from __future__ import annotations
 
-import os
-
-# llama.cpp's OpenMP threads spin while they wait; passive waiting must be chosen before it loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import time
 from pathlib import Path

@@ -13,12 +13,6 @@ benchmarks/results/paper_tables.{json,md,png}. Interrupted runs resume from fini
 
 from __future__ import annotations
 
-import os
-
-# llama.cpp's OpenMP threads spin while they wait; on a shared CPU that slows every model job
-# many times over. Passive waiting must be chosen before llama.cpp loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 import argparse
 import time
 from pathlib import Path

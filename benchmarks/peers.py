@@ -29,13 +29,10 @@ with the same paired permutation test, on the same (run, test example) pairs.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads
-
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path

@@ -16,15 +16,10 @@ and the run goes on from the next one (`--fresh` starts over). Not a timed test.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-# llama.cpp's OpenMP threads sleep instead of spinning while they wait: on a CPU shared with
-# other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
+from sociallearn.experiments.privacy import measure_privacy, saved_report
 from sociallearn.experiments.report import privacy_markdown, write_privacy
 from sociallearn.experiments.spec import PRESETS
 
@@ -71,9 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         stem += f"-{config.task}"
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
     saved = args.out / f"{stem}.json"
-    resume = None
-    if saved.exists() and not args.fresh:
-        resume = PrivacyReport.model_validate_json(saved.read_text())
+    resume = None if args.fresh else saved_report(saved, config)
+    if resume is not None:
         print(f"resuming {saved}: {resume.completed} repetitions done", file=sys.stderr)
     report = measure_privacy(  # results are rewritten after every repetition
         config,

@@ -122,9 +122,17 @@ def demo_rows(path: Path) -> list[str]:
 def privacy_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     config = report["config"]
+    pieces = report.get("pieces") or []
+    planned = (
+        f" of {config['repetitions']} planned"
+        if report["completed"] < config["repetitions"]
+        else ""
+    )
     lines = [
         f"{config['task']}, teacher {config['teacher_model']}, student {config['student_model']}; "
-        f"T = {report['completed']} repetitions, N = {config['comparisons']} strings:",
+        f"T = {report['completed']}{planned} repetitions, N = {config['comparisons']} strings "
+        f"({report['seconds'] / 60:.0f} min on {report['cpu_count']} CPUs"
+        f"{f' in {len(pieces)} pieces' if len(pieces) > 1 else ''}):",
         "",
         "| method | mean canary rank [95% CI] | rank 0 | exposure | copy rate | normalised distance |",
         "|---|---|---|---|---|---|",
@@ -275,6 +283,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),
+    "privacy-t100-sms": ("privacy-t100-sms_spam.json", privacy_rows),
+    "privacy-t100-gsm8k": ("privacy-t100-gsm8k.json", privacy_rows),
     "filter": ("privacy_filter.json", filter_rows),
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),

@@ -15,10 +15,6 @@ benchmarks/results/refined.{json,md,png} (`--teacher` other than smollm2: refine
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama.cpp loads
-
 import argparse
 import time
 from pathlib import Path

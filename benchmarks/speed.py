@@ -35,10 +35,13 @@ Every comparison checks that the results agree (same predictions, scores within 
 texts). Writes benchmarks/results/speed.json, keeping the measurements of a run that did not
 redo them; generation results are kept per model. Not a timed test.
 
+5. Wait policy: the Secret Sharer's scoring in child processes with llama.cpp's OpenMP threads
+   spinning while they wait (the default) and sleeping (OMP_WAIT_POLICY=passive), alternating.
+
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
-on an idle machine that is fastest, on a CPU shared with other jobs it slows every decode many
-times over. There, run with OMP_WAIT_POLICY=passive (threads sleep; small decodes cost about
-twice as much); the JSON records the policy and the load average.
+on an idle machine that is fastest, on a CPU shared with other model jobs it slows every decode
+many times over. There, run with OMP_WAIT_POLICY=passive; the JSON records the policy and the
+load average.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -58,10 +62,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-# llama.cpp's OpenMP threads sleep instead of spinning while they wait: on a CPU shared with
-# other jobs, spinning slows decoding by more than 50×. Must be set before llama_cpp loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import llama_cpp
 import numpy as np
@@ -81,7 +81,8 @@ TARGETS = {
     "graph_overhead_share_max": 0.05,
     "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
-SECTIONS = ("student", "candidates", "graph", "generation")
+SECTIONS = ("student", "candidates", "graph", "generation", "wait_policy")
+WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
 
 def log_softmax(rows: np.ndarray) -> np.ndarray:
@@ -413,6 +414,34 @@ def bench_privacy_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str,
     start = time.perf_counter()
     score_strings(engine, prompt, parts)
     return {"strings": n, "seconds": time.perf_counter() - start}
+
+
+def bench_wait_policy(model: str, n: int, rounds: int) -> dict[str, Any]:
+    """The Secret Sharer's scoring of n strings in child processes, llama.cpp's OpenMP threads
+    spinning (the default) or sleeping (OMP_WAIT_POLICY=passive) while they wait, alternating."""
+    seconds: dict[str, list[float]] = {name: [] for name in WAIT_POLICIES}
+    for k in range(rounds):
+        order = list(WAIT_POLICIES.items())
+        for name, policy in order if k % 2 == 0 else order[::-1]:
+            env = {key: v for key, v in os.environ.items() if key != "OMP_WAIT_POLICY"}
+            if policy is not None:
+                env["OMP_WAIT_POLICY"] = policy
+            child = subprocess.run(
+                [sys.executable, __file__, "--model", model, "--score-canaries", str(n)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            seconds[name].append(json.loads(child.stdout.splitlines()[-1])["seconds"])
+    spin, passive = (statistics.fmean(seconds[name]) for name in WAIT_POLICIES)
+    return {
+        "strings": n,
+        "seconds": seconds,
+        "passive_over_spin": passive / spin,
+        "method": "each run a fresh child process: load the model, then time score_strings of n "
+        "canary strings after the 8-example lesson (heads once, then tails)",
+    }
 
 
 # -------------------------------------------------------------------------------- generation
@@ -761,6 +790,13 @@ def candidate_rows(candidates: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def wait_policy_rows(policy: dict[str, Any]) -> list[tuple[str, str, str]]:
+    times = "; ".join(
+        f"{name} {statistics.fmean(runs):.1f} s" for name, runs in policy["seconds"].items()
+    )
+    return [(f"score_strings, {policy['strings']} strings, by wait policy", times, "")]
+
+
 def graph_rows(graph: dict[str, Any]) -> list[tuple[str, str, str]]:
     cold, warm = graph["runs"][0], graph["runs"][1:]
     return [
@@ -823,7 +859,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=int, default=3, help="generation: preamble examples")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
+    parser.add_argument("--policy-rounds", type=int, default=2, help="wait_policy: runs of each")
+    parser.add_argument("--score-canaries", type=int, help=argparse.SUPPRESS)  # a child's job
     args = parser.parse_args(argv)
+    if args.score_canaries:
+        engine = LlamaEngine(args.model)
+        prompt, _ = student_lesson(get_task("sms_spam").load())
+        print(json.dumps(bench_privacy_scoring(engine, prompt, args.score_canaries)))
+        return 0
     student_queries, generation_queries = args.queries or 200, args.queries or 16
     if args.quick:
         student_queries, args.lean_queries, args.block = 20, 10, 10
@@ -896,6 +939,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
         rows += graph_rows(report["graph"])
+    if "wait_policy" in args.only:
+        print(f"wait policies: {args.policy_rounds} × 2 child processes", file=sys.stderr)
+        report["wait_policy"] = bench_wait_policy(args.model, args.candidates, args.policy_rounds)
+        rows += wait_policy_rows(report["wait_policy"])
     if set(args.only) - {"generation"}:
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started

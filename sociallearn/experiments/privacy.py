@@ -27,8 +27,9 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
 from sociallearn.engine.pool import ModelPool
@@ -171,6 +172,25 @@ def _resumable(config: PrivacyConfig, earlier: PrivacyReport) -> None:
         raise ValueError(f"cannot resume a privacy run made with other settings: {changed}")
     if earlier.completed and not earlier.records:
         raise ValueError("cannot resume a report without per-repetition records (older format)")
+
+
+def saved_report(path: Path, config: PrivacyConfig) -> PrivacyReport | None:
+    """The report an earlier piece of this run wrote to `path`, to resume (None if none).
+
+    Raises ValueError naming the file when it is not a privacy report or was made with other
+    settings: the caller must not overwrite it silently.
+    """
+    if not path.exists():
+        return None
+    try:
+        earlier = PrivacyReport.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        raise ValueError(f"{path}: not a privacy report ({exc.errors()[0]['msg']})") from exc
+    try:
+        _resumable(config, earlier)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    return earlier
 
 
 def measure_privacy(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,11 @@ def add_privacy_parser(sub: Any) -> None:
     run.add_argument(
         "--budget-minutes", type=float, default=None, help="start no repetition after this long"
     )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over instead of resuming OUT/privacy.json (made with the same settings)",
+    )
     run.set_defaults(func=cmd_privacy_run)
 
     check = actions.add_parser("filter", help="the filter's catch and false-rejection rates")
@@ -52,18 +56,26 @@ def add_privacy_parser(sub: Any) -> None:
 
 
 def cmd_privacy_run(args: argparse.Namespace) -> int:
-    # llama.cpp's OpenMP threads sleep instead of spinning while they wait (on a shared CPU,
-    # spinning slows decoding by more than 50×); takes effect if llama_cpp is not loaded yet.
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    from sociallearn.experiments.privacy import measure_privacy
+    from sociallearn.experiments.privacy import measure_privacy, saved_report
     from sociallearn.experiments.report import privacy_markdown, write_privacy
 
     overrides = values_from(args, PrivacyConfig)
     preset = PRESETS[args.preset]
     config = PrivacyConfig.model_validate({**preset.model_dump(), **overrides})
     budget = args.budget_minutes * 60 if args.budget_minutes is not None else None
+    saved = args.out / "privacy.json"
+    try:
+        resume = None if args.fresh else saved_report(saved, config)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc} (--fresh starts over, --out writes elsewhere)")
+        return 2
+    if resume is not None:
+        console.print(f"resuming {saved}: {resume.completed} of {config.repetitions} done")
     report = measure_privacy(  # results are rewritten after every repetition
-        config, budget_s=budget, on_repetition=lambda partial: write_privacy(partial, args.out)
+        config,
+        budget_s=budget,
+        on_repetition=lambda partial: write_privacy(partial, args.out),
+        resume=resume,
     )
     paths = write_privacy(report, args.out)
     out.print(privacy_markdown(report), markup=False, highlight=False)

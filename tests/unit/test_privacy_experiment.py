@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sociallearn.cli import main
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
+from sociallearn.experiments.privacy import PrivacyReport, measure_privacy, saved_report
 from sociallearn.experiments.report import privacy_markdown
 from sociallearn.experiments.spec import PrivacyConfig
 
@@ -98,3 +99,27 @@ def test_resume_refuses_other_settings(config, scripted):
     first = measure_privacy(config, models=models, progress=False, budget_s=0.0)
     with pytest.raises(ValueError, match="comparisons"):
         measure_privacy(config.replace(comparisons=30), models=models, progress=False, resume=first)
+
+
+def test_saved_report_resumes_or_refuses_naming_the_file(config, scripted, tmp_path):
+    path = tmp_path / "privacy.json"
+    assert saved_report(path, config) is None  # nothing to resume
+    models = ModelPool.fixed(scripted(lambda prompt, n: CLEAN))
+    first = measure_privacy(config, models=models, progress=False, budget_s=0.0)
+    path.write_text(first.model_dump_json())
+    assert saved_report(path, config.replace(repetitions=100)) == first  # T may grow
+    with pytest.raises(ValueError, match=rf"{path}: .*comparisons"):
+        saved_report(path, config.replace(comparisons=30))
+    path.write_text('{"config": 1}')
+    with pytest.raises(ValueError, match=rf"{path}: not a privacy report"):
+        saved_report(path, config)
+
+
+def test_cli_keeps_a_report_it_cannot_resume(tmp_path, capsys):
+    saved = tmp_path / "privacy.json"
+    saved.write_text("not json")
+    code = main(["privacy", "run", "--preset", "smoke", "--out", str(tmp_path)])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert str(saved) in error and "--fresh" in error
+    assert saved.read_text() == "not json"  # nothing already stored is lost
