@@ -13,7 +13,7 @@ from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
 from sociallearn.flags import add_flags, values_from
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def add_experiment_parser(sub: Any) -> None:

@@ -13,8 +13,8 @@ from rich.table import Table
 from sociallearn.experiments.spec import PRESETS, PrivacyConfig
 from sociallearn.flags import add_flags, values_from
 
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def add_privacy_parser(sub: Any) -> None:
