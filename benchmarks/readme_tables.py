@@ -35,6 +35,9 @@ COLUMNS = {
     "synthetic_examples+voting+balanced": "synthetic, voting + balanced",
     "synthetic_examples+random+checked": "synthetic, checked",
     "synthetic_examples+dp": "synthetic, DP voting",
+    "instructions+refined": "instructions, refined",
+    "instructions+merge": "instructions, merge",
+    "synthetic_examples+random+refined": "synthetic, random + refined",
 }
 
 
@@ -290,6 +293,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "gpu": ("gpu_check.json", gpu_rows),
     "federated": ("federated.json", federated_rows),
     "peers": ("peers.json", peers_rows),
+    "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
 }
 
 

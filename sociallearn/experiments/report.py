@@ -226,9 +226,20 @@ def write_plot(results: Sequence[ExperimentResult], path: Path) -> None:
     plt.close(fig)
 
 
+OUTPUTS = (".json", ".md", ".png")
+
+
+def output_paths(stem: Path) -> list[Path]:
+    """`stem`.json, .md and .png. Dots in the name are kept ("refined_qwen1.5b"); a stem given
+    as one of the outputs ("results.json") loses that suffix first."""
+    if stem.suffix in OUTPUTS:
+        stem = stem.with_suffix("")
+    return [stem.parent / f"{stem.name}{suffix}" for suffix in OUTPUTS]
+
+
 def write_all(results: Sequence[ExperimentResult], stem: Path, *, title: str) -> list[Path]:
-    """`stem`.json, .md and .png; returns their paths."""
-    paths = [stem.with_suffix(".json"), stem.with_suffix(".md"), stem.with_suffix(".png")]
+    """`stem`.json, .md and .png (see output_paths); returns their paths."""
+    paths = output_paths(stem)
     write_json(results, paths[0])
     paths[1].write_text(to_markdown(results, title=title), encoding="utf-8")
     write_plot(results, paths[2])

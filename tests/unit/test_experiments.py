@@ -12,7 +12,7 @@ from scipy import stats
 
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import to_markdown, write_all
+from sociallearn.experiments.report import output_paths, to_markdown, write_all
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import (
     ExperimentSpec,
@@ -285,3 +285,9 @@ def test_balanced_selection_takes_labels_in_turn():
     ranked = [lesson(0, "spam"), lesson(1, "spam"), lesson(2, "spam"), lesson(3, "ham")]
     assert [x.text[9] for x in take_by_label(ranked, 3)] == ["0", "3", "1"]
     assert len(take_by_label(ranked, 10)) == 4  # fewer than wanted: all of them
+
+
+def test_output_paths_keep_dots_in_the_name():
+    names = [p.name for p in output_paths(Path("results/refined_qwen1.5b"))]
+    assert names == ["refined_qwen1.5b.json", "refined_qwen1.5b.md", "refined_qwen1.5b.png"]
+    assert output_paths(Path("out/table.json"))[1] == Path("out/table.md")
