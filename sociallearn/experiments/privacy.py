@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -108,17 +107,10 @@ def _cell(method: MethodName) -> tuple[MethodSpec, FilterSettings]:
 
 def _leakage(records: Sequence[CellRecord]) -> LeakageSummary:
     """The leakage summary of the cells' lessons (as summarise_leakage over all their pairs)."""
-    distances = [d for r in records for d in r.distances]
-    lessons = sum(r.lessons for r in records)
-    copies = sum(r.copies for r in records)
-    return LeakageSummary(
-        lessons=lessons,
-        copies=copies,
-        copy_rate=copies / lessons if lessons else 0.0,
-        distance_mean=statistics.fmean(distances) if distances else None,
-        distance_median=statistics.median(distances) if distances else None,
-        distance_min=min(distances) if distances else None,
-        distances=distances,
+    return LeakageSummary.of(
+        sum(r.lessons for r in records),
+        sum(r.copies for r in records),
+        [d for r in records for d in r.distances],
     )
 
 

@@ -65,6 +65,19 @@ class LeakageSummary(BaseModel):
     distance_min: float | None
     distances: list[float]
 
+    @classmethod
+    def of(cls, lessons: int, copies: int, distances: Sequence[float]) -> LeakageSummary:
+        """The summary of `lessons` lessons, `copies` of them copies, at these distances."""
+        return cls(
+            lessons=lessons,
+            copies=copies,
+            copy_rate=copies / lessons if lessons else 0.0,
+            distance_mean=statistics.fmean(distances) if distances else None,
+            distance_median=statistics.median(distances) if distances else None,
+            distance_min=min(distances) if distances else None,
+            distances=list(distances),
+        )
+
 
 def summarise_leakage(
     pairs: Sequence[tuple[str, Sequence[str]]], *, min_chars: int = 20
@@ -73,12 +86,4 @@ def summarise_leakage(
     pairs = [(lesson, private) for lesson, private in pairs if _normalise(lesson)]
     copies = sum(contains_copy(lesson, private, min_chars=min_chars) for lesson, private in pairs)
     distances = [round(normalised_distance(lesson, private), 4) for lesson, private in pairs]
-    return LeakageSummary(
-        lessons=len(pairs),
-        copies=copies,
-        copy_rate=copies / len(pairs) if pairs else 0.0,
-        distance_mean=statistics.fmean(distances) if distances else None,
-        distance_median=statistics.median(distances) if distances else None,
-        distance_min=min(distances) if distances else None,
-        distances=distances,
-    )
+    return LeakageSummary.of(len(pairs), copies, distances)

@@ -173,8 +173,8 @@ def score_strings(
 
     Strings from one template share few heads (text up to the secret code): each head is scored
     once after the prompt, and each tail after prompt + head, all in one `score_pairs` call, so
-    the engine decodes the prompt once and N strings cost about N short tails (decoded many per
-    batch by the llama engine).
+    the engine decodes the prompt once and N strings cost about N short tails (each decoded from
+    where it parts from the string before).
     """
     heads = sorted({head for head, _ in parts})
     pairs = [(prompt, head) for head in heads] + [(prompt + head, tail) for head, tail in parts]
