@@ -4,6 +4,14 @@ The (prefix, continuation) pairs of one call are visited in token order, so each
 everything up to where it differs from the one before; a decode asks llama.cpp for logits only
 at the rows that predict a scored token, and each row is normalised once (one log-sum-exp)
 however many continuations it scores.
+
+Why one path at a time: in llama-cpp-python 0.3.36 (CPU), a sequence's logits depend on
+where its cells lie in a KV cache shared with other sequences. Measured on SmolLM2: the same
+prompt and continuation, decoded one token at a time, get logits up to 0.8 apart when another
+sequence's cells lie before or between their own than when they are alone in the cache. Decoding
+many paths together in one cache (a trie of sequences, many per `llama_decode`) is therefore not
+exact, whatever the batch size; separate KV streams are exact only with one token per stream per
+decode, which is what `StreamSampler` does.
 """
 
 from __future__ import annotations
