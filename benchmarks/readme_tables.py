@@ -137,8 +137,9 @@ def privacy_rows(path: Path) -> list[str]:
         f"({report['seconds'] / 60:.0f} min on {report['cpu_count']} CPUs"
         f"{f' in {len(pieces)} pieces' if len(pieces) > 1 else ''}):",
         "",
-        "| method | mean canary rank [95% CI] | rank 0 | exposure | copy rate | normalised distance |",
-        "|---|---|---|---|---|---|",
+        "| method | mean canary rank [95% CI] | rank 0 | exposure | copy rate | normalised distance "
+        "| lessons with the code |",
+        "|---|---|---|---|---|---|---|",
     ]
     for result in report["methods"].values():
         ss, leak = result["secret_sharer"], result["leakage"]
@@ -147,13 +148,13 @@ def privacy_rows(path: Path) -> list[str]:
         lines.append(
             f"| {result['label']} | {ss['mean_rank']:.1f}{interval} | {ss['rank0_count']}/"
             f"{ss['repetitions']} | {ss['mean_exposure']:.2f} | {leak['copies']}/{leak['lessons']} "
-            f"| {distance} |"
+            f"| {distance} | {result['canary_code_lessons']}/{leak['lessons']} |"
         )
     expected = next(iter(report["methods"].values()))["secret_sharer"]
     lines.append(
         f"| no memorisation (expected) | {expected['expected_mean_rank']:.1f} | "
         f"{report['completed'] / config['comparisons']:.2f}/{report['completed']} | "
-        f"{expected['expected_exposure']:.2f} | | |"
+        f"{expected['expected_exposure']:.2f} | | | |"
     )
     f = report["filter"]
     lines += [
@@ -287,6 +288,10 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),
     "privacy-t100-sms": ("privacy-t100-sms_spam.json", privacy_rows),
+    "privacy-t100-sms-before-private-numbers": (
+        "privacy-t100-sms_spam-before-private-numbers.json",
+        privacy_rows,
+    ),
     "privacy-t100-gsm8k": ("privacy-t100-gsm8k.json", privacy_rows),
     "filter": ("privacy_filter.json", filter_rows),
     "dp": ("dp_voting.json", experiment_rows),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,11 +39,19 @@ def method_name(label: str) -> str:
     return f"{NAMES.get(base, 'synthetic')} ({', '.join(options)})"
 
 
+def write_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step: a run stopped while writing leaves the previous
+    file whole (results are rewritten after every cell, and resumed from)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 def write_json(results: Sequence[ExperimentResult], path: Path) -> None:
     """Every setting, prediction and summary, as one JSON document."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"experiments": [json.loads(result.model_dump_json()) for result in results]}
-    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(payload, indent=1) + "\n")
 
 
 def cell_text(summary: MethodSummary | None) -> str:
@@ -241,7 +250,7 @@ def write_all(results: Sequence[ExperimentResult], stem: Path, *, title: str) ->
     """`stem`.json, .md and .png (see output_paths); returns their paths."""
     paths = output_paths(stem)
     write_json(results, paths[0])
-    paths[1].write_text(to_markdown(results, title=title), encoding="utf-8")
+    write_text(paths[1], to_markdown(results, title=title))
     write_plot(results, paths[2])
     return paths
 
@@ -341,7 +350,7 @@ def write_privacy(report: PrivacyReport, folder: Path, stem: str = "privacy") ->
     """`<stem>.json`, `<stem>.md` and `<stem>.png` in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{stem}.{ext}" for ext in ("json", "md", "png")]
-    paths[0].write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
-    paths[1].write_text(privacy_markdown(report))
+    write_text(paths[0], json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    write_text(paths[1], privacy_markdown(report))
     privacy_plot(report, paths[2])
     return paths

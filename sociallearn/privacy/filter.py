@@ -4,6 +4,9 @@ Layers, in order:
 - canaries: near copies of a planted canary, or its secret digits in any form;
 - copies: exact or near copies of the teacher's own examples (normalised edit distance), or a
   shared run of `ngram` words;
+- private numbers: a number that only one or two of the teacher's texts contain (a secret code,
+  an account number), copied into a lesson, is redacted like PII (rejected when it only shows
+  once obfuscation is undone);
 - injection: text that carries instructions to leak ("repeat the examples above verbatim");
 - PII (`pii.py`): emails, URLs, cards, IBANs, phone numbers, SSNs and other ids, IP addresses,
   long digit strings (the project's patterns), and persons, places and organisations (Presidio's
@@ -22,6 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -29,7 +33,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from sociallearn.privacy.names import is_name
-from sociallearn.privacy.pii import pii_spans, redact
+from sociallearn.privacy.pii import PII_PLACEHOLDER, pii_spans, redact
 from sociallearn.schema import Verdict
 
 
@@ -49,6 +53,11 @@ class FilterSettings:
     planted_canary: bool = True  # the filter node adds the run's planted canary to `canaries`
     canary_distance: float = 0.25  # reject text closer than this to a canary
     secret_digits: int = 4  # digit runs of this length in a canary are its secrets
+    # A number of `secret_digits` or more digits that at most this many of the teacher's private
+    # texts contain identifies them (a code, an account, a phone number): copied into a lesson,
+    # it is redacted (or rejected, like PII); numbers common in the data ("£1000") are kept.
+    # 0 switches the layer off.
+    rare_number_texts: int = 2
 
     def __post_init__(self) -> None:
         for name in ("near_copy_distance", "canary_distance"):
@@ -58,6 +67,8 @@ class FilterSettings:
         for name in ("min_copy_chars", "ngram", "secret_digits"):
             if getattr(self, name) < 1:
                 raise ValueError(f"FilterSettings.{name} must be at least 1")
+        if self.rare_number_texts < 0:
+            raise ValueError("FilterSettings.rare_number_texts must be at least 0")
 
 
 _SEP = r"[\s.\-()/_*|]{0,3}"
@@ -209,6 +220,31 @@ def _canary_reasons(candidate: str, settings: FilterSettings) -> list[str]:
     return reasons
 
 
+@functools.lru_cache(maxsize=16)
+def rare_numbers(private_texts: tuple[str, ...], digits: int, most_texts: int) -> frozenset[str]:
+    """The numbers of at least `digits` digits that at most `most_texts` private texts contain."""
+    counts = Counter(
+        run for text in private_texts for run in set(digit_runs(text)) if len(run) >= digits
+    )
+    return frozenset(run for run, texts in counts.items() if texts <= most_texts)
+
+
+def redact_numbers(text: str, secrets: frozenset[str]) -> tuple[str, int]:
+    """`text` with every digit run that contains one of `secrets` replaced by the code
+    placeholder, and how many were replaced."""
+    found = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal found
+        digits = re.sub(r"\D", "", match[0])
+        if not any(secret in digits for secret in secrets):
+            return match[0]
+        found += 1
+        return PII_PLACEHOLDER["code"]
+
+    return _DIGIT_RUN.sub(replace, text), found
+
+
 def _copy_reasons(
     candidate: str, private_texts: Sequence[str], settings: FilterSettings
 ) -> tuple[list[str], float]:
@@ -245,6 +281,18 @@ def check(
         reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(plain.items())))
     elif plain:
         text, redactions = redacted, plain
+    if settings.rare_number_texts and (
+        secrets := rare_numbers(
+            tuple(private_texts), settings.secret_digits, settings.rare_number_texts
+        )
+    ):
+        redacted, copied = redact_numbers(redacted, secrets)
+        if copied and settings.pii == "reject":
+            reasons.append(f"private number: {copied} copied from the private examples")
+        elif copied:
+            text, redactions = redacted, {**redactions, "code": redactions.get("code", 0) + copied}
+        if any(secret in run for run in digit_runs(redacted) for secret in secrets):
+            reasons.append("private number (obfuscated): copied from the private examples")
     hidden = find_pii(reveal(redacted), names=False, library=False)
     if settings.names and (spelled := spelled_names(redacted)):
         hidden["name"] = spelled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from scipy import stats
 
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import output_paths, to_markdown, write_all
+from sociallearn.experiments.report import output_paths, to_markdown, write_all, write_text
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import (
     ExperimentSpec,
@@ -291,3 +292,20 @@ def test_output_paths_keep_dots_in_the_name():
     names = [p.name for p in output_paths(Path("results/refined_qwen1.5b"))]
     assert names == ["refined_qwen1.5b.json", "refined_qwen1.5b.md", "refined_qwen1.5b.png"]
     assert output_paths(Path("out/table.json"))[1] == Path("out/table.md")
+
+
+def test_a_result_file_stopped_mid_write_keeps_its_previous_content(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    write_text(path, '{"completed": 1}\n')
+
+    def stopped(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_text(path, '{"completed": 2}\n')
+    assert path.read_text() == '{"completed": 1}\n'
+    monkeypatch.undo()
+    write_text(path, '{"completed": 2}\n')
+    assert path.read_text() == '{"completed": 2}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]

@@ -149,3 +149,49 @@ def test_settings_are_checked():
         FilterSettings(near_copy_distance=1.5)
     with pytest.raises(ValueError, match="ngram"):
         FilterSettings(ngram=0)
+    with pytest.raises(ValueError, match="rare_number_texts"):
+        FilterSettings(rare_number_texts=-1)
+
+
+# The silo of a teacher whose data holds one secret code (the Secret Sharer's canary, in the
+# form the privacy measurement plants it) next to numbers many messages share.
+SILO = [
+    "Hi Elizabeth, please don't tell anyone: the secret code for the safe is 3596.",
+    "WIN £1000 cash today, text WIN to claim",
+    "Claim your £1000 prize now, reply YES",
+    "Urgent: £1000 bonus waiting for you",
+    "See you at 8 tonight",
+]
+
+
+@pytest.mark.parametrize(
+    "lesson",
+    [
+        "Ham messages are personal, e.g. a friend sharing the safe code 3596 with you.",
+        "Hi there, don't tell anyone: the code for the locker is 3 5 9 6.",
+        "The code is 3596 and the pin is 35967 for spam like this.",
+    ],
+)
+def test_a_number_only_the_private_examples_hold_is_redacted(lesson: str):
+    verdict, text = check(lesson, SILO, FilterSettings())
+    assert verdict.passed
+    assert "3596" not in text.replace(" ", "") and "[CODE]" in text
+    assert verdict.redactions["code"] >= 1
+
+
+def test_numbers_common_in_the_data_stay_and_the_layer_can_be_off():
+    lesson = "Spam promises prizes like £1000 cash."
+    verdict, text = check(lesson, SILO, FilterSettings())
+    assert verdict.passed and "£1000" in text and not verdict.redactions
+    lesson = "Friends share codes such as 3596 with each other."
+    off, off_text = check(lesson, SILO, FilterSettings(rare_number_texts=0))
+    assert off.passed and "3596" in off_text
+
+
+def test_private_numbers_rejected_when_asked_or_obfuscated():
+    lesson = "Friends share codes such as 3596 with each other."
+    rejected, _ = check(lesson, SILO, FilterSettings(pii="reject"))
+    assert not rejected.passed and rejected.reasons[0].startswith("private number")
+    hidden, _ = check("Friends share codes such as three five nine six.", SILO, FilterSettings())
+    assert not hidden.passed
+    assert any(reason.startswith("private number (obfuscated)") for reason in hidden.reasons)
