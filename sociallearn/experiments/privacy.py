@@ -20,6 +20,7 @@ report it wrote (`resume`): the finished repetitions are kept and the next one s
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import tempfile
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
@@ -155,10 +157,17 @@ class _Tally:
         )
 
 
-def _resumable(config: PrivacyConfig, earlier: PrivacyReport) -> None:
-    """Refuse to resume a report made with other settings (the planned T may change)."""
-    mine = config.model_dump(exclude={"repetitions"})
-    theirs = earlier.config.model_dump(exclude={"repetitions"})
+def _resumable(
+    config: PrivacyConfig, earlier: PrivacyReport, written: dict[str, Any] | None = None
+) -> None:
+    """Refuse to resume a report made with other settings (the planned T may change).
+
+    `written`: the settings as a file wrote them, so that a setting added since (which reading
+    the file fills with today's default) counts as changed.
+    """
+    mine = config.model_dump(mode="json", exclude={"repetitions"})
+    theirs = written if written is not None else earlier.config.model_dump(mode="json")
+    theirs = {k: v for k, v in theirs.items() if k != "repetitions"}
     if mine != theirs:
         changed = sorted(k for k in mine if mine[k] != theirs.get(k))
         raise ValueError(f"cannot resume a privacy run made with other settings: {changed}")
@@ -174,12 +183,13 @@ def saved_report(path: Path, config: PrivacyConfig) -> PrivacyReport | None:
     """
     if not path.exists():
         return None
+    text = path.read_text()
     try:
-        earlier = PrivacyReport.model_validate_json(path.read_text())
+        earlier = PrivacyReport.model_validate_json(text)
     except ValidationError as exc:
         raise ValueError(f"{path}: not a privacy report ({exc.errors()[0]['msg']})") from exc
     try:
-        _resumable(config, earlier)
+        _resumable(config, earlier, json.loads(text)["config"])
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
     return earlier

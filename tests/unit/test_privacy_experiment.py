@@ -3,6 +3,7 @@ tables, and resuming a run done in pieces."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,15 @@ def test_cli_keeps_a_report_it_cannot_resume(tmp_path, capsys):
     error = capsys.readouterr().err
     assert str(saved) in error and "--fresh" in error
     assert saved.read_text() == "not json"  # nothing already stored is lost
+
+
+def test_saved_report_refuses_a_file_written_before_a_setting_existed(config, scripted, tmp_path):
+    path = tmp_path / "privacy.json"
+    models = ModelPool.fixed(scripted(lambda prompt, n: CLEAN))
+    first = json.loads(
+        measure_privacy(config, models=models, progress=False, budget_s=0.0).model_dump_json()
+    )
+    del first["config"]["privacy"]["rare_number_texts"]  # as a file from before that filter layer
+    path.write_text(json.dumps(first))
+    with pytest.raises(ValueError, match=rf"{path}: .*privacy"):
+        saved_report(path, config)
