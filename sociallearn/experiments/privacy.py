@@ -38,7 +38,7 @@ from sociallearn.experiments.harness import Taught, cell_settings, teach_cell
 from sociallearn.experiments.spec import LABELS, MethodName, MethodSpec, PrivacyConfig
 from sociallearn.methods import get_method
 from sociallearn.privacy.adversarial import AdversarialReport, evaluate_filter, load_cases
-from sociallearn.privacy.filter import FilterSettings, digit_runs
+from sociallearn.privacy.filter import FilterSettings, carries_secret
 from sociallearn.privacy.metrics import LeakageSummary, summarise_leakage
 from sociallearn.privacy.secret_sharer import (
     RankSummary,
@@ -254,7 +254,7 @@ def measure_privacy(
                 for teacher_id, text in _shared(taught):
                     drawn = split.silos[teacher_id].shots(settings.shots, settings.seed)
                     pairs.append((text, [e.input for e in drawn]))
-                    code_lessons += any(n in run for run in digit_runs(text) for n in numbers)
+                    code_lessons += carries_secret(text, numbers)
                 leakage = summarise_leakage(pairs)
                 tally.records.append(
                     CellRecord(

@@ -349,7 +349,7 @@ def privacy_plot(report: PrivacyReport, path: Path) -> None:
 def write_privacy(report: PrivacyReport, folder: Path, stem: str = "privacy") -> list[Path]:
     """`<stem>.json`, `<stem>.md` and `<stem>.png` in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{stem}.{ext}" for ext in ("json", "md", "png")]
+    paths = output_paths(folder / stem)
     write_text(paths[0], json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
     write_text(paths[1], privacy_markdown(report))
     privacy_plot(report, paths[2])

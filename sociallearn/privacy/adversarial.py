@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from sociallearn.privacy.filter import FilterSettings, check, digit_runs
+from sociallearn.privacy.filter import FilterSettings, carries_secret, check
 
 DEFAULT_CASES = "privacy_adversarial.jsonl"
 
@@ -88,7 +88,7 @@ def secret_visible(secret: str, text: str) -> bool:
     """Whether `secret` can still be read in `text` (its digits in any form, or all its words)."""
     digits = re.sub(r"\D", "", secret)
     if len(digits) >= 4:
-        return any(digits in run for run in digit_runs(text))
+        return carries_secret(text, [digits])
     words = [w for w in re.findall(r"[^\W\d_]{2,}", secret.lower()) if w not in {"com", "www"}]
     letters = re.sub(r"[\W\d_]", "", text.lower())  # "J e n n i f e r" still reads "jennifer"
     return bool(words) and all(word in letters for word in words)

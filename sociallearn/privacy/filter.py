@@ -26,7 +26,7 @@ import functools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,6 +151,12 @@ def digit_runs(text: str) -> list[str]:
     return [re.sub(r"\D", "", run) for run in _DIGIT_RUN.findall(reveal(text))]
 
 
+def carries_secret(text: str, secrets: Iterable[str]) -> bool:
+    """Whether a digit run of `text`, in any form `reveal` undoes, contains one of `secrets`."""
+    runs = digit_runs(text)
+    return any(secret in run for secret in secrets for run in runs)
+
+
 def spelled_names(text: str) -> int:
     """How many listed first names `text` spells letter by letter ("J e n n i f e r")."""
     words = ("".join(re.findall(r"[^\W\d_]", m[0])) for m in _SPELLED.finditer(clean(text)))
@@ -203,10 +209,9 @@ def find_injection(text: str) -> int:
 
 def _canary_reasons(candidate: str, settings: FilterSettings) -> list[str]:
     reasons: list[str] = []
-    runs = digit_runs(candidate)
     for canary in settings.canaries:
         secrets = [run for run in digit_runs(canary) if len(run) >= settings.secret_digits]
-        if any(secret in run for secret in secrets for run in runs):
+        if carries_secret(candidate, secrets):
             reasons.append("canary: contains a planted canary's secret digits")
             continue
         if min(len(_normalise(canary)), len(_normalise(candidate))) < settings.min_copy_chars:
@@ -291,7 +296,7 @@ def check(
             reasons.append(f"private number: {copied} copied from the private examples")
         elif copied:
             text, redactions = redacted, {**redactions, "code": redactions.get("code", 0) + copied}
-        if any(secret in run for run in digit_runs(redacted) for secret in secrets):
+        if carries_secret(redacted, secrets):
             reasons.append("private number (obfuscated): copied from the private examples")
     hidden = find_pii(reveal(redacted), names=False, library=False)
     if settings.names and (spelled := spelled_names(redacted)):
