@@ -22,8 +22,8 @@ from rich.markdown import Markdown
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import Preset, paper_specs
-from sociallearn.experiments.report import to_markdown, write_all
-from sociallearn.experiments.runner import run_experiment
+from sociallearn.experiments.report import output_paths, read_json, to_markdown, write_all
+from sociallearn.experiments.runner import ExperimentResult, run_experiment
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
@@ -37,7 +37,12 @@ def main() -> None:
     size.add_argument(
         "--capable", action="store_true", help="the capable teacher qwen1.5b, 5 runs (hours)"
     )
-    parser.add_argument("--only", nargs="*", default=None, help="task names to run")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="task names to run; the other tables are kept as the results file has them",
+    )
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/paper"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
     parser.add_argument("--fresh", action="store_true", help="redo finished cells")
@@ -52,15 +57,26 @@ def main() -> None:
     preset: Preset = (
         "quick" if args.quick else "full" if args.full else "capable" if args.capable else "paper"
     )
-    specs = [s for s in paper_specs(preset) if not args.only or s.task in args.only]
+    specs = paper_specs(preset)
+    unknown = set(args.only or ()) - {spec.task for spec in specs}
+    if unknown:
+        parser.error(f"--only: no {preset} table for {', '.join(sorted(unknown))}")
     stem = args.results or RESULTS / f"paper_tables_{preset}".removesuffix("_paper")
     started = time.time()
     deadline = started + 60 * args.budget_minutes if args.budget_minutes is not None else None
     models = ModelPool()  # one set of models for every task's cells
-    results = []
+    json_path = output_paths(stem)[0]
+    kept = {  # with --only, the other tables as the file has them
+        result.spec.name: result
+        for result in (read_json(json_path) if args.only and json_path.exists() else [])
+        if result.spec.task not in args.only
+    }
+    results: list[ExperimentResult] = []
     for runs in range(1, max(spec.runs for spec in specs) + 1):  # run 1 of every table first
         results = [
-            run_experiment(
+            kept[spec.name]
+            if spec.name in kept
+            else run_experiment(
                 spec.replace(runs=min(runs, spec.runs)),
                 models=models,
                 out_dir=args.out,
@@ -68,6 +84,7 @@ def main() -> None:
                 deadline=deadline,
             )
             for spec in specs
+            if not args.only or spec.task in args.only or spec.name in kept
         ]
         title = "Social learning on the embedded models: the paper's Tables 1–2"
         paths = write_all(results, stem, title=title)  # results so far, rewritten each round

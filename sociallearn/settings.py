@@ -35,6 +35,28 @@ _KEYED_WHEN_SET = (
     "remote_timeout",
     *DP_SETTINGS,
 )
+# Of those, settings whose default changed after results were keyed, with the values results
+# keyed before the change were computed with: such results keep their keys, and a run with the
+# new default gets new ones (it does not resume a result of the old behaviour).
+_KEYED_BEFORE: dict[str, dict[str, Any]] = {
+    "privacy": {"rare_number_texts": 0},  # the private-numbers layer came later
+}
+
+
+def as_computed(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings as a result file wrote them, where a field of `_KEYED_BEFORE` that the file
+    lacks (it was written before the field existed) takes the value the result was computed
+    with, not today's default."""
+    return {
+        **values,
+        **{
+            name: {**before, **values[name]}
+            for name, before in _KEYED_BEFORE.items()
+            if isinstance(values.get(name), dict)
+        },
+    }
+
+
 # What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
 # decides the rest of a run's settings.
 SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
@@ -164,7 +186,10 @@ class TeachSettings(BaseModel):
         values = self.model_dump(mode="json", exclude=set(exclude))
         defaults = type(self)().model_dump(mode="json")
         for name in _KEYED_WHEN_SET:
-            if name in values and values[name] == defaults.get(name):
+            unkeyed = defaults.get(name)
+            if name in _KEYED_BEFORE:
+                unkeyed = {**defaults[name], **_KEYED_BEFORE[name]}
+            if name in values and values[name] == unkeyed:
                 del values[name]
         payload = json.dumps({**values, **extra}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

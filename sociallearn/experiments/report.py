@@ -9,8 +9,11 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from sociallearn.experiments.privacy import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
+from sociallearn.settings import as_computed
 
 # The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.
 # The synthetic-examples figures are recorded without their aggregator.
@@ -52,6 +55,20 @@ def write_json(results: Sequence[ExperimentResult], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"experiments": [json.loads(result.model_dump_json()) for result in results]}
     write_text(path, json.dumps(payload, indent=1) + "\n")
+
+
+def read_json(path: Path) -> list[ExperimentResult]:
+    """The results `write_json` wrote to `path`, with the settings they were computed with."""
+    experiments = json.loads(path.read_text(encoding="utf-8"))["experiments"]
+    try:
+        return [
+            ExperimentResult.model_validate({**result, "spec": as_computed(result["spec"])})
+            for result in experiments
+        ]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(map(str, error["loc"]))
+        raise ValueError(f"{path}: not experiment results ({where}: {error['msg']})") from exc
 
 
 def cell_text(summary: MethodSummary | None) -> str:

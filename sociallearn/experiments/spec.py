@@ -148,7 +148,7 @@ PAPER_METHODS = (
 # Settings a baseline's result does not depend on (it teaches nothing).
 _TEACHING_ONLY = {
     "teachers", "temperature", "samples", "keep", "lessons", "votes_held_out", "teacher_model",
-    "max_retries",
+    "max_retries", "privacy",
 }  # fmt: skip
 
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from scipy import stats
+
+# JSON writes a NaN bound (one run has no interval) as null: read it back as NaN.
+Bound = Annotated[float, BeforeValidator(lambda value: math.nan if value is None else value)]
 
 
 class Interval(BaseModel):
     """A mean with its confidence interval (low = high = mean when the runs agree)."""
 
     mean: float
-    low: float
-    high: float
+    low: Bound
+    high: Bound
     confidence: float = 0.95
 
 

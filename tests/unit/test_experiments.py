@@ -13,7 +13,13 @@ from scipy import stats
 
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import output_paths, to_markdown, write_all, write_text
+from sociallearn.experiments.report import (
+    output_paths,
+    read_json,
+    to_markdown,
+    write_all,
+    write_text,
+)
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import (
     ExperimentSpec,
@@ -24,6 +30,7 @@ from sociallearn.experiments.spec import (
 )
 from sociallearn.experiments.stats import mean_interval, permutation_p_value, recovered_gap
 from sociallearn.lm import Score
+from sociallearn.privacy.filter import FilterSettings
 from sociallearn.schema import Lesson
 from sociallearn.settings import Settings
 from sociallearn.teaching import teach
@@ -140,6 +147,15 @@ def test_cell_keys_follow_the_settings_a_cell_depends_on():
         ExperimentSpec.model_validate({"methods": "zero_shot,zero_shot"})
 
 
+def test_cells_taught_before_the_private_numbers_layer_are_not_resumed_with_it():
+    spec = ExperimentSpec()
+    before = ExperimentSpec(privacy=FilterSettings(rare_number_texts=0))
+    zero, voting = MethodSpec.parse("zero_shot"), MethodSpec.parse("synthetic_examples+voting")
+    assert spec.cell_key(voting, 0) != before.cell_key(voting, 0)
+    assert before.key(exclude={"privacy"}) == before.key()  # old cells keep their keys
+    assert spec.cell_key(zero, 0) == before.cell_key(zero, 0)  # a baseline is not filtered
+
+
 # -------------------------------------------------------------------- voting
 
 
@@ -234,6 +250,27 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkey
     leaked = {text for text in private - tested if text in paths[0].read_text()}
     assert leaked == set()
     assert "0-shot" in to_markdown([again])
+
+    one_run = run_experiment(
+        spec.replace(runs=1), models=models, out_dir=tmp_path / "exp", progress=False
+    )
+    assert math.isnan(one_run.summaries[0].interval.low)  # no interval from one run
+    write_all([again, one_run], tmp_path / "out" / "results", title="t")
+    read = read_json(paths[0])
+    assert [r.model_dump_json() for r in read] == [
+        again.model_dump_json(),
+        one_run.model_dump_json(),
+    ]
+    # A file written before the private-numbers layer existed was computed without it.
+    document = json.loads(paths[0].read_text())
+    del document["experiments"][0]["spec"]["privacy"]["rare_number_texts"]
+    paths[0].write_text(json.dumps(document))
+    assert [r.spec.privacy.rare_number_texts for r in read_json(paths[0])] == [0, 2]
+    paths[0].write_text('{"experiments": [{"spec": {}}]}')
+    with pytest.raises(
+        ValueError, match=r"results\.json: not experiment results \(planned_cells: Field"
+    ):
+        read_json(paths[0])
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
