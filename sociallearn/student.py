@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,11 +11,19 @@ from sociallearn.lm import LanguageModel
 from sociallearn.schema import Answer, Lesson
 from sociallearn.tasks import Task
 
+# Markdown heading marks at the start of a line ("### Step 1"). A student primed with them
+# writes them too, and a task's answer format may use the same marks (GSM8K's "#### <number>").
+_HEADING_MARKS = re.compile(r"^[ \t]*#+[ \t]*", re.MULTILINE)
+
 
 def build_prompt(task: Task, instructions: Sequence[str] = (), examples: Sequence[str] = ()) -> str:
-    """The student's prompt preamble: the task statement, then instructions, then examples."""
+    """The student's prompt preamble: the task statement, then instructions (as plain text,
+    without heading marks), then examples."""
     parts = [prompts.STUDENT_INSTRUCTION.format(instruction=task.zero_shot_instruction)]
-    parts += [prompts.STUDENT_LESSON_HEADER.format(lesson=text) for text in instructions]
+    parts += [
+        prompts.STUDENT_LESSON_HEADER.format(lesson=_HEADING_MARKS.sub("", text))
+        for text in instructions
+    ]
     parts += [text + prompts.EXAMPLE_SEPARATOR for text in examples]
     return "".join(parts)
 

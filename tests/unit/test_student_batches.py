@@ -11,7 +11,7 @@ from sociallearn import evaluate as evaluation
 from sociallearn.evaluate import evaluate
 from sociallearn.lm import PARALLEL_SEQUENCES, ScriptedLM
 from sociallearn.schema import Answer
-from sociallearn.student import Student
+from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
 
@@ -71,3 +71,12 @@ def test_evaluate_answers_in_chunks_of_parallel_sequences(monkeypatch: pytest.Mo
     assert [p.input for p in result.predictions] == [e.input for e in examples]
     assert result.accuracy == 1.0 and result.n == 37  # the script answers call number i + 1
     assert progress == [PARALLEL_SEQUENCES] * 2 + [5]
+
+
+def test_instructions_reach_the_student_without_heading_marks():
+    # A student primed with "#### Step 2" headings writes them, and GSM8K's answer grammar
+    # turns "#### " into the final answer ("#### 3.1").
+    instruction = "### Step 1: read\n  #### Step 2: add\n- then answer 3 # not a heading"
+    prompt = build_prompt(get_task("gsm8k"), instructions=[instruction])
+    assert "Step 1: read\nStep 2: add\n- then answer 3 # not a heading" in prompt
+    assert not any(line.lstrip().startswith("#") for line in prompt.splitlines())
