@@ -55,6 +55,7 @@ _PRESIDIO_KINDS = {
     "UK_POSTCODE": "location",
 }
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
+_NER_KINDS = {_PRESIDIO_KINDS[entity] for entity in NER_ENTITIES}
 EVERYDAY_ZIPF = 4.0  # words at least this frequent in English are everyday words
 # Regions whose national phone formats phonenumbers reads (international "+CC" ones always);
 # the own digit-run pattern finds national numbers of any region.
@@ -282,11 +283,26 @@ def merge(spans: list[PiiSpan]) -> list[PiiSpan]:
     return merged
 
 
+def every_mention(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
+    """`spans`, and every other mention of a name, place or organisation found among them.
+
+    The recogniser may miss one mention of a name it finds elsewhere ("Answer: Max saw ..."
+    after "... did Max see?"): that mention would give the name away.
+    """
+    found = {text[s.start : s.end]: s.kind for s in spans if s.kind in _NER_KINDS}
+    return spans + [
+        PiiSpan(match.start(), match.end(), kind)
+        for mention, kind in found.items()
+        for match in re.finditer(rf"(?<!\w){re.escape(mention)}(?!\w)", text)
+    ]
+
+
 def pii_spans(text: str, *, names: bool = True, library: bool = True) -> list[PiiSpan]:
-    """Every PII span in `text`, merged: the patterns, and Presidio's recognisers if `library`."""
+    """Every PII span in `text`, merged: the patterns, and Presidio's recognisers if `library`
+    (a name, place or organisation they find is redacted wherever it is mentioned)."""
     spans = pattern_spans(text)
     if library:
-        spans += library_spans(text, names=names)
+        spans = every_mention(text, spans + library_spans(text, names=names))
     return merge(spans)
 
 

@@ -59,6 +59,13 @@ def test_a_name_in_lower_case_or_capitals_is_read_as_a_name():
     assert redact_pii("TELL JENNIFER THE KEYS ARE UNDER THE MAT")[1] == {"name": 1}
 
 
+def test_every_mention_of_a_name_found_once_is_redacted():
+    # spaCy tags "Max" in the question, not in "Answer: Max saw" (an everyday word after ':').
+    lesson = "Question: Max saw 30 ducks. How many did Max see?\nAnswer: Max saw 30 ducks."
+    text, counts = redact_pii(lesson)
+    assert "Max" not in text and counts == {"name": 3}
+
+
 @pytest.mark.parametrize(
     "sentence",
     [
