@@ -57,6 +57,7 @@ _PRESIDIO_KINDS = {
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 _NER_KINDS = {_PRESIDIO_KINDS[entity] for entity in NER_ENTITIES}
 EVERYDAY_ZIPF = 4.0  # words at least this frequent in English are everyday words
+COMMON_WORD_ZIPF = 5.0  # ... and at least this frequent, common words ("problem", "step")
 # Regions whose national phone formats phonenumbers reads (international "+CC" ones always);
 # the own digit-run pattern finds national numbers of any region.
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
@@ -287,9 +288,21 @@ def every_mention(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
     """`spans`, and every other mention of a name, place or organisation found among them.
 
     The recogniser may miss one mention of a name it finds elsewhere ("Answer: Max saw ..."
-    after "... did Max see?"): that mention would give the name away.
+    after "... did Max see?"): that mention would give the name away. A very common word that
+    it calls a name ("Problem" in the heading "Break Down the Problem") is not looked for
+    elsewhere, unless it is a listed first name.
     """
-    found = {text[s.start : s.end]: s.kind for s in spans if s.kind in _NER_KINDS}
+    from wordfreq import zipf_frequency
+
+    found = {
+        mention: s.kind
+        for s in spans
+        if s.kind in _NER_KINDS
+        and (
+            is_name(mention := text[s.start : s.end])
+            or zipf_frequency(mention.lower(), "en") < COMMON_WORD_ZIPF
+        )
+    }
     return spans + [
         PiiSpan(match.start(), match.end(), kind)
         for mention, kind in found.items()
