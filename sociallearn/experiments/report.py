@@ -59,8 +59,8 @@ def write_json(results: Sequence[ExperimentResult], path: Path) -> None:
 
 def read_json(path: Path) -> list[ExperimentResult]:
     """The results `write_json` wrote to `path`, with the settings they were computed with."""
-    experiments = json.loads(path.read_text(encoding="utf-8"))["experiments"]
     try:
+        experiments = json.loads(path.read_text(encoding="utf-8"))["experiments"]
         return [
             ExperimentResult.model_validate({**result, "spec": as_computed(result["spec"])})
             for result in experiments
@@ -69,6 +69,8 @@ def read_json(path: Path) -> list[ExperimentResult]:
         error = exc.errors()[0]
         where = ".".join(map(str, error["loc"]))
         raise ValueError(f"{path}: not experiment results ({where}: {error['msg']})") from exc
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not experiment results ({exc!r})") from exc
 
 
 def cell_text(summary: MethodSummary | None) -> str:

@@ -232,6 +232,13 @@ def _sentence_initial(text: str, position: int) -> bool:
     return re.search(r"(?:^|[.!?:;\n\"'(])\s*$", text[:position]) is not None
 
 
+def _common_word(word: str, zipf: float) -> bool:
+    """Whether `word` is at least this frequent in English and not a listed first name."""
+    from wordfreq import zipf_frequency
+
+    return not is_name(word) and zipf_frequency(word.lower(), "en") >= zipf
+
+
 def _name_or_place(text: str, start: int, end: int, kind: str) -> PiiSpan | None:
     """The NER's span, less a first word capitalised only because it starts a sentence.
 
@@ -240,16 +247,13 @@ def _name_or_place(text: str, start: int, end: int, kind: str) -> PiiSpan | None
     dropped, and so is an everyday English word (Zipf frequency ≥ 4) at the start of a sentence,
     unless it is a listed first name.
     """
-    from wordfreq import zipf_frequency
-
     word = re.search(r"[^\W\d_]+", text[start:end])
     if word is None:
         return None
     if (
         word.start() > 0
         or not _sentence_initial(text, start)
-        or is_name(word[0])
-        or zipf_frequency(word[0].lower(), "en") < EVERYDAY_ZIPF
+        or not _common_word(word[0], EVERYDAY_ZIPF)
     ):
         return PiiSpan(start, end, kind)
     rest = re.search(r"[^\W_]", text[start + word.end() : end])
@@ -292,16 +296,11 @@ def every_mention(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
     it calls a name ("Problem" in the heading "Break Down the Problem") is not looked for
     elsewhere, unless it is a listed first name.
     """
-    from wordfreq import zipf_frequency
-
     found = {
         mention: s.kind
         for s in spans
         if s.kind in _NER_KINDS
-        and (
-            is_name(mention := text[s.start : s.end])
-            or zipf_frequency(mention.lower(), "en") < COMMON_WORD_ZIPF
-        )
+        and not _common_word(mention := text[s.start : s.end], COMMON_WORD_ZIPF)
     }
     return spans + [
         PiiSpan(match.start(), match.end(), kind)

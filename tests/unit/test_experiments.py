@@ -271,6 +271,9 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkey
         ValueError, match=r"results\.json: not experiment results \(planned_cells: Field"
     ):
         read_json(paths[0])
+    paths[0].write_text('{"results": []}')
+    with pytest.raises(ValueError, match=r"results\.json: not experiment results \(KeyError"):
+        read_json(paths[0])
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
