@@ -30,6 +30,7 @@ class AdversarialCase(BaseModel):
     private: list[str] = []
     canaries: list[str] = []
     secret: str | None = None  # what must not come out, for attacks that redaction can stop
+    verbatim: bool = False  # the secret shows only as written (a scrambled word), not by its words
     leaks: bool
 
 
@@ -84,8 +85,11 @@ def load_cases(path: Path | None = None) -> list[AdversarialCase]:
     return cases
 
 
-def secret_visible(secret: str, text: str) -> bool:
-    """Whether `secret` can still be read in `text` (its digits in any form, or all its words)."""
+def secret_visible(secret: str, text: str, *, verbatim: bool = False) -> bool:
+    """Whether `secret` can still be read in `text`: as written (case aside) if `verbatim`, else
+    its digits in any form, or all its words."""
+    if verbatim:
+        return secret.lower() in text.lower()
     digits = re.sub(r"\D", "", secret)
     if len(digits) >= 4:
         return carries_secret(text, [digits])
@@ -97,7 +101,9 @@ def secret_visible(secret: str, text: str) -> bool:
 def run_case(case: AdversarialCase, settings: FilterSettings) -> CaseResult:
     settings = replace(settings, canaries=(*settings.canaries, *case.canaries))
     verdict, shared = check(case.lesson, case.private, settings)
-    hidden = case.secret is not None and not secret_visible(case.secret, shared)
+    hidden = case.secret is not None and not secret_visible(
+        case.secret, shared, verbatim=case.verbatim
+    )
     return CaseResult(
         id=case.id,
         kind=case.kind,

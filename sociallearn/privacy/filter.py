@@ -3,7 +3,9 @@
 Layers, in order:
 - canaries: near copies of a planted canary, or its secret digits in any form;
 - copies: exact or near copies of the teacher's own examples (normalised edit distance), or a
-  shared run of `ngram` words;
+  shared run of `ngram` words; a private text too short for edit distance (a scrambled word,
+  "Ok lor...") is a copy when a lesson is that text, and is redacted where a lesson quotes it,
+  if it is distinctive (symbols inside a word, or a word that is not everyday English);
 - private numbers: a number that only one or two of the teacher's texts contain (a secret code,
   an account number), copied into a lesson, is redacted like PII (rejected when it only shows
   once obfuscation is undone);
@@ -33,7 +35,7 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from sociallearn.privacy.names import is_name
-from sociallearn.privacy.pii import PII_PLACEHOLDER, pii_spans, redact
+from sociallearn.privacy.pii import EVERYDAY_ZIPF, PII_PLACEHOLDER, common_word, pii_spans, redact
 from sociallearn.schema import Verdict
 
 
@@ -250,13 +252,50 @@ def redact_numbers(text: str, secrets: frozenset[str]) -> tuple[str, int]:
     return _DIGIT_RUN.sub(replace, text), found
 
 
+QUOTE_PLACEHOLDER = "[PRIVATE EXAMPLE]"
+MIN_QUOTE_CHARS = 5  # shorter private texts ("ok", "yes") are not worth redacting
+
+
+def distinctive(text: str) -> bool:
+    """Whether a short private text would identify itself if quoted: at least `MIN_QUOTE_CHARS`
+    characters, with symbols inside a word ("d!riv\"e%n") or a word that is not everyday English."""
+    text = _normalise(text)
+    if len(re.sub(r"\s", "", text)) < MIN_QUOTE_CHARS:
+        return False
+    if re.search(r"[^\W\d_][^\w\s']+[^\W\d_]", text):
+        return True
+    return any(not common_word(word, EVERYDAY_ZIPF) for word in re.findall(r"[^\W\d_]+", text))
+
+
+@functools.lru_cache(maxsize=16)
+def quotable(private_texts: tuple[str, ...], min_chars: int) -> re.Pattern[str] | None:
+    """One pattern for the distinctive private texts shorter than `min_chars`, each whole and
+    case-insensitive, with any run of spaces for a space."""
+    quotes = sorted(
+        {
+            _normalise(text)
+            for text in private_texts
+            if len(_normalise(text)) < min_chars and distinctive(text)
+        },
+        key=len,
+        reverse=True,
+    )
+    if not quotes:
+        return None
+    alternatives = (r"\s+".join(map(re.escape, quote.split(" "))) for quote in quotes)
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.I)
+
+
 def _copy_reasons(
     candidate: str, private_texts: Sequence[str], settings: FilterSettings
 ) -> tuple[list[str], float]:
     worst = 1.0
-    length = len(_normalise(candidate))
+    normalised = _normalise(candidate)
+    length = len(normalised)
     for private in private_texts:
         if min(len(_normalise(private)), length) < settings.min_copy_chars:
+            if normalised and normalised == _normalise(private):
+                return ["verbatim copy: the text of a private example"], 0.0
             continue
         distance = copy_distance(candidate, private)
         worst = min(worst, distance)
@@ -298,6 +337,12 @@ def check(
             text, redactions = redacted, {**redactions, "code": redactions.get("code", 0) + copied}
         if carries_secret(redacted, secrets):
             reasons.append("private number (obfuscated): copied from the private examples")
+    if quotes := quotable(tuple(private_texts), settings.min_copy_chars):
+        redacted, quoted = quotes.subn(QUOTE_PLACEHOLDER, redacted)
+        if quoted and settings.pii == "reject":
+            reasons.append(f"copy: quotes {quoted} short private example(s)")
+        elif quoted:
+            text, redactions = redacted, {**redactions, "copy": quoted}
     hidden = find_pii(reveal(redacted), names=False, library=False)
     if settings.names and (spelled := spelled_names(redacted)):
         hidden["name"] = spelled

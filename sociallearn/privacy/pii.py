@@ -232,7 +232,7 @@ def _sentence_initial(text: str, position: int) -> bool:
     return re.search(r"(?:^|[.!?:;\n\"'(])\s*$", text[:position]) is not None
 
 
-def _common_word(word: str, zipf: float) -> bool:
+def common_word(word: str, zipf: float) -> bool:
     """Whether `word` is at least this frequent in English and not a listed first name."""
     from wordfreq import zipf_frequency
 
@@ -253,7 +253,7 @@ def _name_or_place(text: str, start: int, end: int, kind: str) -> PiiSpan | None
     if (
         word.start() > 0
         or not _sentence_initial(text, start)
-        or not _common_word(word[0], EVERYDAY_ZIPF)
+        or not common_word(word[0], EVERYDAY_ZIPF)
     ):
         return PiiSpan(start, end, kind)
     rest = re.search(r"[^\W_]", text[start + word.end() : end])
@@ -300,7 +300,7 @@ def every_mention(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
         mention: s.kind
         for s in spans
         if s.kind in _NER_KINDS
-        and not _common_word(mention := text[s.start : s.end], COMMON_WORD_ZIPF)
+        and not common_word(mention := text[s.start : s.end], COMMON_WORD_ZIPF)
     }
     return spans + [
         PiiSpan(match.start(), match.end(), kind)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.privacy.filter import FilterSettings, check, copy_distance, find_pii, redact_pii
+from sociallearn.privacy.filter import (
+    FilterSettings,
+    check,
+    copy_distance,
+    distinctive,
+    find_pii,
+    redact_pii,
+)
 
 PRIVATE = ["Are we still meeting for coffee at the station after work today"]
 
@@ -195,3 +202,36 @@ def test_private_numbers_rejected_when_asked_or_obfuscated():
     hidden, _ = check("Friends share codes such as three five nine six.", SILO, FilterSettings())
     assert not hidden.passed
     assert any(reason.startswith("private number (obfuscated)") for reason in hidden.reasons)
+
+
+SCRAMBLED = ['d!riv"e%n', "o#p;p#osi't%io?n", "li&nes", "Ok lor...", "Where are you?", "ok"]
+
+
+def test_a_short_private_text_is_a_copy_when_a_lesson_is_that_text():
+    verdict, _ = check('D!RIV"E%N', SCRAMBLED, FilterSettings())
+    assert not verdict.passed and "verbatim copy" in verdict.reasons[0]
+    assert check("where are you?", SCRAMBLED, FilterSettings())[0].passed is False
+    assert check('d!riv"e%n!', SCRAMBLED, FilterSettings())[0].passed
+
+
+def test_distinctive_short_private_texts_quoted_in_a_lesson_are_redacted():
+    lesson = (
+        "Remove the symbols. Scrambled: d!riv\"e%n → driven; also o#p;p#osi't%io?n. "
+        "Say ok lor... like a friend. Where are you? Write ok."
+    )
+    verdict, text = check(lesson, SCRAMBLED, FilterSettings())
+    assert verdict.passed and verdict.redactions == {"copy": 3}
+    assert 'd!riv"e%n' not in text and "osi't" not in text and "lor" not in text
+    # everyday words and very short texts stay; so do other words that share letters
+    assert "Where are you?" in text and "Write ok." in text and "driven" in text
+    rejected, _ = check(lesson, SCRAMBLED, FilterSettings(pii="reject"))
+    assert not rejected.passed and "copy: quotes 3" in rejected.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [('d!riv"e%n', True), ("Ok lor...", True), ("Where are you?", False), ("I'm home", False),
+     ("li&n", False), ("£1000 prize", False)],
+)  # fmt: skip
+def test_which_short_texts_are_distinctive(text: str, expected: bool):
+    assert distinctive(text) is expected
