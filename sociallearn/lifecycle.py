@@ -17,7 +17,6 @@ from rich.prompt import Prompt
 from rich.table import Table
 
 from sociallearn.engine.pool import ModelPool
-from sociallearn.graphs.social_learning import builder
 from sociallearn.review import Decision, LessonForReview, ReviewRequest
 from sociallearn.schema import Answer, Lesson, TeacherDrop, Verdict
 from sociallearn.settings import Settings
@@ -68,12 +67,6 @@ def teach_until_done(
     options: dict[str, Any] = {"thread_id": thread, "on_update": on_update, "subgraphs": True}
     context = context_for(settings, models)
     with checkpointer(checkpoint, needed=settings.approve) as saver:
-        if checkpoint is not None and saver is not None:
-            saved = builder.compile(checkpointer=saver).get_state(
-                {"configurable": {"thread_id": thread}}
-            )
-            if saved.values and not saved.next:
-                return {**saved.values, "thread_id": thread, "finished_before": True}
         state = teach(context, run_id=run_id, checkpointer=saver, **options)
         while "__interrupt__" in state:
             request = ReviewRequest.model_validate(state["__interrupt__"][0])

@@ -42,7 +42,9 @@ def teach(
     teaches many runs shares one pool); a `Context` brings its own.
 
     With a `checkpointer`, the run is resumable: call again with the same `thread_id` (after a
-    crash, it goes on from the last checkpoint). `on_update(node, update)` is called as each
+    crash, it goes on from the last checkpoint). A thread that already finished is not taught
+    again (its lists of candidates would add up): its final state comes back with
+    "finished_before" set; delete the thread to teach afresh. `on_update(node, update)` is called as each
     node finishes (streamed); with `subgraphs`, teachers' inner nodes too, named
     "teacher-0/drafting". With `Context.approve`, the run stops before publishing and the
     returned state has "__interrupt__": [review request]; call again with `resume` (a
@@ -66,8 +68,12 @@ def teach(
     if resume is not None:
         value = resume.model_dump() if isinstance(resume, BaseModel) else resume
         payload = Command(resume=value)
-    elif checkpointer is not None and graph.get_state(config).next:
-        payload = None  # an interrupted run with this thread id: resume it
+    elif checkpointer is not None:
+        saved = graph.get_state(config)
+        if saved.next:
+            payload = None  # an interrupted run with this thread id: resume it
+        elif saved.values:
+            return {**saved.values, "finished_before": True}
     final: dict[str, Any] = {}
     interrupts: list[Any] = []
     teachers: dict[tuple[str, ...], str] = {}

@@ -93,6 +93,8 @@ def run_experiment(
                 continue
             if deadline is not None and time.time() > deadline:
                 continue  # out of time: later calls resume from the finished cells
+            if not resume:
+                saver.delete_thread(spec.cell_key(method, seed))  # teach again, not replay
             bar.set_postfix_str(f"{method.label}, seed {seed}")
             cell = run_cell(
                 spec, method, seed, models, out_dir=out_dir, checkpointer=saver, progress=progress

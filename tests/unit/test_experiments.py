@@ -349,3 +349,29 @@ def test_a_result_file_stopped_mid_write_keeps_its_previous_content(tmp_path, mo
     write_text(path, '{"completed": 2}\n')
     assert path.read_text() == '{"completed": 2}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_fresh_cells_are_taught_again_and_keep_their_size(sms_file, tmp_path, scripted):
+    """`resume=False` (`--fresh`) teaches a cell anew: its checkpoint thread is not replayed,
+    and its candidates do not add up with the earlier run's."""
+    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    spec = ExperimentSpec(
+        data_path=str(sms_file),
+        test_size=4,
+        runs=1,
+        teachers=2,
+        shots=2,
+        samples=2,
+        keep=2,
+        lessons=2,
+        permutations=200,
+        methods=parse_methods(["synthetic_examples+random"]),
+    )
+    out = tmp_path / "exp"
+    first = run_experiment(spec, models=ModelPool.fixed(engine), out_dir=out, progress=False)
+    calls = len(engine.prompts)
+    again = run_experiment(
+        spec, models=ModelPool.fixed(engine), out_dir=out, resume=False, progress=False
+    )
+    assert len(engine.prompts) > calls  # taught again
+    assert len(again.cells[0].lessons) == len(first.cells[0].lessons) == 2

@@ -59,6 +59,28 @@ def test_a_crashed_run_resumes_without_losing_or_repeating_lessons(sms_file, tmp
     assert sorted(lesson.id for lesson in library.list(run_id="r1")) == sorted(state["published"])
 
 
+def test_a_finished_thread_is_not_taught_again_until_deleted(sms_file, tmp_path, scripted):
+    """Teaching on a finished thread used to start a second run whose candidates added up with
+    the first's; now the finished state comes back, and deleting the thread teaches afresh."""
+    calls = {"n": 0}
+
+    def count(prompt: str, n: int) -> str:
+        calls["n"] += 1
+        return offer(prompt, calls["n"])
+
+    ctx = context(sms_file, tmp_path, scripted(count))
+    saver = InMemorySaver()
+    first = teach(ctx, checkpointer=saver, thread_id="t", run_id="r1")
+    drafted = calls["n"]
+    again = teach(context(sms_file, tmp_path, scripted(count)), checkpointer=saver, thread_id="t")
+    assert again["finished_before"] and calls["n"] == drafted
+    assert again["candidates"] == first["candidates"] and again["published"] == first["published"]
+    saver.delete_thread("t")
+    fresh = teach(context(sms_file, tmp_path, scripted(count)), checkpointer=saver, thread_id="t")
+    assert calls["n"] > drafted and "finished_before" not in fresh
+    assert len(fresh["candidates"]) == len(first["candidates"])
+
+
 def test_approval_interrupts_before_publishing_then_edits(sms_file, tmp_path, scripted):
     ctx = context(sms_file, tmp_path, scripted(offer), approve=True)
     saver = InMemorySaver()
