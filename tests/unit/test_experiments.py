@@ -204,22 +204,27 @@ def test_teacher_check_shares_only_helpful_examples(sms_file, tmp_path, scripted
     assert {lesson.input for lesson in checked["candidates"]} == {"Free prize, text WIN now"}
 
 
-def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkeypatch):
-    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
-    models = ModelPool.fixed(engine)
-    spec = ExperimentSpec(
+def small_spec(sms_file: Path, runs: int, methods: list[str]) -> ExperimentSpec:
+    """A few-second experiment on the small SMS file: 2 teachers, 2 shots, 4 test messages."""
+    return ExperimentSpec(
         data_path=str(sms_file),
         test_size=4,
-        runs=2,
+        runs=runs,
         teachers=2,
         shots=2,
         samples=2,
         keep=2,
         lessons=2,
         permutations=200,
-        methods=parse_methods(
-            ["zero_shot", "original_examples", "instructions", "synthetic_examples+voting"]
-        ),
+        methods=parse_methods(methods),
+    )
+
+
+def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkeypatch):
+    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    models = ModelPool.fixed(engine)
+    spec = small_spec(
+        sms_file, 2, ["zero_shot", "original_examples", "instructions", "synthetic_examples+voting"]
     )
     result = run_experiment(spec, models=models, out_dir=tmp_path / "exp", progress=False)
     assert [s.method for s in result.summaries] == [m.label for m in spec.methods]
@@ -355,18 +360,7 @@ def test_fresh_cells_are_taught_again_and_keep_their_size(sms_file, tmp_path, sc
     """`resume=False` (`--fresh`) teaches a cell anew: its checkpoint thread is not replayed,
     and its candidates do not add up with the earlier run's."""
     engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
-    spec = ExperimentSpec(
-        data_path=str(sms_file),
-        test_size=4,
-        runs=1,
-        teachers=2,
-        shots=2,
-        samples=2,
-        keep=2,
-        lessons=2,
-        permutations=200,
-        methods=parse_methods(["synthetic_examples+random"]),
-    )
+    spec = small_spec(sms_file, 1, ["synthetic_examples+random"])
     out = tmp_path / "exp"
     first = run_experiment(spec, models=ModelPool.fixed(engine), out_dir=out, progress=False)
     calls = len(engine.prompts)
