@@ -44,8 +44,8 @@ def teach(
     With a `checkpointer`, the run is resumable: call again with the same `thread_id` (after a
     crash, it goes on from the last checkpoint). A thread that already finished is not taught
     again (its lists of candidates would add up): its final state comes back with
-    "finished_before" set; delete the thread to teach afresh. `on_update(node, update)` is called as each
-    node finishes (streamed); with `subgraphs`, teachers' inner nodes too, named
+    "finished_before" set; delete the thread to teach afresh. `on_update(node, update)` is
+    called as each node finishes (streamed); with `subgraphs`, teachers' inner nodes too, named
     "teacher-0/drafting". With `Context.approve`, the run stops before publishing and the
     returned state has "__interrupt__": [review request]; call again with `resume` (a
     `sociallearn.review.Decision` or its dict) to go on, as `Command(resume=...)` does.
