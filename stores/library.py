@@ -23,11 +23,21 @@ Nothing is lost and nothing fails silently:
 - Imports and merges admit only lessons that pass the checks of `stores.admission`, all or
   nothing; exports never overwrite a file unasked, never write into the library's own folder,
   and appear whole or not at all.
+
+Nothing else of the process goes into a local library's files either. Chroma's HNSW index
+writes buffers it allocated without clearing them, at their full capacity (chroma-core/chroma
+#7688), so a library folder could hold leftovers of the process's memory: private examples,
+prompts. Before the first local library opens, glibc is told to fill every new allocation
+with zeros and every freed block with 0xff (`mallopt(M_PERTURB)`); elsewhere this is not
+available, and a library that must hold nothing else is best written by a process (or a Chroma
+server) that never held private data.
 """
 
 from __future__ import annotations
 
 import builtins
+import ctypes
+import functools
 import json
 import os
 import sqlite3
@@ -135,6 +145,7 @@ class LessonLibrary:
         location: str = "the Chroma client's library",
         create: bool = True,
     ) -> None:
+        clear_new_memory()  # before Chroma allocates this library's index buffers
         self.client = client
         self.folder = folder  # None for a library on a Chroma server
         self.location = str(folder) if folder is not None else location
@@ -541,7 +552,22 @@ def _check_database(folder: Path, *, must_exist: bool) -> None:
         )
 
 
+M_PERTURB = -6  # glibc's mallopt option: fill new allocations and freed blocks
+
+
+@functools.cache
+def clear_new_memory() -> bool:
+    """Have glibc hand out zeroed memory and wipe freed blocks (0xff) from now on, so buffers
+    that Chroma writes before filling carry no leftovers; whether it could (glibc only)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_PERTURB, 0xFF))  # new memory is filled with 0xff ^ 0xff = 0
+
+
 def _persistent_client(folder: Path) -> ClientAPI:
+    clear_new_memory()
     try:
         return chromadb.PersistentClient(path=str(folder))
     except Exception as exc:  # Chroma raises its own types, or plain ones, for an unusable folder

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import ctypes
+import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from sociallearn.schema import Lesson, Verdict
-from sociallearn.stores.library import LessonLibrary, LibraryFormatError, read_jsonl
+from sociallearn.stores.library import (
+    LessonLibrary,
+    LibraryFormatError,
+    clear_new_memory,
+    read_jsonl,
+)
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -138,3 +147,66 @@ def test_bad_import_names_file_line_and_field(library: LessonLibrary, tmp_path: 
     path.write_text(line.replace(f'"id":"{good.id}"', '"id":"forged"') + "\n")
     with pytest.raises(LibraryFormatError, match=r"bad.jsonl:1: id: 'forged' does not match"):
         read_jsonl(path)
+
+
+# A process that held private text, then writes a library: freed buffers full of a marker on
+# several threads' heaps (glibc arenas), as a long run leaves them, before the library opens.
+LITTERED_LIBRARY = """
+import json, sys, threading
+from pathlib import Path
+from sociallearn.schema import Lesson
+from sociallearn.stores.library import LessonLibrary
+
+MARK = b"PRIVATE-MARKER-7f3a9c "
+
+def litter():
+    big = bytearray(4_000_000)  # freed, it raises glibc's threshold for fresh mmap'd memory
+    del big
+    junk = [bytearray(MARK * (100_000 // len(MARK))) for _ in range(40)]
+    del junk
+
+threads = [threading.Thread(target=litter) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+litter()
+library = LessonLibrary.open(sys.argv[1])
+library.publish(
+    Lesson(task="sms_spam", kind="instruction", text=f"lesson {i}", teacher_id="t",
+           teacher_model="m", run_id="r", method="instructions")
+    for i in range(3)
+)
+"""
+
+
+def test_a_library_holds_no_leftovers_of_the_process_memory(tmp_path: Path):
+    """Chroma writes HNSW buffers before filling them (chroma-core/chroma#7688); leftovers of
+    freed memory (here a marker, in a run private examples) must not reach the folder."""
+    folder = tmp_path / "library"
+    for _ in range(8):  # unguarded, the marker reached the files in 2 of 6 runs (measured)
+        subprocess.run([sys.executable, "-c", LITTERED_LIBRARY, str(folder)], check=True)
+        files = [path for path in folder.rglob("*") if path.is_file()]
+        assert any(path.name == "data_level0.bin" for path in files)
+        assert [path.name for path in files if b"PRIVATE-MARKER" in path.read_bytes()] == []
+        shutil.rmtree(folder)
+
+
+def test_new_memory_is_cleared_once_a_library_opens(tmp_path: Path):
+    """glibc fills new allocations with zeros after a local library opens."""
+    LessonLibrary.open(tmp_path / "library")
+    if not clear_new_memory():
+        pytest.skip("not glibc: mallopt(M_PERTURB) is not available")
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    size = 64_000  # below glibc's threshold for fresh mmap'd (zeroed) memory
+    block = libc.malloc(size)
+    ctypes.memset(block, 0x41, size)
+    libc.free(block)
+    again = libc.malloc(size)
+    try:
+        assert ctypes.string_at(again, size) == bytes(size)
+    finally:
+        libc.free(again)
