@@ -24,6 +24,7 @@ from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import Preset, paper_specs
 from sociallearn.experiments.report import output_paths, read_json, to_markdown, write_all
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
+from sociallearn.experiments.spec import ExperimentSpec
 
 RESULTS = Path(__file__).parent / "results"
 console = Console()
@@ -41,7 +42,8 @@ def main() -> None:
         "--only",
         nargs="*",
         default=None,
-        help="task names to run; the other tables are kept as the results file has them",
+        help="tables to run, by task (sms_spam) or name ('sms_spam, student qwen1.5b'); the "
+        "other tables are kept as the results file has them",
     )
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/paper"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
@@ -58,9 +60,13 @@ def main() -> None:
         "quick" if args.quick else "full" if args.full else "capable" if args.capable else "paper"
     )
     specs = paper_specs(preset)
-    unknown = set(args.only or ()) - {spec.task for spec in specs}
+    unknown = set(args.only or ()) - {spec.task for spec in specs} - {spec.name for spec in specs}
     if unknown:
         parser.error(f"--only: no {preset} table for {', '.join(sorted(unknown))}")
+
+    def chosen(spec: ExperimentSpec) -> bool:
+        return not args.only or spec.task in args.only or spec.name in args.only
+
     stem = args.results or RESULTS / f"paper_tables_{preset}".removesuffix("_paper")
     started = time.time()
     deadline = started + 60 * args.budget_minutes if args.budget_minutes is not None else None
@@ -69,7 +75,7 @@ def main() -> None:
     kept = {  # with --only, the other tables as the file has them
         result.spec.name: result
         for result in (read_json(json_path) if args.only and json_path.exists() else [])
-        if result.spec.task not in args.only
+        if not chosen(result.spec)
     }
     results: list[ExperimentResult] = []
     for runs in range(1, max(spec.runs for spec in specs) + 1):  # run 1 of every table first
@@ -84,7 +90,7 @@ def main() -> None:
                 deadline=deadline,
             )
             for spec in specs
-            if not args.only or spec.task in args.only or spec.name in kept
+            if chosen(spec) or spec.name in kept
         ]
         title = "Social learning on the embedded models: the paper's Tables 1–2"
         paths = write_all(results, stem, title=title)  # results so far, rewritten each round
