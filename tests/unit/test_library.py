@@ -152,8 +152,7 @@ def test_bad_import_names_file_line_and_field(library: LessonLibrary, tmp_path: 
 # A process that held private text, then writes a library: freed buffers full of a marker on
 # several threads' heaps (glibc arenas), as a long run leaves them, before the library opens.
 LITTERED_LIBRARY = """
-import json, sys, threading
-from pathlib import Path
+import sys, threading
 from sociallearn.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 
