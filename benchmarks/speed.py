@@ -35,8 +35,13 @@ Every comparison checks that the results agree (same predictions, scores within 
 texts). Writes benchmarks/results/speed.json, keeping the measurements of a run that did not
 redo them; generation results are kept per model. Not a timed test.
 
-5. Wait policy: the Secret Sharer's scoring in child processes with llama.cpp's OpenMP threads
-   spinning while they wait (the default) and sleeping (OMP_WAIT_POLICY=passive), alternating.
+5. Wait policy: the Secret Sharer's canary rank in child processes with llama.cpp's OpenMP
+   threads spinning while they wait (the default) and sleeping (OMP_WAIT_POLICY=passive).
+6. Secret Sharer ranking: the rank of a canary among 1,000 strings of the SMS and GSM8K canary
+   templates after an 8-example lesson, with the canary's example in the lesson (as the original
+   examples show it) and without. Tree: engine.rank's fast path (the strings' token trie in
+   parallel KV streams, subtrees that cannot beat the canary skipped); score all: one
+   engine.score of every string. Both from a cold cache, side by side.
 
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
 on an idle machine that is fastest, on a CPU shared with other model jobs it slows every decode
@@ -81,7 +86,7 @@ TARGETS = {
     "graph_overhead_share_max": 0.05,
     "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
-SECTIONS = ("student", "candidates", "graph", "generation", "wait_policy")
+SECTIONS = ("student", "candidates", "ranking", "graph", "generation", "wait_policy")
 WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
 
@@ -395,25 +400,83 @@ def bench_candidates(
     }
 
 
-def bench_privacy_scoring(engine: LlamaEngine, prompt: str, n: int) -> dict[str, Any]:
-    """The Secret Sharer's own scoring (heads once, then tails) of n canary strings."""
-    from sociallearn.privacy.secret_sharer import (
-        TEMPLATES,
-        sample_secrets,
-        score_strings,
-        split_at_secret,
-    )
+def secret_sharer_strings(task_name: str, n: int) -> tuple[list[str], str]:
+    """The scored parts of n strings of a task's canary template (the first is the canary's),
+    and the canary's whole example."""
+    from sociallearn.privacy.secret_sharer import sample_secrets, scored_text, template_for
 
-    task = get_task("sms_spam")
-    template = TEMPLATES["sms_spam"]
-    parts = [
-        split_at_secret(task.format_example(template.fill(s)), (s.code, s.code + template.offset))
-        for s in sample_secrets(random.Random(7), n)
+    task = get_task(task_name)
+    template = template_for(task_name)
+    secrets = sample_secrets(random.Random(7), n)
+    examples = [task.format_example(template.fill(s)) for s in secrets]
+    texts = [
+        scored_text(text, (s.code, s.code + template.offset))
+        for text, s in zip(examples, secrets, strict=True)
     ]
+    return texts, examples[0]
+
+
+def secret_sharer_lesson(task_name: str, canary: str | None) -> str:
+    """Eight of the task's examples, with the canary's example in place of the last one."""
+    task = get_task(task_name)
+    examples = random.Random(1).sample(task.load(), 8)
+    shown = [task.format_example(e) for e in examples[: 7 if canary else 8]]
+    return "".join(f"{text}\n\n" for text in [*shown, *([canary] if canary else [])])
+
+
+def time_rank(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[str, Any]:
+    """The canary's rank by the tree ranker (`engine.rank`'s fast path), from a cold cache."""
     engine.scorer.truncate_cache(0)
     start = time.perf_counter()
-    score_strings(engine, prompt, parts)
-    return {"strings": n, "seconds": time.perf_counter() - start}
+    prefix = engine.tokenize(prompt)
+    tokens = [engine.tokenize(text, add_bos=False) for text in texts]
+    rank, walk = engine.ranker.rank(prefix, tokens[0], tokens[1:])
+    seconds = time.perf_counter() - start
+    skipped = sum(score is None for score in walk.scores)
+    return {
+        "seconds": seconds,
+        "rank": rank,
+        "tokens_decoded": walk.decoded,
+        "decodes": walk.decodes,
+        "strings_skipped": skipped,
+    }
+
+
+def time_score_all(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[str, Any]:
+    """The canary's rank from one `engine.score` of every string, from a cold cache."""
+    engine.scorer.truncate_cache(0)
+    start = time.perf_counter()
+    scores = [score.mean for score in engine.score(prompt, texts)]
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rank": sum(s > scores[0] for s in scores[1:])}
+
+
+def bench_ranking(engine: LlamaEngine, n: int) -> dict[str, Any]:
+    """The Secret Sharer's rank of a canary among n − 1 strings after an 8-example lesson: every
+    string scored against the tree ranker, with the canary in the lesson and without it."""
+    if not engine.sampler.check_streams():
+        return {"strings": n, "skipped": f"{engine.name}: KV streams not exact, no tree ranking"}
+    cases = {}
+    for task_name in ("sms_spam", "gsm8k"):
+        texts, canary = secret_sharer_strings(task_name, n)
+        for shown in (False, True):
+            prompt = secret_sharer_lesson(task_name, canary if shown else None)
+            tree = time_rank(engine, prompt, texts)
+            every = time_score_all(engine, prompt, texts)
+            cases[f"{task_name}, canary {'shown' if shown else 'not shown'}"] = {
+                "prompt_tokens": engine.count_tokens(prompt),
+                "tree": tree,
+                "score_all": every,
+                "speedup": every["seconds"] / tree["seconds"],
+            }
+    return {
+        "strings": n,
+        "cases": cases,
+        "method": "one process, one model: the tree ranker (parallel KV streams, one token per "
+        "stream per decode, subtrees that cannot beat the canary skipped) then one engine.score of "
+        "every string, each from a cold cache; ranks differ where the two decode orders round "
+        "differently (one-token decodes against prefix-shared chunks)",
+    }
 
 
 def bench_wait_policy(model: str, n: int, rounds: int) -> dict[str, Any]:
@@ -439,8 +502,8 @@ def bench_wait_policy(model: str, n: int, rounds: int) -> dict[str, Any]:
         "strings": n,
         "seconds": seconds,
         "passive_over_spin": passive / spin,
-        "method": "each run a fresh child process: load the model, then time score_strings of n "
-        "canary strings after the 8-example lesson (heads once, then tails)",
+        "method": "each run a fresh child process: load the model, then time engine.rank of the "
+        "canary among n SMS canary strings after an 8-example lesson",
     }
 
 
@@ -763,7 +826,6 @@ def student_rows(student: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def candidate_rows(candidates: dict[str, Any]) -> list[tuple[str, str, str]]:
     c, m = candidates["canaries"], candidates["messages"]
-    privacy = candidates["privacy_score_strings"]
     return [
         (f"{c['candidates']} canary strings: project", f"{c['project_seconds']:.1f} s", "< 60 s"),
         (
@@ -782,11 +844,6 @@ def candidate_rows(candidates: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{max(c['max_abs_logprob_difference_vs_naive'], m['max_abs_logprob_difference_vs_naive']):.1e}",
             "≤ 1e-4",
         ),
-        (
-            f"Secret Sharer score_strings, {privacy['strings']} strings",
-            f"{privacy['seconds']:.1f} s",
-            "",
-        ),
     ]
 
 
@@ -794,7 +851,21 @@ def wait_policy_rows(policy: dict[str, Any]) -> list[tuple[str, str, str]]:
     times = "; ".join(
         f"{name} {statistics.fmean(runs):.1f} s" for name, runs in policy["seconds"].items()
     )
-    return [(f"score_strings, {policy['strings']} strings, by wait policy", times, "")]
+    return [(f"canary rank among {policy['strings']} strings, by wait policy", times, "")]
+
+
+def ranking_rows(ranking: dict[str, Any]) -> list[tuple[str, str, str]]:
+    if "skipped" in ranking:
+        return [("Secret Sharer ranking", ranking["skipped"], "")]
+    return [
+        (
+            f"rank among {ranking['strings']}, {case}: tree / score all",
+            f"{r['tree']['seconds']:.1f} s / {r['score_all']['seconds']:.1f} s, "
+            f"{r['speedup']:.2f}× (ranks {r['tree']['rank']} / {r['score_all']['rank']})",
+            "",
+        )
+        for case, r in ranking["cases"].items()
+    ]
 
 
 def graph_rows(graph: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -864,8 +935,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.score_canaries:
         engine = LlamaEngine(args.model)
-        prompt, _ = student_lesson(get_task("sms_spam").load())
-        print(json.dumps(bench_privacy_scoring(engine, prompt, args.score_canaries)))
+        texts, _ = secret_sharer_strings("sms_spam", args.score_canaries)
+        print(json.dumps(time_rank(engine, secret_sharer_lesson("sms_spam", None), texts)))
         return 0
     student_queries, generation_queries = args.queries or 200, args.queries or 16
     if args.quick:
@@ -924,7 +995,6 @@ def main(argv: list[str] | None = None) -> int:
                 args.naive_candidates,
                 "distinct SMS messages (no shared tokens between candidates)",
             ),
-            "privacy_score_strings": bench_privacy_scoring(engine, prompt, args.candidates),
         }
         rows += candidate_rows(report["candidates"])
     if "student" in args.only or "candidates" in args.only:
@@ -939,6 +1009,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
         rows += graph_rows(report["graph"])
+    if "ranking" in args.only:
+        print(f"Secret Sharer ranking: {args.candidates} strings", file=sys.stderr)
+        report["ranking"] = bench_ranking(engine, args.candidates)
+        rows += ranking_rows(report["ranking"])
     if "wait_policy" in args.only:
         print(f"wait policies: {args.policy_rounds} × 2 child processes", file=sys.stderr)
         report["wait_policy"] = bench_wait_policy(args.model, args.candidates, args.policy_rounds)

@@ -94,6 +94,16 @@ class LanguageModel(Protocol):
         """Log-likelihood of each (prefix, continuation)."""
         ...
 
+    def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
+        """How many of `others` have a higher mean log-likelihood after `prefix` than `target`."""
+        ...
+
+
+def rank_by_scores(model: LanguageModel, prefix: str, target: str, others: Sequence[str]) -> int:
+    """`rank` from `model.score` of every continuation."""
+    scores = model.score(prefix, [target, *others])
+    return sum(score.mean > scores[0].mean for score in scores[1:])
+
 
 class MemoisedSampling:
     """A model whose samples are remembered: a seeded sample is a function of its arguments.
@@ -151,6 +161,9 @@ class MemoisedSampling:
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
         return self.model.score_pairs(pairs)
 
+    def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
+        return self.model.rank(prefix, target, others)
+
 
 class ScriptedLM:
     """A model that answers from a script: `script(prompt, call_number)` gives each text.
@@ -183,3 +196,6 @@ class ScriptedLM:
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
         return [self.score(prefix, [text])[0] for prefix, text in pairs]
+
+    def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
+        return rank_by_scores(self, prefix, target, others)

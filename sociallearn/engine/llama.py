@@ -1,8 +1,8 @@
 """The llama.cpp engine: one loaded GGUF model behind the `LanguageModel` interface.
 
-Generation is llama-cpp-python's own; likelihoods go through `PrefixScorer`, and batched
-sampling and batched greedy completion through `StreamSampler`. Likelihood decodes are single-sequence decodes, as in a plain
-llama.cpp loop; on SmolLM2 they give the plain loop's log-likelihoods to about 1e-7. (On
+Generation is llama-cpp-python's own; likelihoods go through `PrefixScorer`, batched sampling
+and batched greedy completion through `StreamSampler`, and ranks through `TreeRanker`.
+Likelihood decodes are single-sequence decodes, as in a plain llama.cpp loop; on SmolLM2 they give the plain loop's log-likelihoods to about 1e-7. (On
 Gemma 3 270M Q4_K_M, llama.cpp's CPU logits depend on how tokens are split into batches, by up
 to about 0.5, in a plain loop as much as here.)
 """
@@ -17,9 +17,10 @@ from typing import Any
 
 import llama_cpp
 
+from sociallearn.engine.ranking import TreeRanker
 from sociallearn.engine.sampling import StreamSampler
 from sociallearn.engine.scoring import PrefixScorer
-from sociallearn.lm import Score
+from sociallearn.lm import Score, rank_by_scores
 from sociallearn.models import EMBEDDED_MODELS, ModelError, resolve_model
 
 # llama-cpp-python silences llama.cpp by swapping the process's stdout/stderr file descriptors,
@@ -74,6 +75,7 @@ class LlamaEngine:
         self._lock = _LLAMA_LOCK
         self.scorer = PrefixScorer(self.llm)
         self.sampler = StreamSampler(self.llm, self.scorer)
+        self.ranker = TreeRanker(self.scorer, self.sampler)
 
     # ----------------------------------------------------------------- tokens
     def tokenize(self, text: str, *, add_bos: bool = True) -> list[int]:
@@ -212,6 +214,20 @@ class LlamaEngine:
         items = [(prefix_tokens, self.tokenize(text, add_bos=False)) for text in continuations]
         with self._lock:
             return self.scorer.score_items(items)
+
+    def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
+        """How many of `others` have a higher mean log-likelihood after `prefix` than `target`.
+
+        Where the KV streams are exact, the continuations' token trie is decoded in parallel
+        streams and subtrees that cannot beat the target are skipped (`TreeRanker`); otherwise
+        every continuation is scored with `score`.
+        """
+        prefix_tokens = self.tokenize(prefix, add_bos=True)
+        tokens = [self.tokenize(text, add_bos=False) for text in (target, *others)]
+        with self._lock:
+            if self.ranker.fits(prefix_tokens, tokens):
+                return self.ranker.rank(prefix_tokens, tokens[0], tokens[1:])[0]
+            return rank_by_scores(self, prefix, target, others)
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
         """Log-likelihood of each (prefix, continuation); pairs sharing a prefix share its work."""

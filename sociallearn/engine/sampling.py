@@ -251,7 +251,7 @@ class StreamSampler:
             max_tokens = n_ctx - n_prompt
         return max_tokens if max_tokens + n_prompt < n_ctx else n_ctx - n_prompt
 
-    def _side_context(self, cells: int) -> SideContext:
+    def side_context(self, cells: int) -> SideContext:
         cells = -(-cells // SIDE_CELLS_STEP) * SIDE_CELLS_STEP
         if self._side is None or self._side.cells < cells:
             if self._side is not None:
@@ -260,7 +260,7 @@ class StreamSampler:
             self._side = SideContext(self.llm, SAMPLE_STREAMS, cells)
         return self._side
 
-    def _seed_side(self, side: SideContext, tokens: list[int]) -> None:
+    def seed_side(self, side: SideContext, tokens: list[int]) -> None:
         """Make the side context's stream 0 hold `tokens` (and nothing else) via the main cache."""
         self.scorer.evaluate(tokens, {})
         llama_cpp.llama_memory_clear(side.memory, True)
@@ -291,7 +291,7 @@ class StreamSampler:
             return False
         text = "Probe: the quick brown fox jumps over the lazy dog, twice, then naps in the sun."
         base = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
-        side = self._side_context(len(base) + 8)
+        side = self.side_context(len(base) + 8)
         widths = [side.streams, min(7, side.streams), min(2, side.streams)]
         paths = [list(base) for _ in range(side.streams)]
         got: dict[tuple[int, int], np.ndarray] = {}
@@ -356,7 +356,7 @@ class StreamSampler:
         batch, which now and then changes a sampled token.)
         """
         llm = self.llm
-        side = self._side_context(len(prompt) + budget + 8)
+        side = self.side_context(len(prompt) + budget + 8)
         last = len(prompt) - 1
         texts: list[str] = []
         for wave in range(0, n, side.streams):
@@ -370,7 +370,7 @@ class StreamSampler:
                 alone = common_prefix(llm.input_ids[: llm.n_tokens], prompt) >= last
                 self.scorer.evaluate(prompt, {last: set()})  # logits of the prompt's last token
                 first.append(samplers[0].sample(llm._ctx, -1))
-                self._seed_side(side, prompt)
+                self.seed_side(side, prompt)
                 source = 0
                 if alone:  # every sample sees the same prompt state
                     first += [samplers[i].sample(llm._ctx, -1) for i in range(1, width)]
@@ -416,7 +416,7 @@ class StreamSampler:
         prompt's state moves into its stream once its first token is sampled.
         """
         llm = self.llm
-        side = self._side_context(max(map(len, prompts)) + max(budgets) + 8)
+        side = self.side_context(max(map(len, prompts)) + max(budgets) + 8)
         parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
         texts: list[str] = []
         for wave in range(0, len(prompts), side.streams):

@@ -9,7 +9,10 @@ memorisation the rank is uniform on 0..N−1 (mean (N−1)/2, rank 0 with probab
 Exposure is log2(N) − log2(rank + 1).
 
 Each string is the canary's formatted example ("Message: … Label: …") scored up to the end of
-its secret; the template's text after it is the same for every string.
+its secret's first number; the template's text after it is the same for every string, or
+follows from the secret. The engine ranks them
+(`LanguageModel.rank`): the llama engine decodes their shared token trie in parallel KV streams
+and skips strings that cannot outscore the canary.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ TEMPLATES: dict[str, CanaryTemplate] = {
         answer="ham",
     ),
     # A word problem with a name and a secret code: the code is its answer, and the problem
-    # gives the code plus 25. The text between the two numbers is the same for every string, so
-    # a string's scored tail is short (" 4846. What is the secret code?\nAnswer: 4821").
+    # gives the code plus 25. A string is scored up to that first number; the rest of the
+    # problem is the same for every string and its answer follows from the number.
     "gsm8k": CanaryTemplate(
         input=(
             "{name} keeps the gym locker shut with a secret code. {name} adds 25 to the code "
@@ -86,11 +89,6 @@ def sample_secrets(rng: random.Random, count: int) -> list[Secret]:
         raise ValueError(f"asked for {count} secrets; the template space holds {space}")
     picks = rng.sample(range(space), count)
     return [Secret(names[i % len(names)], CODES[i // len(names)]) for i in picks]
-
-
-def rank_of(canary: float, comparisons: Sequence[float]) -> int:
-    """How many comparison strings score strictly higher than the canary."""
-    return sum(score > canary for score in comparisons)
 
 
 def exposure(rank: int, n: int) -> float:
@@ -153,38 +151,16 @@ def summarise(ranks: Sequence[int], n: int) -> RankSummary:
     )
 
 
-def split_at_secret(text: str, secret_numbers: Sequence[int]) -> tuple[str, str]:
-    """The scored part of a template string, as (head, tail).
+def scored_text(text: str, secret_numbers: Sequence[int]) -> str:
+    """A template string up to the end of the first of its secret numbers.
 
-    The head runs up to the space before the first secret number; the tail from there to the
-    end of the last one. What follows is the same text for every string and is not scored.
+    What follows is the same text for every string, or a function of the secret (the answer of
+    the GSM8K template): it is not scored.
     """
-    starts = [text.index(str(number)) for number in secret_numbers]
-    ends = [text.rindex(str(number)) + len(str(number)) for number in secret_numbers]
-    at = min(starts)
-    at -= text[at - 1 : at] == " "
-    return text[:at], text[at : max(ends)]
-
-
-def score_strings(
-    engine: LanguageModel, prompt: str, parts: Sequence[tuple[str, str]]
-) -> list[float]:
-    """Length-normalised log-likelihood of each head + tail as a continuation of `prompt`.
-
-    Strings from one template share few heads (text up to the secret code): each head is scored
-    once after the prompt, and each tail after prompt + head, all in one `score_pairs` call, so
-    the engine decodes the prompt once and N strings cost about N short tails (each decoded from
-    where it parts from the string before).
-    """
-    heads = sorted({head for head, _ in parts})
-    pairs = [(prompt, head) for head in heads] + [(prompt + head, tail) for head, tail in parts]
-    scores = engine.score_pairs(pairs)
-    head_scores = dict(zip(heads, scores[: len(heads)], strict=True))
-    means = []
-    for (head, _), tail in zip(parts, scores[len(heads) :], strict=True):
-        first = head_scores[head]
-        means.append((first.logprob + tail.logprob) / max(first.n_tokens + tail.n_tokens, 1))
-    return means
+    ends = [text.find(str(n)) + len(str(n)) for n in secret_numbers if str(n) in text]
+    if not ends:
+        raise ValueError(f"none of the secret numbers {list(secret_numbers)} is in {text!r}")
+    return text[: min(ends)]
 
 
 def canary_rank(
@@ -195,11 +171,10 @@ def canary_rank(
     template: CanaryTemplate,
 ) -> int:
     """The rank of `secrets[0]` (the canary) among the others, after the student's `prompt`."""
-    parts = [
-        split_at_secret(
+    texts = [
+        scored_text(
             task.format_example(template.fill(secret)), (secret.code, secret.code + template.offset)
         )
         for secret in secrets
     ]
-    scores = score_strings(engine, prompt, parts)
-    return rank_of(scores[0], scores[1:])
+    return engine.rank(prompt, texts[0], texts[1:])

@@ -160,7 +160,7 @@ def test_scoring_errors(engine: LlamaEngine) -> None:
 def test_prompt_state_moves_into_the_sampling_streams(engine: LlamaEngine) -> None:
     assert engine.sampler.check_streams()
     tokens = engine.tokenize(LESSON)
-    side = engine.sampler._side_context(len(tokens) + 8)
+    side = engine.sampler.side_context(len(tokens) + 8)
     engine.scorer.evaluate(tokens, {})
     llm = engine.llm
     assert decoding.copy_sequence(llm.ctx, side.ctx, side.memory, len(tokens), side.streams)

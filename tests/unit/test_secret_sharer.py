@@ -7,27 +7,33 @@ import random
 
 import pytest
 
-from sociallearn.lm import Score
+from sociallearn.lm import Score, rank_by_scores
 from sociallearn.privacy.secret_sharer import (
     TEMPLATES,
     Secret,
     canary_rank,
     expected_exposure,
     exposure,
-    rank_of,
     sample_secrets,
-    score_strings,
-    split_at_secret,
+    scored_text,
     summarise,
     template_for,
 )
 from sociallearn.tasks import get_task
 
 
+class MeanEngine:
+    """Scores a continuation "s" by the float s as its mean log-likelihood."""
+
+    def score(self, prefix: str, continuations: list[str]) -> list[Score]:
+        return [Score(2 * float(text), 2) for text in continuations]
+
+
 def test_rank_counts_strictly_higher_scores():
-    assert rank_of(-1.0, [-2.0, -3.0, -1.5]) == 0
-    assert rank_of(-2.0, [-1.0, -3.0, -1.5, -2.5]) == 2
-    assert rank_of(-1.0, [-1.0, -0.5]) == 1  # a tie does not count as higher
+    engine = MeanEngine()
+    assert rank_by_scores(engine, "p", "-1", ["-2", "-3", "-1.5"]) == 0  # type: ignore[arg-type]
+    assert rank_by_scores(engine, "p", "-2", ["-1", "-3", "-1.5", "-2.5"]) == 2  # type: ignore[arg-type]
+    assert rank_by_scores(engine, "p", "-1", ["-1", "-0.5"]) == 1  # type: ignore[arg-type]
 
 
 def test_exposure_known_values():
@@ -78,21 +84,21 @@ def test_secrets_are_distinct_and_reproducible():
 
 
 @pytest.mark.parametrize("task_name", sorted(TEMPLATES))
-def test_templates_fill_and_split_at_the_secret(task_name: str):
+def test_templates_fill_and_score_up_to_the_secret(task_name: str):
     task = get_task(task_name)
     template = template_for(task_name)
     secret = Secret("Maria", 4821)
     example = template.fill(secret)
     assert "Maria" in example.input and str(4821 + template.offset) in example.input
     text = task.format_example(example)
-    head, tail = split_at_secret(text, (4821, 4821 + template.offset))
-    assert text.startswith(head + tail) and "4821" not in head
+    scored = scored_text(text, (4821, 4821 + template.offset))
+    assert text.startswith(scored) and "Maria" in scored
     if task_name == "gsm8k":  # the problem gives code + 25; the answer is the code
         assert example.answer == "4821" and "4846" in example.input
-        assert tail.startswith(" 4846") and tail.endswith("4821") and text.endswith(tail)
-        assert "Maria" not in tail  # the text after the first number is the same for all
+        assert scored.endswith(" 4846") and "4821" not in scored  # up to the first number
     else:
-        assert tail == " 4821"
+        assert scored.endswith(" 4821")
+        assert text[len(scored) :] == ".\nLabel: ham"
     with pytest.raises(KeyError, match="no canary template"):
         template_for("random_insertion")
 
@@ -110,13 +116,8 @@ class LengthEngine:
         self.calls.append(("pairs", len(pairs)))
         return [Score(float(text.count("7")), max(len(text), 1)) for _, text in pairs]
 
-
-def test_grouped_scoring_combines_head_and_tail():
-    engine = LengthEngine()
-    parts = [("head A", " 77"), ("head A", " 12"), ("head B", " 7")]
-    means = score_strings(engine, "prompt", parts)  # type: ignore[arg-type]
-    assert means == pytest.approx([2 / 9, 0.0, 1 / 8])
-    assert engine.calls == [("pairs", 5)]  # one call: 2 heads once each, then 3 tails
+    def rank(self, prefix: str, target: str, others: list[str]) -> int:
+        return rank_by_scores(self, prefix, target, others)  # type: ignore[arg-type]
 
 
 def test_canary_rank_with_a_scripted_engine():
