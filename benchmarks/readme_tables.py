@@ -292,6 +292,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "privacy-t100-sms_spam-before-private-numbers.json",
         privacy_rows,
     ),
+    "privacy-t100-gsm8k": ("privacy-t100-gsm8k.json", privacy_rows),
     "privacy-t100-gsm8k-before-private-numbers": (
         "privacy-t100-gsm8k-before-private-numbers.json",
         privacy_rows,

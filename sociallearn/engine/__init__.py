@@ -5,6 +5,7 @@
   at the scored rows;
 - `sampling.StreamSampler`: samples, or many prompts' completions, decoded together, one KV
   stream each;
+- `ranking.TreeRanker`: the Secret Sharer's rank, through the strings' token trie in KV streams;
 - `decoding`: the batches and contexts they share;
 - `pool.ModelPool`: the models of a run, loaded once.
 """

@@ -11,7 +11,7 @@ prompt and continuation, decoded one token at a time, get logits up to 0.8 apart
 sequence's cells lie before or between their own than when they are alone in the cache. Decoding
 many paths together in one cache (a trie of sequences, many per `llama_decode`) is therefore not
 exact, whatever the batch size; separate KV streams are exact only with one token per stream per
-decode, which is what `StreamSampler` does.
+decode, which is what `StreamSampler` and `TreeRanker` do.
 """
 
 from __future__ import annotations
