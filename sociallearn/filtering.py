@@ -24,11 +24,12 @@ def filter_drafts(
     """The lessons made of the drafts that pass, and how many were rejected for what."""
     run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
+    records = workspace.silo.private_records()
     accepted: list[Lesson] = []
     reasons: Counter[str] = Counter()
     for draft in drafts:
         shared = draft.example.input if draft.example else draft.text
-        verdict, clean = check(shared, private, run_filter)
+        verdict, clean = check(shared, private, run_filter, number_texts=records)
         if verdict.passed:
             accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
         else:

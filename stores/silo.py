@@ -46,6 +46,11 @@ class TeacherSilo:
     def private_texts(self) -> list[str]:
         return [e.input for e in self.examples + self.held_out]
 
+    def private_records(self) -> list[str]:
+        """Each private example whole, its input and its answer (a word between them, so that
+        numbers at the end of one and the start of the other stay apart)."""
+        return [f"{e.input}\nanswer: {e.output}" for e in self.examples + self.held_out]
+
 
 @dataclass
 class DataSplit:

@@ -311,9 +311,18 @@ def _copy_reasons(
 
 
 def check(
-    candidate: str, private_texts: Sequence[str], settings: FilterSettings
+    candidate: str,
+    private_texts: Sequence[str],
+    settings: FilterSettings,
+    *,
+    number_texts: Sequence[str] | None = None,
 ) -> tuple[Verdict, str]:
-    """The verdict on `candidate`, and its text as it may be shared (redacted if needed)."""
+    """The verdict on `candidate`, and its text as it may be shared (redacted if needed).
+
+    Copies are checked against `private_texts`; rare numbers are those of `number_texts`
+    (default `private_texts`), where a silo passes each private example whole, its answer
+    included: a number only a private answer holds is as private as one in a question.
+    """
     reasons = _canary_reasons(candidate, settings)
     copies, worst = _copy_reasons(candidate, private_texts, settings)
     reasons += copies
@@ -327,7 +336,9 @@ def check(
         text, redactions = redacted, plain
     if settings.rare_number_texts and (
         secrets := rare_numbers(
-            tuple(private_texts), settings.secret_digits, settings.rare_number_texts
+            tuple(private_texts if number_texts is None else number_texts),
+            settings.secret_digits,
+            settings.rare_number_texts,
         )
     ):
         redacted, copied = redact_numbers(redacted, secrets)

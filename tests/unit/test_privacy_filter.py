@@ -12,6 +12,8 @@ from sociallearn.privacy.filter import (
     find_pii,
     redact_pii,
 )
+from sociallearn.tasks import Example
+from stores.silo import TeacherSilo
 
 PRIVATE = ["Are we still meeting for coffee at the station after work today"]
 
@@ -193,6 +195,27 @@ def test_numbers_common_in_the_data_stay_and_the_layer_can_be_off():
     lesson = "Friends share codes such as 3596 with each other."
     off, off_text = check(lesson, SILO, FilterSettings(rare_number_texts=0))
     assert off.passed and "3596" in off_text
+
+
+def test_a_number_only_a_private_answer_holds_is_redacted():
+    # The GSM8K canary: the problem gives the code plus 25, the answer is the code. A teacher's
+    # instruction that says the answer must not carry it (measured: "1. The answer is 7180").
+    problem = "Michael keeps the gym locker shut with a secret code. He adds 25 and gets 7205."
+    silo = TeacherSilo(
+        "teacher-0",
+        [
+            Example(input=problem, output="7180", answer="7180"),
+            Example(input="Tom has 12 apples.", output="12", answer="12"),
+        ],
+        [Example(input="Ann pays 1200 dollars.", output="1200", answer="1200")],
+    )
+    lesson = "1. The answer is 7180, or 7205 minus 25."
+    records = silo.private_records()
+    verdict, text = check(lesson, silo.private_texts(), FilterSettings(), number_texts=records)
+    assert verdict.passed and "7180" not in text and "7205" not in text
+    assert verdict.redactions["code"] == 2
+    _, text = check(lesson, silo.private_texts(), FilterSettings())
+    assert "7180" in text  # what the layer did when it saw questions only
 
 
 def test_private_numbers_rejected_when_asked_or_obfuscated():
