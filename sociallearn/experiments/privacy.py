@@ -88,14 +88,20 @@ class PrivacyReport(BaseModel):
     pieces: list[float] = []  # seconds of each budgeted piece the run was made in
 
 
-def _shared(taught: Taught) -> list[tuple[str, str]]:
-    """(teacher, shared text) of each lesson; for the original examples, each example shown."""
+def _shared(taught: Taught) -> list[tuple[str, str, str]]:
+    """(teacher, shared text, whole lesson) of each lesson: an example's shared text is its
+    input (what copies and distances compare with the private inputs), its whole lesson input
+    and answer. For the original examples, each example shown."""
     settings = taught.resources.settings
+    split = taught.resources.split
     if not get_method(settings.method).teaches:
-        silo = taught.resources.split.silos["teacher-0"]
-        return [("teacher-0", e.input) for e in silo.shots(settings.shots, settings.seed)]
+        silo = split.silos["teacher-0"]
+        return [
+            ("teacher-0", e.input, split.task.format_example(e))
+            for e in silo.shots(settings.shots, settings.seed)
+        ]
     return [
-        (x.teacher_id, x.input if x.kind == "example" and x.input else x.text)
+        (x.teacher_id, x.input if x.kind == "example" and x.input else x.text, x.text)
         for x in taught.lessons
     ]
 
@@ -251,10 +257,10 @@ def measure_privacy(
                 rank = canary_rank(student, taught.preamble, split.task, secrets, template)
                 pairs = []
                 code_lessons = 0
-                for teacher_id, text in _shared(taught):
+                for teacher_id, text, whole in _shared(taught):
                     drawn = split.silos[teacher_id].shots(settings.shots, settings.seed)
                     pairs.append((text, [e.input for e in drawn]))
-                    code_lessons += carries_secret(text, numbers)
+                    code_lessons += carries_secret(whole, numbers)
                 leakage = summarise_leakage(pairs)
                 tally.records.append(
                     CellRecord(
