@@ -23,9 +23,8 @@ def filter_drafts(
 ) -> tuple[list[Lesson], Counter[str]]:
     """The lessons made of the drafts that pass, and how many were rejected for what.
 
-    An instruction is checked whole, an example by its input and, where its output is more than
-    its bare answer (a worked solution), by its output too: the output is redacted like the
-    input, and the example is dropped if the output fails or its redaction changes the answer.
+    An instruction is checked whole, an example by its input; rare numbers are those of the
+    private examples' inputs and answers.
     """
     run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
@@ -35,35 +34,11 @@ def filter_drafts(
     for draft in drafts:
         shared = draft.example.input if draft.example else draft.text
         verdict, clean = check(shared, private, run_filter, number_texts=records)
-        output = None
-        example = draft.example
-        if verdict.passed and example is not None and example.output != example.answer:
-            answer_verdict, output = check(
-                example.output, private, run_filter, number_texts=records
-            )
-            verdict = _with_answer(verdict, answer_verdict)
-            if verdict.passed and workspace.task.extract_answer(output) != example.answer:
-                verdict = verdict.model_copy(
-                    update={"passed": False, "reasons": ["answer: redaction changes the answer"]}
-                )
         if verdict.passed:
-            accepted.append(to_lesson(workspace, draft, clean, verdict, run_id, output))
+            accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
         else:
             reasons.update(reason.split(":")[0] for reason in verdict.reasons)
     return accepted, reasons
-
-
-def _with_answer(verdict: Verdict, answer: Verdict) -> Verdict:
-    """An example's verdict from those on its input and on its worked answer."""
-    redactions = dict(verdict.redactions)
-    for kind, count in answer.redactions.items():
-        redactions[kind] = redactions.get(kind, 0) + count
-    return Verdict(
-        passed=verdict.passed and answer.passed,
-        reasons=verdict.reasons + [f"answer: {reason}" for reason in answer.reasons],
-        redactions=redactions,
-        max_similarity=max(verdict.max_similarity, answer.max_similarity),
-    )
 
 
 def filter_settings(settings: Settings) -> FilterSettings:
@@ -74,15 +49,9 @@ def filter_settings(settings: Settings) -> FilterSettings:
 
 
 def to_lesson(
-    workspace: TeacherWorkspace,
-    draft: Draft,
-    clean: str,
-    verdict: Verdict,
-    run_id: str,
-    clean_output: str | None = None,
+    workspace: TeacherWorkspace, draft: Draft, clean: str, verdict: Verdict, run_id: str
 ) -> Lesson:
-    """The lesson that carries a draft's filtered text (and filtered worked answer, if any),
-    with its provenance."""
+    """The lesson that carries a draft's filtered text, with its provenance."""
     settings, task = workspace.settings, workspace.task
     common: dict[str, Any] = {
         "task": settings.task,
@@ -96,8 +65,7 @@ def to_lesson(
     }
     if draft.example is None:
         return Lesson(kind="instruction", text=clean, **common)
-    output = draft.example.output if clean_output is None else clean_output
-    example = draft.example.model_copy(update={"input": clean, "output": output})
+    example = draft.example.model_copy(update={"input": clean})
     return Lesson(
         kind="example",
         text=task.format_example(example),

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.filtering import filter_drafts
-from sociallearn.lm import ScriptedLM
 from sociallearn.privacy.filter import (
     FilterSettings,
     check,
@@ -14,9 +12,7 @@ from sociallearn.privacy.filter import (
     find_pii,
     redact_pii,
 )
-from sociallearn.settings import Settings
-from sociallearn.tasks import Example, get_task
-from sociallearn.workspace import Draft, TeacherWorkspace
+from sociallearn.tasks import Example
 from stores.silo import TeacherSilo
 
 PRIVATE = ["Are we still meeting for coffee at the station after work today"]
@@ -262,39 +258,3 @@ def test_distinctive_short_private_texts_quoted_in_a_lesson_are_redacted():
 )  # fmt: skip
 def test_which_short_texts_are_distinctive(text: str, expected: bool):
     assert distinctive(text) is expected
-
-
-def gsm8k_workspace() -> TeacherWorkspace:
-    problem = "Michael keeps the gym locker shut with a secret code. He adds 25 and gets 7205."
-    silo = TeacherSilo(
-        "teacher-0",
-        [Example(input=problem, output="7205 - 25 = 7180\n#### 7180", answer="7180")],
-        [
-            Example(
-                input="Tom has 12 apples and eats 2.", output="12 - 2 = 10\n#### 10", answer="10"
-            )
-        ],
-    )
-    return TeacherWorkspace(
-        "teacher-0", silo, get_task("gsm8k"), ScriptedLM(lambda p, n: ""), Settings(task="gsm8k")
-    )
-
-
-@pytest.mark.parametrize(
-    ("output", "answer", "kept", "reason"),
-    [
-        ("She buys 3 and then 4 more, 3 + 4 = 7.\n#### 7", "7", True, None),
-        ("The locker code is 7180, so 7180 + 3 = 7183.\n#### 7183", "7183", True, None),
-        ("Michael's code is 7180.\n#### 7180", "7180", False, "answer"),
-    ],
-)
-def test_worked_answers_cross_the_filter_too(output: str, answer: str, kept: bool, reason):
-    workspace = gsm8k_workspace()
-    draft = Draft(
-        "", Example(input="Ann buys 3 pens and 4 more. How many?", output=output, answer=answer)
-    )
-    lessons, reasons = filter_drafts(workspace, [draft], "run")
-    assert bool(lessons) == kept and (reason is None or reasons[reason] == 1)
-    for lesson in lessons:
-        assert "7180" not in lesson.text and lesson.answer == answer
-        assert lesson.output is not None and lesson.output.endswith(f"#### {answer}")
