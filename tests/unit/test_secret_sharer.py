@@ -101,6 +101,8 @@ def test_templates_fill_and_score_up_to_the_secret(task_name: str):
         assert text[len(scored) :] == ".\nLabel: ham"
     with pytest.raises(KeyError, match="no canary template"):
         template_for("random_insertion")
+    with pytest.raises(ValueError, match="none of the secret numbers"):
+        scored_text(text, (1234,))
 
 
 class LengthEngine:
