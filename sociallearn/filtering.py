@@ -24,7 +24,9 @@ def filter_drafts(
     """The lessons made of the drafts that pass, and how many were rejected for what.
 
     An instruction is checked whole, an example by its input; rare numbers are those of the
-    private examples' inputs and answers.
+    private examples' inputs and answers. A worked answer (an output that is more than its bare
+    answer) is not checked itself, so an example whose question held a private number is
+    dropped: its answer is likely worked from it.
     """
     run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
@@ -34,6 +36,11 @@ def filter_drafts(
     for draft in drafts:
         shared = draft.example.input if draft.example else draft.text
         verdict, clean = check(shared, private, run_filter, number_texts=records)
+        example = draft.example
+        if verdict.redactions.get("code") and example and example.output != example.answer:
+            verdict = verdict.model_copy(
+                update={"passed": False, "reasons": ["answer: worked from a private number"]}
+            )
         if verdict.passed:
             accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from sociallearn.filtering import filter_drafts
+from sociallearn.lm import ScriptedLM
 from sociallearn.privacy.filter import (
     FilterSettings,
     check,
@@ -12,7 +14,9 @@ from sociallearn.privacy.filter import (
     find_pii,
     redact_pii,
 )
-from sociallearn.tasks import Example
+from sociallearn.settings import Settings
+from sociallearn.tasks import Example, get_task
+from sociallearn.workspace import Draft, TeacherWorkspace
 from stores.silo import TeacherSilo
 
 PRIVATE = ["Are we still meeting for coffee at the station after work today"]
@@ -258,3 +262,29 @@ def test_distinctive_short_private_texts_quoted_in_a_lesson_are_redacted():
 )  # fmt: skip
 def test_which_short_texts_are_distinctive(text: str, expected: bool):
     assert distinctive(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "output", "kept"),
+    [
+        ("The 1808 people all wore 1808 hats. How many hats?", "1783\n#### 1783", False),
+        ("Ann buys 3 pens and 4 more. How many pens?", "3 + 4 = 7\n#### 7", True),
+    ],
+)
+def test_a_worked_answer_from_a_private_number_is_not_shared(question, output, kept):
+    # Measured (GSM8K, T = 100, repetition 35): the question's private numbers were redacted and
+    # the worked answer, which the filter does not check, was the canary's code.
+    problem = "William keeps the gym locker shut with a secret code. He adds 25 and gets 1808."
+    silo = TeacherSilo(
+        "teacher-0",
+        [Example(input=problem, output="1808 - 25 = 1783\n#### 1783", answer="1783")],
+        [],
+    )
+    workspace = TeacherWorkspace(
+        "teacher-0", silo, get_task("gsm8k"), ScriptedLM(lambda p, n: ""), Settings(task="gsm8k")
+    )
+    answer = output.rsplit(" ", 1)[-1]
+    draft = Draft("", Example(input=question, output=output, answer=answer))
+    lessons, reasons = filter_drafts(workspace, [draft], "run")
+    assert bool(lessons) == kept
+    assert kept or reasons["answer"] == 1
