@@ -293,6 +293,10 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         privacy_rows,
     ),
     "privacy-t100-gsm8k": ("privacy-t100-gsm8k.json", privacy_rows),
+    "privacy-t100-gsm8k-before-worked-answers": (
+        "privacy-t100-gsm8k-before-worked-answers.json",
+        privacy_rows,
+    ),
     "privacy-t100-gsm8k-before-answer-numbers": (
         "privacy-t100-gsm8k-before-answer-numbers.json",
         privacy_rows,
