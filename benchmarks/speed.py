@@ -73,7 +73,7 @@ import numpy as np
 
 from sociallearn import prompts
 from sociallearn.engine import LlamaEngine
-from sociallearn.lm import PARALLEL_SEQUENCES
+from sociallearn.lm import PARALLEL_SEQUENCES, rank_by_scores
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 
@@ -403,17 +403,13 @@ def bench_candidates(
 def secret_sharer_strings(task_name: str, n: int) -> tuple[list[str], str]:
     """The scored parts of n strings of a task's canary template (the first is the canary's),
     and the canary's whole example."""
-    from sociallearn.privacy.secret_sharer import sample_secrets, scored_text, template_for
+    from sociallearn.privacy.secret_sharer import sample_secrets, scored_strings, template_for
 
     task = get_task(task_name)
     template = template_for(task_name)
     secrets = sample_secrets(random.Random(7), n)
-    examples = [task.format_example(template.fill(s)) for s in secrets]
-    texts = [
-        scored_text(text, (s.code, s.code + template.offset))
-        for text, s in zip(examples, secrets, strict=True)
-    ]
-    return texts, examples[0]
+    canary = task.format_example(template.fill(secrets[0]))
+    return scored_strings(task, template, secrets), canary
 
 
 def secret_sharer_lesson(task_name: str, canary: str | None) -> str:
@@ -446,9 +442,8 @@ def time_score_all(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[s
     """The canary's rank from one `engine.score` of every string, from a cold cache."""
     engine.scorer.truncate_cache(0)
     start = time.perf_counter()
-    scores = [score.mean for score in engine.score(prompt, texts)]
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rank": sum(s > scores[0] for s in scores[1:])}
+    rank = rank_by_scores(engine, prompt, texts[0], texts[1:])
+    return {"seconds": time.perf_counter() - start, "rank": rank}
 
 
 def bench_ranking(engine: LlamaEngine, n: int) -> dict[str, Any]:

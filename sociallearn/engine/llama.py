@@ -2,8 +2,8 @@
 
 Generation is llama-cpp-python's own; likelihoods go through `PrefixScorer`, batched sampling
 and batched greedy completion through `StreamSampler`, and ranks through `TreeRanker`.
-Likelihood decodes are single-sequence decodes, as in a plain llama.cpp loop; on SmolLM2 they give the plain loop's log-likelihoods to about 1e-7. (On
-Gemma 3 270M Q4_K_M, llama.cpp's CPU logits depend on how tokens are split into batches, by up
+Likelihood decodes are single-sequence decodes, as in a plain llama.cpp loop; on SmolLM2 they
+give the plain loop's log-likelihoods to about 1e-7. (On Gemma 3 270M Q4_K_M, llama.cpp's CPU logits depend on how tokens are split into batches, by up
 to about 0.5, in a plain loop as much as here.)
 """
 

@@ -89,9 +89,9 @@ class PrivacyReport(BaseModel):
 
 
 def _shared(taught: Taught) -> list[tuple[str, str, str]]:
-    """(teacher, shared text, whole lesson) of each lesson: an example's shared text is its
-    input (what copies and distances compare with the private inputs), its whole lesson input
-    and answer. For the original examples, each example shown."""
+    """(teacher, shared text, whole lesson) of each lesson. An example's shared text is its
+    input, which copies and distances compare with the private inputs; its whole lesson holds
+    its answer too. For the original examples, each example shown."""
     settings = taught.resources.settings
     split = taught.resources.split
     if not get_method(settings.method).teaches:

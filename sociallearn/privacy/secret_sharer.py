@@ -10,9 +10,8 @@ Exposure is log2(N) − log2(rank + 1).
 
 Each string is the canary's formatted example ("Message: … Label: …") scored up to the end of
 its secret's first number; the template's text after it is the same for every string, or
-follows from the secret. The engine ranks them
-(`LanguageModel.rank`): the llama engine decodes their shared token trie in parallel KV streams
-and skips strings that cannot outscore the canary.
+follows from the secret. The engine ranks them (`LanguageModel.rank`): the llama engine decodes
+their shared token trie in parallel KV streams and skips strings that cannot outscore the canary.
 """
 
 from __future__ import annotations
@@ -163,6 +162,16 @@ def scored_text(text: str, secret_numbers: Sequence[int]) -> str:
     return text[: min(ends)]
 
 
+def scored_strings(task: Task, template: CanaryTemplate, secrets: Sequence[Secret]) -> list[str]:
+    """The scored part of each secret's formatted example."""
+    return [
+        scored_text(
+            task.format_example(template.fill(secret)), (secret.code, secret.code + template.offset)
+        )
+        for secret in secrets
+    ]
+
+
 def canary_rank(
     engine: LanguageModel,
     prompt: str,
@@ -171,10 +180,5 @@ def canary_rank(
     template: CanaryTemplate,
 ) -> int:
     """The rank of `secrets[0]` (the canary) among the others, after the student's `prompt`."""
-    texts = [
-        scored_text(
-            task.format_example(template.fill(secret)), (secret.code, secret.code + template.offset)
-        )
-        for secret in secrets
-    ]
+    texts = scored_strings(task, template, secrets)
     return engine.rank(prompt, texts[0], texts[1:])

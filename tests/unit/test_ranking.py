@@ -16,7 +16,7 @@ import pytest
 from sociallearn.engine import LlamaEngine
 from sociallearn.engine.decoding import Batch, decode, logsumexp_rows, new_context
 from sociallearn.lm import rank_by_scores
-from sociallearn.privacy.secret_sharer import sample_secrets, scored_text, template_for
+from sociallearn.privacy.secret_sharer import sample_secrets, scored_strings, template_for
 from sociallearn.tasks import get_task
 
 LESSON = (
@@ -32,12 +32,8 @@ def engine() -> LlamaEngine:
 
 
 def canary_strings(count: int, seed: int = 0) -> list[str]:
-    task = get_task("sms_spam")
-    template = template_for("sms_spam")
-    return [
-        scored_text(task.format_example(template.fill(secret)), (secret.code,))
-        for secret in sample_secrets(random.Random(seed), count)
-    ]
+    secrets = sample_secrets(random.Random(seed), count)
+    return scored_strings(get_task("sms_spam"), template_for("sms_spam"), secrets)
 
 
 def one_token_scores(engine: LlamaEngine, prefix: list[int], strings: list[list[int]]) -> list:
