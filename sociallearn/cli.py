@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -139,15 +140,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+DECODE_CHECK = (
+    "import sys; from sociallearn.engine import LlamaEngine; engine = LlamaEngine(sys.argv[1]); "
+    "engine.complete('The sky is', max_tokens=2); print(engine.path)"
+)
+DECODE_CRASHED = 3  # doctor's exit status when llama.cpp crashes decoding (setup.sh rebuilds it)
+
+
+def decode_check(model: str) -> tuple[int, str]:
+    """Load `model` and decode with it in a child process (a llama.cpp build that does not run
+    on this CPU crashes the process that decodes): its exit status (< 0: killed by that
+    signal), and the model's path or the error."""
+    child = subprocess.run(
+        [sys.executable, "-c", DECODE_CHECK, model], capture_output=True, text=True, check=False
+    )
+    if child.returncode == 0:
+        return 0, child.stdout.strip().splitlines()[-1]
+    if child.returncode < 0:
+        return child.returncode, f"crashed decoding ({signal.Signals(-child.returncode).name})"
+    return child.returncode, (child.stderr.strip().splitlines() or ["failed"])[-1]
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from sociallearn.engine import LlamaEngine, default_gpu_layers
+    from sociallearn.engine import default_gpu_layers
     from sociallearn.models import EMBEDDED_MODELS
     from sociallearn.stores.embeddings import embedding_function
     from sociallearn.tasks import default_data_dir
 
     for name, description in EMBEDDED_MODELS.items():
-        engine = LlamaEngine(name)
-        console.print(f"model {name}: {engine.path} ({description})")
+        status, detail = decode_check(name)
+        if status == 0:
+            console.print(f"model {name}: {detail} ({description}) decodes")
+            continue
+        console.print(f"[red]model {name}: {escape(detail)}[/red]")
+        if status > 0:
+            return 1
+        console.print(
+            "llama-cpp-python was built for CPU features this machine does not run: "
+            "bash scripts/setup.sh rebuilds it from source, without pip's cached wheel"
+        )
+        return DECODE_CRASHED
     embedding_function()(["offline embedding check"])
     console.print("embeddings: all-MiniLM-L6-v2 (offline ONNX) ok")
     console.print(f"GPU layers by default: {default_gpu_layers()}")

@@ -80,3 +80,23 @@ def test_help_answers_at_once():
         text=True,
     )
     assert "T: repetitions" in flags.stdout and "N: the canary" in flags.stdout
+
+
+def test_doctor_decodes_with_each_model_in_a_child_process():
+    from sociallearn.cli import decode_check
+
+    status, path = decode_check("smollm2")
+    assert status == 0 and path.endswith(".gguf") and Path(path).is_file()
+    status, error = decode_check("missing.gguf")
+    assert status > 0 and "model file not found: missing.gguf" in error
+
+
+def test_doctor_reports_a_llama_build_that_crashes(monkeypatch, capsys):
+    """A build for CPU features this machine lacks dies of a signal; doctor names it and exits
+    with the status that makes setup.sh rebuild llama-cpp-python."""
+    import sociallearn.cli as cli
+
+    monkeypatch.setattr(cli, "DECODE_CHECK", "import os, signal; os.kill(os.getpid(), 11)")
+    assert cli.decode_check("smollm2") == (-11, "crashed decoding (SIGSEGV)")
+    assert main(["doctor"]) == cli.DECODE_CRASHED
+    assert "rebuilds it from source" in capsys.readouterr().err
