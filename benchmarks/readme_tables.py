@@ -221,6 +221,33 @@ def gpu_rows(path: Path) -> list[str]:
     return lines
 
 
+def ranking_rows(path: Path) -> list[str]:
+    """The Secret Sharer's tree ranker against scoring every string (`ranking` in speed.json)."""
+    ranking = json.loads(path.read_text()).get("ranking", {})
+    if "cases" not in ranking:
+        return [f"Not measured: {ranking.get('skipped', 'run speed.py --only ranking')}."]
+    lines = [
+        "| canary strings | canary in the lesson | tree ranker | score every string | ratio "
+        "| ms per trie node after the prompt | ms per token, dense 512-token chunk |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for case, r in ranking["cases"].items():
+        task, shown = case.split(", canary ")
+        tree = r["tree"]
+        work = f"{tree['tokens_decoded']:,} tokens decoded, {tree['strings_skipped']} skipped"
+        dense = r.get("dense_ms_per_token")
+        node = "—"
+        if "prompt_seconds" in r:
+            node = f"{1000 * (tree['seconds'] - r['prompt_seconds']) / tree['tokens_decoded']:.1f}"
+        lines.append(
+            f"| {'SMS' if task == 'sms_spam' else 'GSM8K'} ({r['prompt_tokens']:,}-token lesson) "
+            f"| {'yes' if shown == 'shown' else 'no'} | {tree['seconds']:.1f} s ({work}) "
+            f"| {r['score_all']['seconds']:.1f} s | {r['speedup']:.2f}× "
+            f"| {node} | {'—' if dense is None else f'{dense:.1f}'} |"
+        )
+    return lines
+
+
 def federated_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     runs = report["runs"]
@@ -308,6 +335,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "filter": ("privacy_filter.json", filter_rows),
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),
+    "ranking": ("speed.json", ranking_rows),
     "federated": ("federated.json", federated_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),

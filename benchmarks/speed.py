@@ -446,6 +446,25 @@ def time_score_all(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[s
     return {"seconds": time.perf_counter() - start, "rank": rank}
 
 
+def time_dense(engine: LlamaEngine, prompt: str, n_tokens: int = 512) -> dict[str, float]:
+    """The prompt's decode from a cold cache (seconds), then one dense chunk of `n_tokens` after
+    it (the lesson's own tokens again) with every token's logits normalised, as the tree
+    ranker's nodes are (ms per token): the model's compute per token without small batches."""
+    prefix = engine.tokenize(prompt)
+    extra = (prefix[1:] * (1 + n_tokens // max(1, len(prefix) - 1)))[:n_tokens]
+    engine.scorer.truncate_cache(0)
+    start = time.perf_counter()
+    engine.scorer.evaluate(prefix, {})
+    prompt_seconds = time.perf_counter() - start
+    wanted = {len(prefix) + i - 1: {token} for i, token in enumerate(extra)}
+    start = time.perf_counter()
+    engine.scorer.evaluate(prefix + extra, wanted)
+    return {
+        "prompt_seconds": prompt_seconds,
+        "dense_ms_per_token": 1000 * (time.perf_counter() - start) / n_tokens,
+    }
+
+
 def bench_ranking(engine: LlamaEngine, n: int) -> dict[str, Any]:
     """The Secret Sharer's rank of a canary among n − 1 strings after an 8-example lesson: every
     string scored against the tree ranker, with the canary in the lesson and without it."""
@@ -463,6 +482,7 @@ def bench_ranking(engine: LlamaEngine, n: int) -> dict[str, Any]:
                 "tree": tree,
                 "score_all": every,
                 "speedup": every["seconds"] / tree["seconds"],
+                **time_dense(engine, prompt),
             }
     return {
         "strings": n,
@@ -849,6 +869,12 @@ def wait_policy_rows(policy: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(f"canary rank among {policy['strings']} strings, by wait policy", times, "")]
 
 
+def node_ms(case: dict[str, Any]) -> float:
+    """The tree ranker's milliseconds per trie node, its prompt's decode taken off."""
+    tree = case["tree"]
+    return 1000 * (tree["seconds"] - case["prompt_seconds"]) / tree["tokens_decoded"]
+
+
 def ranking_rows(ranking: dict[str, Any]) -> list[tuple[str, str, str]]:
     if "skipped" in ranking:
         return [("Secret Sharer ranking", ranking["skipped"], "")]
@@ -856,7 +882,9 @@ def ranking_rows(ranking: dict[str, Any]) -> list[tuple[str, str, str]]:
         (
             f"rank among {ranking['strings']}, {case}: tree / score all",
             f"{r['tree']['seconds']:.1f} s / {r['score_all']['seconds']:.1f} s, "
-            f"{r['speedup']:.2f}× (ranks {r['tree']['rank']} / {r['score_all']['rank']})",
+            f"{r['speedup']:.2f}× (ranks {r['tree']['rank']} / {r['score_all']['rank']}); "
+            f"{node_ms(r):.1f} ms per trie node after the prompt, "
+            f"{r['dense_ms_per_token']:.1f} ms per token of a dense 512-token chunk",
             "",
         )
         for case, r in ranking["cases"].items()
