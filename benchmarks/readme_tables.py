@@ -248,6 +248,29 @@ def ranking_rows(path: Path) -> list[str]:
     return lines
 
 
+def generation_rows(path: Path) -> list[str]:
+    """The student's GSM8K answers, batched against one at a time (`generation` in speed.json)."""
+    lines = [
+        "| model | queries | batched | one at a time | ratio | batched path "
+        "| dense 512-token chunk (ceiling) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in json.loads(path.read_text()).get("generation", {}).values():
+        ceiling = (
+            f"{g['dense_tokens_per_second']:.0f} tokens/s, {g['batching_ceiling']:.1f}×"
+            if "batching_ceiling" in g
+            else "—"
+        )
+        path_ = g["batched_path"]
+        if forced := g.get("forced_streams_diagnostic"):
+            path_ += f" (streams forced anyway: {forced['speedup']:.2f}×)"
+        lines.append(
+            f"| {g['model']} | {g['queries']} | {g['seconds']['batched']:.1f} s "
+            f"| {g['seconds']['one_at_a_time']:.1f} s | {g['speedup']:.2f}× | {path_} | {ceiling} |"
+        )
+    return lines
+
+
 def federated_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     runs = report["runs"]
@@ -336,6 +359,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),
     "ranking": ("speed.json", ranking_rows),
+    "generation": ("speed.json", generation_rows),
     "federated": ("federated.json", federated_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),

@@ -99,10 +99,14 @@ class LanguageModel(Protocol):
         ...
 
 
+def rank_in(scores: Sequence[Score]) -> int:
+    """How many of `scores[1:]` have a higher mean log-likelihood than `scores[0]`."""
+    return sum(score.mean > scores[0].mean for score in scores[1:])
+
+
 def rank_by_scores(model: LanguageModel, prefix: str, target: str, others: Sequence[str]) -> int:
     """`rank` from `model.score` of every continuation."""
-    scores = model.score(prefix, [target, *others])
-    return sum(score.mean > scores[0].mean for score in scores[1:])
+    return rank_in(model.score(prefix, [target, *others]))
 
 
 class MemoisedSampling:

@@ -20,7 +20,7 @@ import llama_cpp
 from sociallearn.engine.ranking import TreeRanker
 from sociallearn.engine.sampling import StreamSampler
 from sociallearn.engine.scoring import PrefixScorer
-from sociallearn.lm import Score, rank_by_scores
+from sociallearn.lm import Score, rank_in
 from sociallearn.models import EMBEDDED_MODELS, ModelError, resolve_model
 
 # llama-cpp-python silences llama.cpp by swapping the process's stdout/stderr file descriptors,
@@ -227,7 +227,7 @@ class LlamaEngine:
         with self._lock:
             if self.ranker.fits(prefix_tokens, tokens):
                 return self.ranker.rank(prefix_tokens, tokens[0], tokens[1:])[0]
-            return rank_by_scores(self, prefix, target, others)
+            return rank_in(self.scorer.score_items([(prefix_tokens, t) for t in tokens]))
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
         """Log-likelihood of each (prefix, continuation); pairs sharing a prefix share its work."""
