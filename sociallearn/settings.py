@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from sociallearn.aggregators import AGGREGATORS
 from sociallearn.methods import METHODS
-from sociallearn.models import EMBEDDED_MODELS, OPTIONAL_MODELS
+from sociallearn.models import DEFAULT_MODEL, EMBEDDED_MODELS, OPTIONAL_MODELS
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.tasks import TASKS
 
@@ -105,11 +105,11 @@ class TeachSettings(BaseModel):
     )
     seed: int = Field(default=0, description="seed of the data split, drafting and aggregation")
     teacher_model: str = Field(
-        default="smollm2",
+        default=DEFAULT_MODEL,
         description=f"the teachers' model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
     )
     student_model: str = Field(
-        default="smollm2",
+        default=DEFAULT_MODEL,
         description=f"the student's model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
     )
     n_gpu_layers: int | None = Field(
