@@ -1049,12 +1049,13 @@ def main(argv: list[str] | None = None) -> int:
     if "ranking" in args.only:
         print(f"Secret Sharer ranking: {args.candidates} strings", file=sys.stderr)
         report["ranking"] = bench_ranking(engine, args.candidates)
+        report["ranking"]["machine"] = {**machine, "load_average_after": os.getloadavg()}
         rows += ranking_rows(report["ranking"])
     if "wait_policy" in args.only:
         print(f"wait policies: {args.policy_rounds} × 2 child processes", file=sys.stderr)
         report["wait_policy"] = bench_wait_policy(args.model, args.candidates, args.policy_rounds)
         rows += wait_policy_rows(report["wait_policy"])
-    if set(args.only) - {"generation"}:
+    if set(args.only) - {"generation", "ranking"}:  # these two record their own machine
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started
     report["targets"] = TARGETS
