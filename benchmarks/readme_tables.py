@@ -235,15 +235,12 @@ def ranking_rows(path: Path) -> list[str]:
         task, shown = case.split(", canary ")
         tree = r["tree"]
         work = f"{tree['tokens_decoded']:,} tokens decoded, {tree['strings_skipped']} skipped"
-        dense = r.get("dense_ms_per_token")
-        node = "—"
-        if "prompt_seconds" in r:
-            node = f"{1000 * (tree['seconds'] - r['prompt_seconds']) / tree['tokens_decoded']:.1f}"
+        node_ms = 1000 * (tree["seconds"] - r["prompt_seconds"]) / tree["tokens_decoded"]
         lines.append(
             f"| {'SMS' if task == 'sms_spam' else 'GSM8K'} ({r['prompt_tokens']:,}-token lesson) "
             f"| {'yes' if shown == 'shown' else 'no'} | {tree['seconds']:.1f} s ({work}) "
             f"| {r['score_all']['seconds']:.1f} s | {r['speedup']:.2f}× "
-            f"| {node} | {'—' if dense is None else f'{dense:.1f}'} |"
+            f"| {node_ms:.1f} | {r['dense_ms_per_token']:.1f} |"
         )
     return lines
 
