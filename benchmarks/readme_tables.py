@@ -268,6 +268,33 @@ def generation_rows(path: Path) -> list[str]:
     return lines
 
 
+def label_balance_rows(path: Path) -> list[str]:
+    """A label's share at each stage of drafting synthetic examples (label_balance.json)."""
+    report = json.loads(path.read_text())
+    label, stages = report["label"], ("shots", "sampled", "kept", "passed")
+    lines = [
+        f"{report['table']}, teacher {report['teacher_model']}: {label} examples at each stage "
+        f"(m = {report['settings']['teachers']}, n = {report['settings']['shots']}, "
+        f"k = {report['settings']['samples']}, keep {report['settings']['keep']}):",
+        "",
+        "| run | private shots | sampled at τ | kept (likeliest) | passed the filter "
+        f"| mean log-prob per token, {label} / other | filter: redacted; rejected for |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in [*report["runs"], {"seed": "all", "summary": report["summary"]}]:
+        s = run["summary"]
+        shares = [f"{s[stage][label]}/{s[stage]['examples']}" for stage in stages]
+        others = [v for k, v in s["mean_logprob_by_label"].items() if k != label]
+        logprob = f"{s['mean_logprob_by_label'].get(label, float('nan')):.2f} / " + (
+            f"{others[0]:.2f}" if others else "—"
+        )
+        reasons = ", ".join(f"{k} {v}" for k, v in s["filter_reasons"].items()) or "nothing"
+        lines.append(
+            f"| {run['seed']} | {' | '.join(shares)} | {logprob} | {s['redacted']}; {reasons} |"
+        )
+    return lines
+
+
 def federated_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     runs = report["runs"]
@@ -358,6 +385,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "ranking": ("speed.json", ranking_rows),
     "generation": ("speed.json", generation_rows),
     "federated": ("federated.json", federated_rows),
+    "label-balance": ("label_balance.json", label_balance_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
 }
