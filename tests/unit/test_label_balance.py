@@ -3,31 +3,18 @@ examples (shots, samples, the likeliest kept, filtered), with a scripted teacher
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec
 from sociallearn.lm import ScriptedLM
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 SPAM = "Congratulations, you won a cash prize! Email claim@prizes-example.com to get it today"
 SAMPLES = [f" {SPAM}\nLabel: spam", " ok see you at 5\nLabel: ham", " running late\nLabel: ham"]
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_stages_count_labels_as_drafting_and_the_filter_leave_them(sms_file):
-    label_balance = _load("label_balance")
+def test_stages_count_labels_as_drafting_and_the_filter_leave_them(benchmark, sms_file):
+    label_balance = benchmark("label_balance")
     # Per teacher: the spam sample twice (kept once), two ham samples, and one without a label.
     teacher = ScriptedLM(lambda prompt, i: [*SAMPLES, SAMPLES[0], " no label"][i % 5])
     spec = ExperimentSpec(
@@ -50,8 +37,8 @@ def test_stages_count_labels_as_drafting_and_the_filter_leave_them(sms_file):
     assert total["shots"] == {"examples": 16, "spam": shots.count("spam")}
 
 
-def test_a_kept_spam_example_with_an_email_passes_redacted(sms_file):
-    label_balance = _load("label_balance")
+def test_a_kept_spam_example_with_an_email_passes_redacted(benchmark, sms_file):
+    label_balance = benchmark("label_balance")
     teacher = ScriptedLM(lambda prompt, i: SAMPLES[i % 3])
     spec = ExperimentSpec(
         data_path=str(sms_file), teachers=1, shots=4, samples=3, keep=3, test_size=4
@@ -64,8 +51,8 @@ def test_a_kept_spam_example_with_an_email_passes_redacted(sms_file):
     assert stages["redacted"] == 1 and report["summary"]["redacted"] == 1
 
 
-def test_the_readme_table_shows_each_stage_from_the_json(sms_file, tmp_path):
-    label_balance, readme_tables = _load("label_balance"), _load("readme_tables")
+def test_the_readme_table_shows_each_stage_from_the_json(benchmark, sms_file, tmp_path):
+    label_balance, readme_tables = benchmark("label_balance"), benchmark("readme_tables")
     teacher = ScriptedLM(lambda prompt, i: [*SAMPLES, " no label"][i % 4])
     spec = ExperimentSpec(
         data_path=str(sms_file), teachers=2, shots=4, samples=4, keep=2, test_size=4

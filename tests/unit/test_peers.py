@@ -4,9 +4,7 @@ installed (the `peers` extra, part of `dev`), else these tests are skipped."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,21 +25,9 @@ PROPOSAL = (
 )
 
 
-def _load(name: str):
-    if name in sys.modules:
-        return sys.modules[name]
-    sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def peer(tmp_path_factory):
-    dspy_peer = _load("dspy_peer")
+def peer(tmp_path_factory, benchmark):
+    dspy_peer = benchmark("dspy_peer")
     cache = tmp_path_factory.mktemp("dspy-cache")
     dspy_peer.configure_offline(str(cache))
     pytest.importorskip("dspy", reason="DSPy is the optional `peers` extra")
@@ -120,8 +106,8 @@ def test_sampled_replies_are_seeded_per_call_and_reply(peer):
     assert seeds == [7, 8, 9, 1007, 1008, 1009, 2007]
 
 
-def test_peer_cells_use_our_split_and_see_what_they_should(peer, sms_file, tmp_path):
-    peers = _load("peers")
+def test_peer_cells_use_our_split_and_see_what_they_should(peer, benchmark, sms_file, tmp_path):
+    peers = benchmark("peers")
     model = ScriptedLM(keyword_script)
     models = ModelPool.fixed(model)
     settings = peers.PeerSettings(
@@ -201,8 +187,8 @@ def test_dspy_is_optional_for_the_project():
     )
 
 
-def test_copro_that_gets_no_readable_proposal_is_recorded_not_fatal(peer, sms_file):
-    peers = _load("peers")
+def test_copro_that_gets_no_readable_proposal_is_recorded_not_fatal(peer, benchmark, sms_file):
+    peers = benchmark("peers")
     model = ScriptedLM(
         lambda prompt, i: (
             "I will rephrase it." if "proposed_instruction" in prompt else keyword_script(prompt, i)
