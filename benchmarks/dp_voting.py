@@ -22,7 +22,13 @@ from rich.table import Table
 from sociallearn.aggregators.dp_voting import total_privacy
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import paper_specs
-from sociallearn.experiments.report import cell_text, method_name, write_all
+from sociallearn.experiments.report import (
+    cell_text,
+    finished_cells,
+    method_name,
+    output_paths,
+    write_all,
+)
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
 
@@ -93,8 +99,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     models = ModelPool()
-    results = [run_experiment(spec, models=models, out_dir=args.out) for spec in dp_specs()]
-    paths = write_all(results, RESULTS / "dp_voting", title="Differentially private voting")
+    stem = RESULTS / "dp_voting"
+    finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
+    results = [
+        run_experiment(spec, models=models, out_dir=args.out, reuse=finished) for spec in dp_specs()
+    ]
+    paths = write_all(results, stem, title="Differentially private voting")
     print_table(results)
     console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import method_name, write_all
+from sociallearn.experiments.report import finished_cells, method_name, output_paths, write_all
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
 
@@ -92,8 +92,9 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     models = ModelPool()
+    finished = finished_cells(output_paths(args.results)[0])  # a fresh clone resumes from these
     results = [
-        run_experiment(spec, models=models, out_dir=args.out)
+        run_experiment(spec, models=models, out_dir=args.out, reuse=finished)
         for spec in specs(args.test_size, args.runs)
     ]
     show(results)

@@ -22,7 +22,13 @@ from rich.markdown import Markdown
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import Preset, paper_specs
-from sociallearn.experiments.report import output_paths, read_json, to_markdown, write_all
+from sociallearn.experiments.report import (
+    finished_cells,
+    output_paths,
+    read_json,
+    to_markdown,
+    write_all,
+)
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec
 
@@ -77,6 +83,7 @@ def main() -> None:
         for result in (read_json(json_path) if args.only and json_path.exists() else [])
         if not chosen(result.spec)
     }
+    finished = finished_cells(json_path)  # a fresh clone resumes from the committed cells
     results: list[ExperimentResult] = []
     for runs in range(1, max(spec.runs for spec in specs) + 1):  # run 1 of every table first
         results = [
@@ -88,6 +95,7 @@ def main() -> None:
                 out_dir=args.out,
                 resume=not args.fresh or runs > 1,
                 deadline=deadline,
+                reuse=() if args.fresh else finished,
             )
             for spec in specs
             if chosen(spec) or spec.name in kept

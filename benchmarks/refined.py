@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
-from sociallearn.experiments.report import write_all
+from sociallearn.experiments.report import finished_cells, output_paths, write_all
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import parse_methods
 
@@ -44,10 +44,15 @@ def main() -> None:
     stem = args.results or RESULTS / f"refined{suffix}"
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     models = ModelPool()
+    finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
     result = None
     for runs in range(1, spec.runs + 1):  # whole runs first: every method's run 1, then 2, ...
         result = run_experiment(
-            spec.replace(runs=runs), models=models, out_dir=args.out, deadline=deadline
+            spec.replace(runs=runs),
+            models=models,
+            out_dir=args.out,
+            deadline=deadline,
+            reuse=finished,
         )
         title = "Refined lessons and merged instructions (beyond the paper)"
         paths = write_all([result], stem, title=title)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.privacy import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
 from sociallearn.settings import as_computed
@@ -71,6 +72,27 @@ def read_json(path: Path) -> list[ExperimentResult]:
         raise ValueError(f"{path}: not experiment results ({where}: {error['msg']})") from exc
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{path}: not experiment results ({exc!r})") from exc
+
+
+def finished_cells(path: Path) -> list[CellResult]:
+    """Every readable cell of a results file (none when there is none yet), for
+    `run_experiment(reuse=)`: a benchmark run on a fresh clone resumes from its committed
+    results. Only the cells are read, so a file whose settings an older version wrote still
+    gives its cells (reused where their keys match)."""
+    if not path.is_file():
+        return []
+    try:
+        experiments = json.loads(path.read_text(encoding="utf-8"))["experiments"]
+        found = [cell for result in experiments for cell in result["cells"]]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: not experiment results ({exc!r})") from exc
+    cells = []
+    for cell in found:
+        try:
+            cells.append(CellResult.model_validate(cell))
+        except ValidationError:
+            continue  # written by an older version: that cell is computed again
+    return cells
 
 
 def cell_text(summary: MethodSummary | None) -> str:

@@ -69,12 +69,15 @@ def run_experiment(
     resume: bool = True,
     progress: bool = True,
     deadline: float | None = None,
+    reuse: Sequence[CellResult] = (),
 ) -> ExperimentResult:
     """Run (or resume) every cell of `spec` and summarise it.
 
     Models come from `models` (share one pool between experiments of one process). With a
     `deadline` (a `time.time()` value), no new cell starts after it: the result holds the cells
-    done so far (whole runs first: cells go run by run) and says how many were planned.
+    done so far (whole runs first: cells go run by run) and says how many were planned. When
+    resuming, finished cells come from `out_dir` or from `reuse` (e.g. a committed results
+    file's, `report.finished_cells`) where their key matches: the same settings, method, seed.
     """
     models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,12 +86,16 @@ def run_experiment(
     plan = [(seed, method) for seed in spec.seeds for method in spec.methods]
     connection = sqlite3.connect(out_dir / "checkpoints.sqlite", check_same_thread=False)
     cells: list[CellResult] = []
+    reusable = {cell.key: cell for cell in reuse}
     try:
         saver = SqliteSaver(connection, serde=checkpoint_serializer())
         bar = tqdm(plan, desc=f"{spec.name} ({spec.task})", disable=not progress, unit="cell")
         for seed, method in bar:
-            path = cells_dir / f"{method.label}-seed{seed}-{spec.cell_key(method, seed)}.json"
-            if resume and (cell := _read_cell(path)) is not None:
+            key = spec.cell_key(method, seed)
+            path = cells_dir / f"{method.label}-seed{seed}-{key}.json"
+            if resume and (cell := _read_cell(path) or reusable.get(key)) is not None:
+                if not path.is_file():
+                    _write_atomically(path, cell.model_dump_json(indent=1))
                 cells.append(cell)
                 continue
             if deadline is not None and time.time() > deadline:

@@ -14,6 +14,7 @@ from scipy import stats
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.report import (
+    finished_cells,
     output_paths,
     read_json,
     to_markdown,
@@ -279,6 +280,53 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkey
     paths[0].write_text('{"results": []}')
     with pytest.raises(ValueError, match=r"results\.json: not experiment results \(KeyError"):
         read_json(paths[0])
+
+
+def test_a_fresh_clone_resumes_from_the_committed_results(
+    sms_file, tmp_path, scripted, monkeypatch
+):
+    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    models = ModelPool.fixed(engine)
+    spec = small_spec(sms_file, 1, ["zero_shot", "synthetic_examples+random"])
+    result = run_experiment(spec, models=models, out_dir=tmp_path / "first", progress=False)
+    committed = write_all([result], tmp_path / "results" / "table", title="t")[0]
+    assert finished_cells(tmp_path / "results" / "none.json") == []
+
+    monkeypatch.setattr(
+        "sociallearn.experiments.runner.run_cell",
+        lambda *a, **k: pytest.fail("a committed cell was run again"),
+    )
+    fresh = tmp_path / "fresh-clone"
+    again = run_experiment(
+        spec, models=models, out_dir=fresh, progress=False, reuse=finished_cells(committed)
+    )
+    assert [c.model_dump() for c in again.cells] == [c.model_dump() for c in result.cells]
+    assert len(list((fresh / "cells").rglob("*.json"))) == 2  # kept for the next call
+
+    # Other teaching settings: the synthetic cell is taught again; the baseline is reused.
+    ran: list[str] = []
+    monkeypatch.setattr(
+        "sociallearn.experiments.runner.run_cell",
+        lambda spec, method, *a, **k: ran.append(method.label) or result.cells[1],
+    )
+    run_experiment(
+        spec.replace(samples=3),
+        models=models,
+        out_dir=tmp_path / "other",
+        progress=False,
+        reuse=finished_cells(committed),
+    )
+    assert ran == ["synthetic_examples+random"]
+
+    # A file an older version wrote: its settings no longer read, its cells still do.
+    document = json.loads(committed.read_text())
+    document["experiments"][0]["spec"]["first_seed"] = 0
+    del document["experiments"][0]["cells"][1]["predictions"]
+    committed.write_text(json.dumps(document))
+    assert [c.key for c in finished_cells(committed)] == [result.cells[0].key]
+    committed.write_text('{"results": []}')
+    with pytest.raises(ValueError, match=r"table\.json: not experiment results \(KeyError"):
+        finished_cells(committed)
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
