@@ -1,11 +1,13 @@
 """Which embedded model is the better teacher, and which the better student? Measured.
 
-Every (teacher, student) pair of smollm2 (SmolLM2-135M-Instruct) and gemma3 (Gemma 3 270M
-base) on SMS spam: the baselines (which depend on the student only), instructions, and
-synthetic examples (free-form and class-balanced); plus the Random Insertion baselines per
-student. Side by side in one process; writes benchmarks/results/model_roles.{json,md,png}.
+Every (teacher, student) pair of the chosen models (default smollm2, SmolLM2-135M-Instruct,
+and gemma3, Gemma 3 270M base) on SMS spam: the baselines (which depend on the student only),
+instructions, and synthetic examples (free-form and class-balanced); plus the Random Insertion
+baselines per student. Side by side in one process; writes
+benchmarks/results/model_roles.{json,md,png}, and resumes from it.
 
     .venv/bin/python benchmarks/model_roles.py            # about 30 min on 2 idle cores
+    .venv/bin/python benchmarks/model_roles.py --models smollm2 gemma3 qwen1.5b --budget-minutes 60
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from sociallearn.experiments.report import finished_cells, method_name, output_p
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
 
-MODELS = ("smollm2", "gemma3")
+MODELS = ["smollm2", "gemma3"]
 RESULTS = Path(__file__).parent / "results"
 console = Console()
 
 
-def specs(test_size: int, runs: int) -> list[ExperimentSpec]:
+def specs(test_size: int, runs: int, models: list[str]) -> list[ExperimentSpec]:
     """One SMS spam spec per (teacher, student), one Random Insertion baseline spec per student."""
     sms = [
         ExperimentSpec(
@@ -51,8 +53,8 @@ def specs(test_size: int, runs: int) -> list[ExperimentSpec]:
             teacher_model=teacher,
             student_model=student,
         )
-        for student in MODELS
-        for teacher in MODELS
+        for student in models
+        for teacher in models
     ]
     insertion = [
         ExperimentSpec(
@@ -63,7 +65,7 @@ def specs(test_size: int, runs: int) -> list[ExperimentSpec]:
             runs=runs,
             student_model=student,
         )
-        for student in MODELS
+        for student in models
     ]
     return sms + insertion
 
@@ -89,16 +91,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/model_roles"))
     parser.add_argument("--results", type=Path, default=RESULTS / "model_roles")
+    parser.add_argument("--models", nargs="+", default=MODELS, help="embedded models or GGUFs")
+    parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
     args = parser.parse_args()
     started = time.time()
+    deadline = started + 60 * args.budget_minutes if args.budget_minutes is not None else None
     models = ModelPool()
     finished = finished_cells(output_paths(args.results)[0])  # a fresh clone resumes from these
     results = [
-        run_experiment(spec, models=models, out_dir=args.out, reuse=finished)
-        for spec in specs(args.test_size, args.runs)
+        run_experiment(spec, models=models, out_dir=args.out, deadline=deadline, reuse=finished)
+        for spec in specs(args.test_size, args.runs, args.models)
     ]
     show(results)
-    paths = write_all(results, args.results, title="Model per role: smollm2 vs gemma3")
+    title = "Model per role: " + " vs ".join(args.models)
+    paths = write_all(results, args.results, title=title)
     console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
 
 
