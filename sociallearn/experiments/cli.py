@@ -45,7 +45,12 @@ def add_experiment_parser(sub: Any) -> None:
 
 def cmd_experiment(args: argparse.Namespace) -> int:
     from sociallearn.experiments.presets import paper_specs
-    from sociallearn.experiments.report import to_markdown, write_all
+    from sociallearn.experiments.report import (
+        finished_cells,
+        output_paths,
+        to_markdown,
+        write_all,
+    )
     from sociallearn.experiments.runner import run_experiment
     from sociallearn.experiments.spec import load_specs, spec_from_values
 
@@ -59,12 +64,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         ]
     else:
         specs = [spec_from_values(overrides)]
+    stem = args.results or args.out / "results"
+    finished = [] if args.fresh else finished_cells(output_paths(stem)[0])
     models = ModelPool(n_gpu_layers=specs[0].n_gpu_layers)
     results = [
-        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh)
+        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh, reuse=finished)
         for spec in specs
     ]
-    stem = args.results or args.out / "results"
     paths = write_all(results, stem, title="Social learning: student accuracy")
     console.print(Markdown(to_markdown(results, title="Results")))
     console.print("wrote " + ", ".join(str(path) for path in paths))

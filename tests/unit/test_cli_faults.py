@@ -67,6 +67,15 @@ def test_bad_data_is_refused_naming_file_and_line(tmp_path, capsys, data, messag
     assert not (library / "chroma.sqlite3").exists()  # nothing was taught or stored
 
 
+def test_an_unreadable_results_file_is_refused_and_kept(tmp_path, capsys):
+    results = write(tmp_path / "results.json", b'{"results": []}')
+    argv = ["experiment", "--out", str(tmp_path), "--methods", "zero_shot", "--test-size", "4"]
+    assert main(argv) == 2
+    assert f"{results}: not experiment results (KeyError('experiments'))" in capsys.readouterr().err
+    assert results.read_bytes() == b'{"results": []}'  # not overwritten
+    assert not (tmp_path / "cells").exists()  # nothing was run
+
+
 def test_help_answers_at_once():
     started = time.perf_counter()
     run = subprocess.run(
