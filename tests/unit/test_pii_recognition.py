@@ -7,7 +7,14 @@ import socket
 import pytest
 
 from sociallearn.privacy.filter import FilterSettings, check, find_pii, redact_pii
-from sociallearn.privacy.pii import PiiSpan, analyzer, every_mention, has_public_suffix, merge
+from sociallearn.privacy.pii import (
+    PiiSpan,
+    address_spans,
+    analyzer,
+    every_mention,
+    has_public_suffix,
+    merge,
+)
 
 
 def test_iban_needs_a_valid_checksum():
@@ -82,6 +89,43 @@ def test_every_mention_of_a_name_found_once_is_redacted():
 def test_pii_free_sentences_are_left_unchanged(sentence: str):
     verdict, shared = check(sentence, [], FilterSettings())
     assert verdict.passed and shared == sentence and not verdict.redactions
+
+
+@pytest.mark.parametrize(
+    ("sentence", "address"),
+    [
+        ("Send the invoice to 576 Lisa Hills Suite 436 please.", "576 Lisa Hills Suite 436"),
+        ("I live at Schillerstraße 12a now.", "Schillerstraße 12a"),
+        ("It is at Utz-Sölzer-Ring 9-2, second floor.", "Utz-Sölzer-Ring 9-2"),
+        ("Meet me at 12, rue de la Paix tomorrow.", "12, rue de la Paix"),
+        ("Deliver it to Via Roma, 12 Piano 3 after six.", "Via Roma, 12 Piano 3"),
+        (
+            "Pick me up from Calle de Juan Gris 7 Puerta 2 tomorrow.",
+            "Calle de Juan Gris 7 Puerta 2",
+        ),
+        ("Mail it to Rua das Flores 45.", "Rua das Flores 45"),
+        ("We moved to ul. Kwiatowa 5 in May.", "ul. Kwiatowa 5"),
+    ],
+)
+def test_street_addresses_are_redacted_whole(sentence: str, address: str):
+    spans = address_spans(sentence)
+    assert [sentence[s.start : s.end] for s in spans] == [address]
+    assert redact_pii(sentence)[0] == sentence.replace(address, "[ADDRESS]")
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "During 15 minutes he ran 3 laps.",  # an English word, not a German street
+        "Ship it via DHL 3 days before.",
+        "I have 3 Apple Watches and 2 phones.",
+        "Read chapter 5 on Monday, then route A.",
+        "The total. I paid 40 for it.",  # "al. I" is not Polish "al." (aleja)
+        "He scored 120\nDrive home safely.",  # an address stays on one line
+    ],
+)
+def test_numbers_beside_capitalised_words_are_no_address(sentence: str):
+    assert address_spans(sentence) == []
 
 
 def test_drivers_licence_and_passport_ids():
