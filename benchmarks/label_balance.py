@@ -56,7 +56,6 @@ def teacher_stages(resources: Resources, teacher_id: str, run_id: str) -> dict[s
         "sampled": [label_of(d) for d in ranked],
         "sampled_mean_logprob": [d.mean_logprob for d in ranked],
         "kept": [label_of(d) for d in kept],
-        "kept_texts": [d.text for d in kept],
         "passed": [lesson.answer for lesson in accepted],
         "redacted": sum(bool(lesson.verdict.redactions) for lesson in accepted),
         "filter_reasons": dict(reasons),
