@@ -93,9 +93,11 @@ def run_experiment(
         for seed, method in bar:
             key = spec.cell_key(method, seed)
             path = cells_dir / f"{method.label}-seed{seed}-{key}.json"
-            if resume and (cell := _read_cell(path) or reusable.get(key)) is not None:
-                if not path.is_file():
-                    _write_atomically(path, cell.model_dump_json(indent=1))
+            cell = _read_cell(path) if resume else None
+            if cell is None and resume and key in reusable:
+                cell = reusable[key]
+                _write_atomically(path, cell.model_dump_json(indent=1))  # kept for the next call
+            if cell is not None:
                 cells.append(cell)
                 continue
             if deadline is not None and time.time() > deadline:
