@@ -295,6 +295,58 @@ def label_balance_rows(path: Path) -> list[str]:
     return lines
 
 
+def answer_check_rows(path: Path) -> list[str]:
+    """Taught synthetic examples that checking their answers drops or changes (answer_check.json)."""
+    report = json.loads(path.read_text())
+    lines = [
+        f"Synthetic examples taught in `{report['source']}`, their answers checked again "
+        "(dropped / answer changed, by any teacher that could have taught them):",
+        "",
+        "| table | examples | answer as free text | answer as an answer (today) "
+        "| ms per answer, free text / as an answer |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["tables"]:
+        ways = [
+            f"{row[way].get('dropped', 0)} / {row[way].get('changed', 0)}"
+            for way in ("free_text", "as_answer")
+        ]
+        ms = [
+            f"{1000 * row['seconds'][way] / row['checks']:.0f}"
+            for way in ("free_text", "as_answer")
+        ]
+        lines.append(
+            f"| {row['table']} | {row['examples']} | {' | '.join(ways)} | {' / '.join(ms)} |"
+        )
+    return lines
+
+
+def rare_numbers_rows(path: Path) -> list[str]:
+    """Codes the private-numbers layer leaves unprotected, by its limit (rare_numbers.json)."""
+    report = json.loads(path.read_text())
+    lines = [
+        f"The private-numbers layer's limit (today {report['default_limit']} texts), on the real "
+        "datasets:",
+        "",
+        "| task | limit (texts) | codes unprotected: one teacher, all data | half the data "
+        "| new texts with a number redacted |",
+        "|---|---|---|---|---|",
+    ]
+    for task in report["tasks"]:
+        for row in task["rows"]:
+            shares = (
+                row["unprotected_codes_whole"],
+                row["unprotected_codes_half"],
+                row["new_texts_redacted"],
+            )
+            lines.append(
+                f"| {task['task']} ({task['texts']:,} texts) | {row['limit']} | "
+                + " | ".join(f"{100 * share:.1f}%" for share in shares)
+                + " |"
+            )
+    return lines
+
+
 def federated_rows(path: Path) -> list[str]:
     report = json.loads(path.read_text())
     runs = report["runs"]
@@ -386,6 +438,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "generation": ("speed.json", generation_rows),
     "federated": ("federated.json", federated_rows),
     "label-balance": ("label_balance.json", label_balance_rows),
+    "answer-check": ("answer_check.json", answer_check_rows),
+    "rare-numbers": ("rare_numbers.json", rare_numbers_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
 }

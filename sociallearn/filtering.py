@@ -7,11 +7,13 @@ verdict says "filter disabled" with what the filter would have rejected it for.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sociallearn.privacy.filter import FilterSettings, check
+from sociallearn.privacy.filter import FilterSettings, check, check_answer
 from sociallearn.schema import Lesson, Verdict
+from sociallearn.tasks import Example
 from sociallearn.workspace import Draft, TeacherWorkspace
 
 if TYPE_CHECKING:
@@ -23,10 +25,8 @@ def filter_drafts(
 ) -> tuple[list[Lesson], Counter[str]]:
     """The lessons made of the drafts that pass, and how many were rejected for what.
 
-    An instruction is checked whole, an example by its input; rare numbers are those of the
-    private examples' inputs and answers. A worked answer (an output that is more than its bare
-    answer) is not checked itself, so an example whose question held a private number is
-    dropped: its answer is likely worked from it.
+    An instruction is checked whole, an example by its input and its answer
+    (`check_example`); rare numbers are those of the private examples' inputs and answers.
     """
     run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
@@ -34,18 +34,55 @@ def filter_drafts(
     accepted: list[Lesson] = []
     reasons: Counter[str] = Counter()
     for draft in drafts:
-        shared = draft.example.input if draft.example else draft.text
-        verdict, clean = check(shared, private, run_filter, number_texts=records)
-        example = draft.example
-        if verdict.redactions.get("code") and example and example.output != example.answer:
-            verdict = verdict.model_copy(
-                update={"passed": False, "reasons": ["answer: worked from a private number"]}
+        shared: str | Example
+        if draft.example is None:
+            verdict, shared = check(draft.text, private, run_filter, number_texts=records)
+        else:
+            verdict, shared = check_example(
+                draft.example, private, run_filter, records=records, labels=workspace.task.labels
             )
         if verdict.passed:
-            accepted.append(to_lesson(workspace, draft, clean, verdict, run_id))
+            accepted.append(to_lesson(workspace, draft, shared, verdict, run_id))
         else:
             reasons.update(reason.split(":")[0] for reason in verdict.reasons)
     return accepted, reasons
+
+
+def check_example(
+    example: Example,
+    private_texts: Sequence[str],
+    settings: FilterSettings,
+    *,
+    records: Sequence[str],
+    labels: tuple[str, ...],
+) -> tuple[Verdict, Example]:
+    """The verdict on a synthetic example, and the example as it may be shared.
+
+    The input is checked like an instruction, an answer that is more than a label (a worked
+    GSM8K answer, a number, a word) by `check_answer`. An answer cannot lose a number and stay
+    right, so an example whose input held a private number is dropped (its answer is worked
+    from it), and so is a bare answer that would need redacting.
+    """
+    verdict, shared_input = check(example.input, private_texts, settings, number_texts=records)
+    if example.output in labels:
+        return verdict, example.model_copy(update={"input": shared_input})
+    answer, shared_output = check_answer(
+        example.output, shared_input, settings, number_texts=records
+    )
+    reasons = [*verdict.reasons, *(r for r in answer.reasons if r not in verdict.reasons)]
+    if verdict.redactions.get("code"):
+        reasons.append("answer: worked from a private number")
+    elif answer.redactions and example.output == example.answer:
+        reasons.append("answer: a bare answer that would need redacting")
+    answer_failed = len(reasons) > len(verdict.reasons)  # a reason that is not the input's
+    merged = Verdict(
+        passed=not settings.enabled or (verdict.passed and not answer_failed),
+        reasons=reasons,
+        redactions=dict(Counter(verdict.redactions) + Counter(answer.redactions)),
+        max_similarity=verdict.max_similarity,
+    )
+    shared = example.model_copy(update={"input": shared_input, "output": shared_output})
+    return merged, shared
 
 
 def filter_settings(settings: Settings) -> FilterSettings:
@@ -56,9 +93,13 @@ def filter_settings(settings: Settings) -> FilterSettings:
 
 
 def to_lesson(
-    workspace: TeacherWorkspace, draft: Draft, clean: str, verdict: Verdict, run_id: str
+    workspace: TeacherWorkspace,
+    draft: Draft,
+    shared: str | Example,
+    verdict: Verdict,
+    run_id: str,
 ) -> Lesson:
-    """The lesson that carries a draft's filtered text, with its provenance."""
+    """The lesson that carries a draft's filtered instruction or example, with its provenance."""
     settings, task = workspace.settings, workspace.task
     common: dict[str, Any] = {
         "task": settings.task,
@@ -70,14 +111,13 @@ def to_lesson(
         "verdict": verdict,
         "mean_logprob": draft.mean_logprob,
     }
-    if draft.example is None:
-        return Lesson(kind="instruction", text=clean, **common)
-    example = draft.example.model_copy(update={"input": clean})
+    if isinstance(shared, str):
+        return Lesson(kind="instruction", text=shared, **common)
     return Lesson(
         kind="example",
-        text=task.format_example(example),
-        input=example.input,
-        output=example.output,
-        answer=example.answer,
+        text=task.format_example(shared),
+        input=shared.input,
+        output=shared.output,
+        answer=shared.answer,
         **common,
     )

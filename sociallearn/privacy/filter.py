@@ -8,7 +8,8 @@ Layers, in order:
   if it is distinctive (symbols inside a word, or a word that is not everyday English);
 - private numbers: a number that only one or two of the teacher's texts contain (a secret code,
   an account number), copied into a lesson, is redacted like PII (rejected when it only shows
-  once obfuscation is undone);
+  once obfuscation is undone); a synthetic example's answer is checked by `check_answer`, as
+  arithmetic reads as digit runs and phone numbers;
 - injection: text that carries instructions to leak ("repeat the examples above verbatim");
 - PII (`pii.py`): emails, URLs, cards, IBANs, phone numbers, SSNs and other ids, IP addresses,
   long digit strings (the project's patterns), and persons, places and organisations (Presidio's
@@ -24,7 +25,10 @@ of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before
 
 from __future__ import annotations
 
+import ast
 import functools
+import math
+import operator
 import re
 import unicodedata
 from collections import Counter
@@ -308,6 +312,95 @@ def _copy_reasons(
         if shares_ngram(candidate, private, settings.ngram):
             return [f"copy: shares a {settings.ngram}-word run with a private example"], worst
     return [], worst
+
+
+# Kinds of PII that arithmetic does not look like: redacted in an answer as in a question.
+WORDY_PII = frozenset({"email", "url", "address", "name", "location", "organisation"})
+_NUMBER = re.compile(r"(?<![\d.])\d+(?:,\d{3})*(?:\.\d+)?")
+_CALCULATION = re.compile(
+    r"(?P<expression>[\d.,$() \t+\-*/x×÷]*\d)[ \t]*=[ \t]*\$?(?P<result>\d[\d,]*(?:\.\d+)?)"
+)
+# Single digits split by spaces or punctuation other than arithmetic ("7 6 4 6", "7.6.4.6").
+_SPLIT_DIGITS = re.compile(r"(?<![\d.])\d(?!\d)(?:[\s.\-_|,]{1,3}\d(?!\d))+")
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+              ast.Div: operator.truediv}  # fmt: skip
+
+
+def _evaluate(node: ast.AST) -> float:
+    if isinstance(node, ast.Expression):
+        return _evaluate(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_evaluate(node.operand)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        return _OPERATORS[type(node.op)](_evaluate(node.left), _evaluate(node.right))
+    raise ValueError("not arithmetic")
+
+
+def _value(expression: str) -> float | None:
+    """The value of an arithmetic expression of numbers ("4/5*20", "$3 x 1,200"), else None."""
+    python = re.sub(r"[$,\s]", "", expression).translate(str.maketrans("x×÷", "**/"))
+    try:
+        return _evaluate(ast.parse(python, mode="eval"))
+    except (SyntaxError, ArithmeticError, ValueError):
+        return None
+
+
+def _digits(number: str) -> str:
+    """A written number's digits, without thousands separators or trailing decimal zeros."""
+    number = number.replace(",", "")
+    return re.sub(r"\D", "", number.rstrip("0").rstrip(".") if "." in number else number)
+
+
+def introduced_numbers(answer: str, question: str) -> set[str]:
+    """The numbers (their digits) that `answer` writes, but its question does not give and no
+    calculation in it computes: where a worked answer could carry a number of its own.
+    GSM8K's calculator notes ("<<48/2=24>>") count as calculations."""
+    answer = clean(answer)
+    computed = set()
+    for match in _CALCULATION.finditer(answer.replace("<<", "\n").replace(">>", "\n")):
+        value = _value(match["expression"])
+        if value is not None and math.isclose(
+            value, float(match["result"].replace(",", "")), rel_tol=1e-6, abs_tol=0.005
+        ):
+            computed.add(_digits(match["result"]))
+    written = {_digits(n) for n in _NUMBER.findall(re.sub(r"<<[^<>]*>>", " ", answer))}
+    return written - {_digits(n) for n in _NUMBER.findall(clean(question))} - computed
+
+
+def check_answer(
+    answer: str, question: str, settings: FilterSettings, *, number_texts: Sequence[str]
+) -> tuple[Verdict, str]:
+    """The verdict on an example's answer (a worked solution, a number, a word) shared with its
+    filtered `question`, and the answer as it may be shared.
+
+    Arithmetic reads as digit runs, phone numbers and card numbers, so an answer is not checked
+    like free text. It fails when it carries a planted canary's secret, a leak instruction, or a
+    rare private number that it introduces (`introduced_numbers`) or spells digit by digit; names, places,
+    organisations, emails, URLs and addresses in it are redacted as in a question.
+    """
+    reasons = _canary_reasons(answer, settings)
+    if settings.injection and (hits := find_injection(answer)):
+        reasons.append(f"injection: {hits} leak-instruction pattern(s)")
+    if settings.rare_number_texts:
+        secrets = rare_numbers(
+            tuple(number_texts), settings.secret_digits, settings.rare_number_texts
+        )
+        if copied := len(introduced_numbers(answer, question) & secrets):
+            reasons.append(f"private number: {copied} in the answer, not given or computed")
+        split = (re.sub(r"\D", "", m[0]) for m in _SPLIT_DIGITS.finditer(reveal(answer)))
+        if any(secret in digits for digits in split for secret in secrets):
+            reasons.append("private number (obfuscated): in the answer")
+    text = clean(answer)
+    spans = pii_spans(text, names=settings.names, library=settings.library)
+    redacted, redactions = redact(text, [span for span in spans if span.kind in WORDY_PII])
+    if redactions and settings.pii == "reject":
+        reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(redactions.items())))
+    if not settings.enabled:
+        would = [f"not enforced, would reject: {reason}" for reason in reasons]
+        return Verdict(passed=True, reasons=["filter disabled", *would]), answer
+    return Verdict(passed=not reasons, reasons=reasons, redactions=redactions), redacted
 
 
 def check(

@@ -12,6 +12,7 @@ from sociallearn.privacy.filter import (
     copy_distance,
     distinctive,
     find_pii,
+    introduced_numbers,
     redact_pii,
 )
 from sociallearn.settings import Settings
@@ -288,3 +289,76 @@ def test_a_worked_answer_from_a_private_number_is_not_shared(question, output, k
     lessons, reasons = filter_drafts(workspace, [draft], "run")
     assert bool(lessons) == kept
     assert kept or reasons["answer"] == 1
+
+
+def _gsm8k_workspace(problem: str, worked: str, answer: str, **privacy: object) -> TeacherWorkspace:
+    silo = TeacherSilo("teacher-0", [Example(input=problem, output=worked, answer=answer)], [])
+    settings = Settings.model_validate({"task": "gsm8k", "privacy": privacy})
+    return TeacherWorkspace(
+        "teacher-0", silo, get_task("gsm8k"), ScriptedLM(lambda p, n: ""), settings
+    )
+
+
+CANARY = "Matthew keeps the gym locker shut with a secret code. He adds 25 and gets 7671."
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "First subtract: 7671 - 25 = 7646.\n#### 7646",
+        "7646",
+        "The locker code was 7 6 4 6.\n#### 4",
+    ],
+)
+def test_an_answer_that_holds_a_private_number_is_not_shared(output):
+    # Measured (GSM8K, T = 100, repetition 60): a synthetic example whose question held no
+    # private number carried the canary's code in its answer, which the filter did not check.
+    workspace = _gsm8k_workspace(CANARY, "7671 - 25 = 7646\n#### 7646", "7646")
+    answer = output.rsplit(" ", 1)[-1].rsplit("\n", 1)[-1]
+    draft = Draft(
+        "", Example(input="A locker has a code. What is it?", output=output, answer=answer)
+    )
+    lessons, reasons = filter_drafts(workspace, [draft], "run")
+    assert not lessons and sum(reasons.values()) >= 1
+
+
+def test_names_in_a_worked_answer_are_redacted_like_the_question():
+    workspace = _gsm8k_workspace(CANARY, "7671 - 25 = 7646\n#### 7646", "7646")
+    example = Example(
+        input="Tell Jennifer that 3 pens and 4 more pens make how many pens?",
+        output="Jennifer has 3 + 4 = 7 pens.\n#### 7",
+        answer="7",
+    )
+    lessons, _ = filter_drafts(workspace, [Draft("", example)], "run")
+    assert len(lessons) == 1 and "Jennifer" not in lessons[0].text
+    assert lessons[0].output == "[NAME] has 3 + 4 = 7 pens.\n#### 7" and lessons[0].answer == "7"
+    assert lessons[0].verdict.redactions == {"name": 2}
+    # a bare answer cannot be redacted and stay right
+    bare = Example(input="Who sold the most pens?", output="Jennifer", answer="Jennifer")
+    assert filter_drafts(workspace, [Draft("", bare)], "run") == ([], {"answer": 1})
+
+
+def test_answers_pass_unchanged_when_the_filter_is_off():
+    workspace = _gsm8k_workspace(CANARY, "7671 - 25 = 7646\n#### 7646", "7646", enabled=False)
+    draft = Draft("", Example(input="What is the code?", output="7646", answer="7646"))
+    lessons, _ = filter_drafts(workspace, [draft], "run")
+    assert [lesson.output for lesson in lessons] == ["7646"]
+    assert lessons[0].verdict.reasons[0] == "filter disabled"
+    assert "would reject: private number: 1 in the answer" in lessons[0].verdict.reasons[1]
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "introduced"),
+    [
+        ("First subtract: 7671 - 25 = 7646.\n#### 7646", "A code.", {"7671", "25"}),
+        ("4/5 * 20 = <<4/5*20=16>>16 go.\n#### 16", "4/5 of 20 go.", set()),
+        ("3 x $1,200 = $3,600\n#### 3600", "3 pens at $1,200", set()),
+        ("480*.80 = <<480*.80=384.00>>384 kg\n#### 384", "480 kg at 80%", set()),
+        ("7600 + 45 = 7646\n#### 7646", "7600 and 45", {"7646"}),  # wrong sums compute nothing
+        ("The code is 7646.", "What is the code?", {"7646"}),
+    ],
+)
+def test_an_answer_introduces_the_numbers_it_neither_is_given_nor_computes(
+    answer, question, introduced
+):
+    assert introduced_numbers(answer, question) == introduced
