@@ -295,17 +295,20 @@ def label_balance_rows(path: Path) -> list[str]:
     return lines
 
 
+def headed(caption: str, columns: str) -> list[str]:
+    """A caption, then a Markdown table's header row ("a | b | c") and rule."""
+    return [caption, "", f"| {columns} |", "|" + "---|" * (columns.count("|") + 1)]
+
+
 def answer_check_rows(path: Path) -> list[str]:
     """Taught synthetic examples that checking their answers drops or changes (answer_check.json)."""
     report = json.loads(path.read_text())
-    lines = [
+    lines = headed(
         f"Synthetic examples taught in `{report['source']}`, their answers checked again "
         "(dropped / answer changed, by any teacher that could have taught them):",
-        "",
-        "| table | examples | answer as free text | answer as an answer (today) "
-        "| ms per answer, free text / as an answer |",
-        "|---|---|---|---|---|",
-    ]
+        "table | examples | answer as free text | answer as an answer (today) "
+        "| ms per answer, free text / as an answer",
+    )
     for row in report["tables"]:
         ways = [
             f"{row[way].get('dropped', 0)} / {row[way].get('changed', 0)}"
@@ -324,14 +327,12 @@ def answer_check_rows(path: Path) -> list[str]:
 def rare_numbers_rows(path: Path) -> list[str]:
     """Codes the private-numbers layer leaves unprotected, by its limit (rare_numbers.json)."""
     report = json.loads(path.read_text())
-    lines = [
+    lines = headed(
         f"The private-numbers layer's limit (today {report['default_limit']} texts), on the real "
         "datasets:",
-        "",
-        "| task | limit (texts) | codes unprotected: one teacher, all data | half the data "
-        "| new texts with a number redacted |",
-        "|---|---|---|---|---|",
-    ]
+        "task | limit (texts) | codes unprotected: one teacher, all data | half the data "
+        "| new texts with a number redacted",
+    )
     for task in report["tasks"]:
         for row in task["rows"]:
             shares = (
