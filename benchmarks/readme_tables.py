@@ -17,6 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sociallearn.experiments.harness import CellResult
+from sociallearn.experiments.runner import p_values_against
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 README = ROOT / "README.md"
@@ -42,7 +45,8 @@ COLUMNS = {
 
 
 def percent(summary: dict[str, Any] | None, *, gap: bool = True) -> str:
-    """'73.3 [55.9, 90.8]* (0.61)': mean, 95% interval over runs, * if p < 0.05, gap."""
+    """'73.3 [55.9, 90.8]* (+0.61)†': mean, 95% interval over runs, * if p < 0.05 against
+    the original examples, the recovered gap, † if p < 0.05 against 0-shot."""
     if summary is None:
         return ""
     interval = summary["interval"]
@@ -60,7 +64,23 @@ def percent(summary: dict[str, Any] | None, *, gap: bool = True) -> str:
         )
     ):
         text += f" ({summary['recovered_gap']:+.2f})"
+        p_zero = summary.get("p_vs_zero_shot")
+        text += "†" if p_zero is not None and p_zero < 0.05 else ""
     return text
+
+
+def with_zero_shot_tests(experiment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The experiment's summaries by method, each with its p-value against 0-shot computed from
+    the cells (files written before the summaries carried it have it too)."""
+    cells = [CellResult.model_validate(cell) for cell in experiment["cells"]]
+    spec = experiment["spec"]
+    p_values = p_values_against(
+        cells, "zero_shot", permutations=spec["permutations"], seed=spec.get("seed", 0)
+    )
+    return {
+        s["method"]: {**s, "p_vs_zero_shot": p_values.get(s["method"])}
+        for s in experiment["summaries"]
+    }
 
 
 def experiment_rows(path: Path) -> list[str]:
@@ -80,7 +100,7 @@ def experiment_rows(path: Path) -> list[str]:
         if not experiment["summaries"]:
             continue  # a table whose runs have not started yet (time budget)
         spec = experiment["spec"]
-        summaries = {s["method"]: s for s in experiment["summaries"]}
+        summaries = with_zero_shot_tests(experiment)
         counts = sorted({s["runs"] for s in summaries.values()})
         runs = f"{counts[0]}–{counts[-1]} runs" if len(counts) > 1 else f"{counts[0]}"
         lines.append(

@@ -207,17 +207,17 @@ def _table(results: Sequence[ExperimentResult], labels: list[str]) -> list[str]:
 def _details(results: Sequence[ExperimentResult]) -> list[str]:
     lines = [
         "| experiment | method | accuracy per run (%) | mean [95% interval] | p vs original "
-        "| recovered gap | time (CPU) |",
-        "|---|---|---|---|---|---|---|",
+        "| p vs 0-shot | recovered gap | time (CPU) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for s in r.summaries:
             runs = ", ".join(f"{100 * a:.1f}" for a in s.accuracies)
-            p = "—" if s.p_value is None else f"{s.p_value:.4f}"
+            p, p_zero = ("—" if p is None else f"{p:.4f}" for p in (s.p_value, s.p_vs_zero_shot))
             gap = "—" if s.recovered_gap is None else f"{s.recovered_gap:+.2f}"
             lines.append(
                 f"| {r.spec.name} | {method_name(s.method)} | {runs} | {cell_text(s)} | {p} | "
-                f"{gap} | {s.seconds / 60:.1f} min ({s.cpu_seconds / 60:.1f} min) |"
+                f"{p_zero} | {gap} | {s.seconds / 60:.1f} min ({s.cpu_seconds / 60:.1f} min) |"
             )
     return lines
 

@@ -38,6 +38,7 @@ class MethodSummary(BaseModel):
     accuracies: list[float]
     interval: Interval
     p_value: float | None = None  # permutation test against original_examples
+    p_vs_zero_shot: float | None = None  # permutation test against zero_shot
     significant: bool | None = None  # p < 0.05
     recovered_gap: float | None = None  # (method − 0-shot) / (original − 0-shot)
     seconds: float  # wall-clock, summed over the method's cells
@@ -136,7 +137,12 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
         for label, group in by_method.items()
         if group
     }
-    original = by_method.get("original_examples") or []
+    against_original = p_values_against(
+        cells, "original_examples", permutations=spec.permutations, seed=spec.seed
+    )
+    against_zero_shot = p_values_against(
+        cells, "zero_shot", permutations=spec.permutations, seed=spec.seed
+    )
     summaries = []
     for label, group in by_method.items():
         if not group:
@@ -149,10 +155,9 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
             seconds=sum(c.seconds for c in group),
             cpu_seconds=sum(c.cpu_seconds for c in group),
         )
-        if original and label != "original_examples":
-            ours, theirs = _paired_outcomes(group, original)
-            p = permutation_p_value(ours, theirs, n_resamples=spec.permutations, seed=spec.seed)
+        if (p := against_original.get(label)) is not None:
             summary.p_value, summary.significant = p, p < SIGNIFICANCE
+        summary.p_vs_zero_shot = against_zero_shot.get(label)
         if "zero_shot" in means and "original_examples" in means:
             summary.recovered_gap = recovered_gap(
                 means[label], means["zero_shot"], means["original_examples"]
@@ -161,11 +166,30 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
     return summaries
 
 
+def p_values_against(
+    cells: Sequence[CellResult], reference: str, *, permutations: int = 10_000, seed: int = 0
+) -> dict[str, float]:
+    """Per method, the paired permutation test's p-value against the `reference` method on the
+    same (run, test example) pairs; none where the reference has no cells."""
+    reference_cells = [c for c in cells if c.method == reference]
+    methods = dict.fromkeys(c.method for c in cells if c.method != reference)
+    if not reference_cells:
+        return {}
+    p_values = {}
+    for method in methods:
+        ours, theirs = _paired_outcomes([c for c in cells if c.method == method], reference_cells)
+        if ours:  # no run in common: no test
+            p_values[method] = permutation_p_value(
+                ours, theirs, n_resamples=permutations, seed=seed
+            )
+    return p_values
+
+
 def _paired_outcomes(
-    group: Sequence[CellResult], original: Sequence[CellResult]
+    group: Sequence[CellResult], reference_cells: Sequence[CellResult]
 ) -> tuple[list[float], list[float]]:
     """Correctness of both methods on the same (run, test example) pairs."""
-    reference = {c.seed: c for c in original}
+    reference = {c.seed: c for c in reference_cells}
     ours: list[float] = []
     theirs: list[float] = []
     for cell in group:
@@ -174,7 +198,7 @@ def _paired_outcomes(
             continue
         if [p.input for p in cell.predictions] != [p.input for p in other.predictions]:
             raise ValueError(
-                f"{cell.method} and original_examples saw different tests in run {cell.seed}"
+                f"{cell.method} and {other.method} saw different tests in run {cell.seed}"
             )
         ours += [float(p.correct) for p in cell.predictions]
         theirs += [float(p.correct) for p in other.predictions]

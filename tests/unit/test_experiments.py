@@ -13,6 +13,8 @@ from scipy import stats
 
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
+from sociallearn.evaluate import Prediction
+from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.report import (
     finished_cells,
     output_paths,
@@ -21,7 +23,7 @@ from sociallearn.experiments.report import (
     write_all,
     write_text,
 )
-from sociallearn.experiments.runner import run_experiment
+from sociallearn.experiments.runner import p_values_against, run_experiment
 from sociallearn.experiments.spec import (
     ExperimentSpec,
     MethodSpec,
@@ -88,6 +90,31 @@ def test_unpaired_permutation_test_known_case():
     assert permutation_p_value([1] * 4, [0] * 4, paired=False) == pytest.approx(2 / 70)
     with pytest.raises(ValueError, match="differ in size"):
         permutation_p_value([1, 0], [1])
+
+
+def _cell(method: str, seed: int, correct: list[bool]) -> CellResult:
+    predictions = [
+        Prediction(input=f"q{i}", gold="a", predicted="a" if ok else "b", correct=ok)
+        for i, ok in enumerate(correct)
+    ]
+    return CellResult(
+        task="sms_spam", method=method, seed=seed, key=f"{method}{seed}", n=len(correct),
+        accuracy=sum(correct) / len(correct), seconds=0.0, cpu_seconds=0.0,
+        predictions=predictions,
+    )  # fmt: skip
+
+
+def test_p_values_against_a_reference_method_pair_runs_and_examples():
+    # 0-shot right on 2 of 12, a method right on 11 of 12 in each of two runs: the 18 pairs
+    # that differ all favour the method.
+    zero = [_cell("zero_shot", seed, [i < 2 for i in range(12)]) for seed in (0, 1)]
+    good = [_cell("instructions", seed, [i != 5 for i in range(12)]) for seed in (0, 1)]
+    same = [_cell("synthetic_examples", seed, [i < 2 for i in range(12)]) for seed in (0, 1)]
+    unpaired = [_cell("voting", 7, [True] * 12)]  # no run in common with 0-shot: no test
+    p = p_values_against([*zero, *good, *same, *unpaired], "zero_shot", permutations=1000)
+    assert set(p) == {"instructions", "synthetic_examples"}
+    assert p["instructions"] < 0.01 and p["synthetic_examples"] == 1.0
+    assert p_values_against(good, "zero_shot") == {}
 
 
 def test_recovered_gap():

@@ -40,3 +40,18 @@ def test_readme_tables_are_generated_from_the_committed_json(benchmark):
     text = README.read_text(encoding="utf-8")
     assert text.count("<!-- table: ") >= 4
     assert benchmark("readme_tables").render(text) == text, "run benchmarks/readme_tables.py"
+
+
+def test_a_table_cell_marks_both_tests_and_the_gap(benchmark):
+    percent = benchmark("readme_tables").percent
+    summary = {
+        "method": "instructions",
+        "interval": {"mean": 0.7, "low": 0.6, "high": 0.8},
+        "significant": True,
+        "recovered_gap": 0.5,
+        "p_vs_zero_shot": 0.01,
+    }
+    assert percent(summary) == "70.0 [60.0, 80.0]* (+0.50)†"
+    assert percent({**summary, "p_vs_zero_shot": 0.2, "significant": False}) == (
+        "70.0 [60.0, 80.0] (+0.50)"
+    )
