@@ -377,8 +377,8 @@ def check_answer(
 
     Arithmetic reads as digit runs, phone numbers and card numbers, so an answer is not checked
     like free text. It fails when it carries a planted canary's secret, a leak instruction, or a
-    rare private number that it introduces (`introduced_numbers`) or spells digit by digit; names, places,
-    organisations, emails, URLs and addresses in it are redacted as in a question.
+    rare private number that it introduces (`introduced_numbers`) or spells digit by digit.
+    Names, places, organisations, emails, URLs and addresses in it are redacted as in a question.
     """
     reasons = _canary_reasons(answer, settings)
     if settings.injection and (hits := find_injection(answer)):
