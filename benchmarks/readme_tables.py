@@ -463,6 +463,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "rare-numbers": ("rare_numbers.json", rare_numbers_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
+    "model-roles": ("model_roles.json", experiment_rows),
 }
 
 
