@@ -68,9 +68,9 @@ def measure(spec: ExperimentSpec, cells: list[Any]) -> dict[str, Any]:
         for cell, example in examples:
             method = MethodSpec.parse(cell.method)
             resources = Resources(cell_settings(spec, method, int(cell.seed), library))
+            settings = filter_settings(resources.settings)
             dropped = changed = answer_dropped = answer_changed = False
             for silo in resources.split.silos.values():
-                settings = filter_settings(resources.settings)
                 private, records = silo.private_texts(), silo.private_records()
                 question, shared = check(example.input, private, settings, number_texts=records)
                 if not question.passed:

@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.privacy.filter import FilterSettings, digit_runs
+from sociallearn.privacy.filter import FilterSettings, digit_runs, number_counts
 from sociallearn.privacy.secret_sharer import CODES
 from sociallearn.tasks import get_task
 
@@ -33,16 +33,13 @@ DIGITS = FilterSettings().secret_digits
 console = Console()
 
 
-def number_counts(texts: list[str]) -> Counter[str]:
-    """In how many texts each number of `DIGITS` or more digits appears."""
-    return Counter(run for text in texts for run in set(digit_runs(text)) if len(run) >= DIGITS)
-
-
 def measure(task_name: str, limits: list[int], seed: int) -> dict[str, Any]:
     texts = [f"{e.input}\nanswer: {e.output}" for e in get_task(task_name).load()]
     random.Random(seed).shuffle(texts)
     half, other = texts[: len(texts) // 2], texts[len(texts) // 2 :]
-    whole_counts, half_counts, other_counts = map(number_counts, (texts, half, other))
+    whole_counts, half_counts, other_counts = (
+        number_counts(part, DIGITS) for part in (texts, half, other)
+    )
     rows = []
     for limit in limits:
 

@@ -172,11 +172,10 @@ def p_values_against(
     """Per method, the paired permutation test's p-value against the `reference` method on the
     same (run, test example) pairs; none where the reference has no cells."""
     reference_cells = [c for c in cells if c.method == reference]
-    methods = dict.fromkeys(c.method for c in cells if c.method != reference)
     if not reference_cells:
         return {}
     p_values = {}
-    for method in methods:
+    for method in dict.fromkeys(c.method for c in cells if c.method != reference):
         ours, theirs = _paired_outcomes([c for c in cells if c.method == method], reference_cells)
         if ours:  # no run in common: no test
             p_values[method] = permutation_p_value(

@@ -234,10 +234,13 @@ def _canary_reasons(candidate: str, settings: FilterSettings) -> list[str]:
 @functools.lru_cache(maxsize=16)
 def rare_numbers(private_texts: tuple[str, ...], digits: int, most_texts: int) -> frozenset[str]:
     """The numbers of at least `digits` digits that at most `most_texts` private texts contain."""
-    counts = Counter(
-        run for text in private_texts for run in set(digit_runs(text)) if len(run) >= digits
-    )
+    counts = number_counts(private_texts, digits)
     return frozenset(run for run, texts in counts.items() if texts <= most_texts)
+
+
+def number_counts(texts: Iterable[str], digits: int) -> Counter[str]:
+    """In how many of `texts` each number of at least `digits` digits appears."""
+    return Counter(run for text in texts for run in set(digit_runs(text)) if len(run) >= digits)
 
 
 def redact_numbers(text: str, secrets: frozenset[str]) -> tuple[str, int]:
@@ -397,10 +400,28 @@ def check_answer(
     redacted, redactions = redact(text, [span for span in spans if span.kind in WORDY_PII])
     if redactions and settings.pii == "reject":
         reasons.append("pii: " + ", ".join(f"{k}×{v}" for k, v in sorted(redactions.items())))
+    return _verdict(answer, redacted, reasons, redactions, settings)
+
+
+def _verdict(
+    candidate: str,
+    text: str,
+    reasons: list[str],
+    redactions: dict[str, int],
+    settings: FilterSettings,
+    similarity: float = 0.0,
+) -> tuple[Verdict, str]:
+    """The verdict and the text to share; with the filter off, the candidate passes unchanged
+    and the verdict lists what it would have been rejected for."""
     if not settings.enabled:
         would = [f"not enforced, would reject: {reason}" for reason in reasons]
-        return Verdict(passed=True, reasons=["filter disabled", *would]), answer
-    return Verdict(passed=not reasons, reasons=reasons, redactions=redactions), redacted
+        return Verdict(
+            passed=True, reasons=["filter disabled", *would], max_similarity=similarity
+        ), candidate
+    verdict = Verdict(
+        passed=not reasons, reasons=reasons, redactions=redactions, max_similarity=similarity
+    )
+    return verdict, text
 
 
 def check(
@@ -455,12 +476,4 @@ def check(
             "pii (obfuscated): " + ", ".join(f"{k}×{v}" for k, v in sorted(hidden.items()))
         )
     similarity = round(1.0 - worst, 4)
-    if not settings.enabled:
-        would = [f"not enforced, would reject: {reason}" for reason in reasons]
-        return Verdict(
-            passed=True, reasons=["filter disabled", *would], max_similarity=similarity
-        ), candidate
-    verdict = Verdict(
-        passed=not reasons, reasons=reasons, redactions=redactions, max_similarity=similarity
-    )
-    return verdict, text
+    return _verdict(candidate, text, reasons, redactions, settings, similarity)
