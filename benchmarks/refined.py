@@ -11,6 +11,8 @@ benchmarks/results/refined.{json,md,png} (`--teacher` other than smollm2: refine
 
     .venv/bin/python benchmarks/refined.py --runs 3 --budget-minutes 10
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
+        --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3
 """
 
 from __future__ import annotations
@@ -33,14 +35,25 @@ def main() -> None:
     parser.add_argument("--teacher", default="smollm2", help="the teachers' model")
     parser.add_argument("--student", default="gemma3", help="the student's model")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--candidates", type=int, default=1, help="K: revisions per round")
+    parser.add_argument(
+        "--held-back", type=int, default=8, help="held-back examples a teacher checks or votes on"
+    )
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
     parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
     args = parser.parse_args()
-    (spec,) = refined_specs(args.teacher, args.student, runs=args.runs)
+    (spec,) = refined_specs(
+        args.teacher,
+        args.student,
+        runs=args.runs,
+        candidates=args.candidates,
+        held_back=args.held_back,
+    )
     spec = spec.replace(methods=parse_methods(args.methods.split(",")))
     suffix = "" if args.teacher == "smollm2" else f"_{args.teacher}"
+    suffix += f"_k{args.candidates}" if args.candidates > 1 else ""
     stem = args.results or RESULTS / f"refined{suffix}"
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     models = ModelPool()

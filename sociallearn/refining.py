@@ -4,7 +4,9 @@ The student's model is public, so a teacher can run it on its own held-back priv
 it builds the student's prompt from its drafts, measures the student's held-back accuracy,
 reads the errors and revises the drafts (feedback-driven, in the manner of ProTeGi and
 TextGrad), for up to R rounds (`refine_rounds`) or until the accuracy stops improving, and
-keeps the best drafts. The held-back examples appear only in the teacher's own prompts to its
+keeps the best drafts. With `refine_candidates` K > 1 each revision proposes K candidates (the
+first greedy, the others sampled at τ) and the next round checks them all, a beam in the
+manner of ProTeGi. The held-back examples appear only in the teacher's own prompts to its
 own model; drafts, errors and the best drafts stay in its workspace, and only the final drafts
 go on to the privacy filter.
 
@@ -57,21 +59,25 @@ def refine_round(
     accuracies: Sequence[float],
     seed: int,
 ) -> RoundResult:
-    """Check the workspace's drafts as round `len(accuracies)`; then revise them while the loop
-    goes on, or leave the best drafts so far in the workspace for the privacy filter."""
+    """Check the round's candidates (round `len(accuracies)`; round 0: the first drafts) and
+    record the best of them; then revise while the loop goes on, or leave the best drafts so
+    far in the workspace for the privacy filter."""
     if not accuracies:
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
-    drafts = workspace.drafts
-    accuracy, misses = self_check(workspace, student_model, drafts)
-    if accuracy > workspace.best_accuracy:
-        workspace.best_drafts, workspace.best_accuracy = drafts, accuracy
-        workspace.round_errors = misses
+        workspace.candidates = [workspace.drafts]
+    accuracy = -1.0
+    for drafts in workspace.candidates:
+        checked, misses = self_check(workspace, student_model, drafts)
+        accuracy = max(accuracy, checked)
+        if checked > workspace.best_accuracy:
+            workspace.best_drafts, workspace.best_accuracy = drafts, checked
+            workspace.round_errors = misses
     if keep_refining([*accuracies, accuracy], workspace.settings.refine_rounds):
-        revision = revise(workspace, student_model, seed)
-        if revision:
-            workspace.drafts = revision
+        candidates = revise(workspace, student_model, seed)
+        if candidates:
+            workspace.candidates = candidates
             return RoundResult(accuracy, revised=True)
-    workspace.drafts = workspace.best_drafts
+    workspace.drafts, workspace.candidates = workspace.best_drafts, []
     return RoundResult(accuracy, revised=False)
 
 
@@ -101,19 +107,31 @@ def self_check(
     return result.accuracy, misses
 
 
-def revise(workspace: TeacherWorkspace, student_model: LanguageModel, seed: int) -> list[Draft]:
-    """New drafts made from the best drafts and the student's errors with them ([]: nothing to
-    revise, or no new draft came of it)."""
+def revise(
+    workspace: TeacherWorkspace, student_model: LanguageModel, seed: int
+) -> list[list[Draft]]:
+    """Up to `refine_candidates` new sets of drafts made from the best drafts and the student's
+    errors with them, each different from the best ([]: nothing to revise or nothing new)."""
     best = workspace.best_drafts
     if not best or not workspace.round_errors:
         return []
+    count = workspace.settings.refine_candidates
+    seeds = [seed * count + i for i in range(count)]
     if best[0].example is None:
-        return revise_instruction(workspace, seed)
-    return revise_examples(workspace, student_model, seed)
+        candidates = [revise_instruction(workspace, s, greedy=i == 0) for i, s in enumerate(seeds)]
+    else:
+        kept = without_harmful(workspace, student_model, best)
+        candidates = [revise_examples(workspace, kept, s) for s in seeds]
+    unique: list[list[Draft]] = []
+    for drafts in candidates:
+        if drafts and drafts != best and drafts not in unique:
+            unique.append(drafts)
+    return unique
 
 
-def revise_instruction(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
-    """The instruction rewritten by the teacher's model from the student's errors with it."""
+def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) -> list[Draft]:
+    """The instruction rewritten by the teacher's model from the student's errors with it
+    (greedily, or sampled at τ for another candidate)."""
     task = workspace.task
     current = "\n".join(draft.text for draft in workspace.best_drafts)
     errors = prompts.EXAMPLE_SEPARATOR.join(
@@ -127,20 +145,16 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
         prompts.REFINE_INSTRUCTION.format(**values),
         base_prompt=prompts.REFINE_INSTRUCTION_BASE.format(**values),
         max_tokens=200,
-        temperature=0.0,
+        temperature=0.0 if greedy else workspace.settings.temperature,
         seed=seed,
     ).strip()
-    return [Draft(text)] if text and text != current else []
+    return [Draft(text)] if text else []
 
 
-def revise_examples(
-    workspace: TeacherWorkspace, student_model: LanguageModel, seed: int
-) -> list[Draft]:
-    """The best examples less the harmful ones, topped up to `keep` with new examples of the
-    labels the student got wrong (of any kind, on tasks without labels)."""
+def revise_examples(workspace: TeacherWorkspace, kept: list[Draft], seed: int) -> list[Draft]:
+    """`kept` (the best examples less the harmful ones) topped up to `keep` with new examples
+    of the labels the student got wrong (of any kind, on tasks without labels)."""
     task, settings = workspace.task, workspace.settings
-    best = workspace.best_drafts
-    kept = without_harmful(workspace, student_model, best)
     wrong = {miss.example.answer for miss in workspace.round_errors}
     missed_labels = [label for label in task.labels if label in wrong]
     fresh = (
@@ -148,9 +162,8 @@ def revise_examples(
         if missed_labels
         else sampled_examples(workspace, seed)
     )
-    seen = {draft.text for draft in best}
-    revision = kept + [d for d in fresh if d.text not in seen][: settings.keep - len(kept)]
-    return revision if revision and revision != best else []
+    seen = {draft.text for draft in workspace.best_drafts}
+    return kept + [d for d in fresh if d.text not in seen][: settings.keep - len(kept)]
 
 
 def without_harmful(

@@ -30,6 +30,7 @@ DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 _KEYED_WHEN_SET = (
     "n_gpu_layers",
     "privacy",
+    "refine_candidates",
     "refine_rounds",
     "remote_teachers",
     "remote_timeout",
@@ -67,7 +68,7 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
-               "student_model", "refine_rounds"}  # fmt: skip
+               "student_model", "refine_rounds", "refine_candidates"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -92,6 +93,12 @@ class TeachSettings(BaseModel):
         default=8, ge=1, description="candidates each teacher shares, lowest perplexity first"
     )
     lessons: int = Field(default=8, ge=1, description="synthetic examples in the student's prompt")
+    refine_candidates: int = Field(
+        default=1,
+        ge=1,
+        description="K: revisions a refining teacher proposes per round (the first greedy, the "
+        "rest sampled at τ); the next round checks each and keeps the best",
+    )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"
     )

@@ -109,14 +109,24 @@ REFINED_METHODS = (
 
 
 def refined_specs(
-    teacher: str = "smollm2", student: str = "gemma3", runs: int = 3
+    teacher: str = "smollm2",
+    student: str = "gemma3",
+    runs: int = 3,
+    *,
+    candidates: int = 1,
+    held_back: int = 8,
 ) -> list[ExperimentSpec]:
     """SMS spam, m = 4 teachers, n = 8 shots, 100 unseen test messages per run: the refine
-    loop (`+refined`, `REFINED_ROUNDS` rounds on 8 held-back examples) and the merge aggregator
-    (`instructions+merge`) against 0-shot, the original examples and the unrefined methods."""
-    settings = {"teachers": 4, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 8}
+    loop (`+refined`, `REFINED_ROUNDS` rounds of `candidates` revisions, checked on
+    `held_back` examples, which the vote of `instructions+merge` uses too) and the merge
+    aggregator against 0-shot, the original examples and the unrefined methods."""
+    settings = {"teachers": 4, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": held_back}
+    beam = f", {candidates} candidates × {held_back} held back" if candidates > 1 else ""
     return [
         _spec("sms_spam", REFINED_METHODS, student, shots=8, test_size=100, **settings).replace(
-            name=f"sms_spam ({teacher} → {student})", teacher_model=teacher, runs=runs
+            name=f"sms_spam ({teacher} → {student}{beam})",
+            teacher_model=teacher,
+            runs=runs,
+            refine_candidates=candidates,
         )
     ]

@@ -193,6 +193,8 @@ class ExperimentSpec(TeachSettings):
             unused |= _TEACHING_ONLY
         if method.aggregator != "dp":
             unused |= set(DP_SETTINGS)
+        if not method.refined:
+            unused.add("refine_candidates")
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 

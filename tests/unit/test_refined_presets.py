@@ -61,6 +61,13 @@ def test_refined_preset():
     for label in ("zero_shot", "original_examples"):
         method = MethodSpec.parse(label)
         assert spec.cell_key(method, 0) == other.cell_key(method, 0)
+    # A beam of candidates checked on more held-back examples: new cells for the taught methods.
+    (beam,) = refined_specs("qwen1.5b", "gemma3", runs=1, candidates=3, held_back=32)
+    assert (beam.refine_candidates, beam.votes_held_out) == (3, 32)
+    for label in REFINED_METHODS:
+        method = MethodSpec.parse(label)
+        same = beam.cell_key(method, 0) == other.cell_key(method, 0)
+        assert same == (not method.teaches), label
 
 
 def test_merge_runs_in_an_experiment(sms_file, tmp_path, scripted):

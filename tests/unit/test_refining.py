@@ -165,6 +165,34 @@ def test_refinement_keeps_the_best_draft_not_the_last(tmp_path):
     assert lesson.text in model.prompts[-1]  # the draft that the last revision started from
 
 
+def test_a_round_checks_every_candidate_and_keeps_the_best(tmp_path):
+    def greedy_useless(words: list[str], missed: list[str]) -> list[str]:
+        # Per round, the first (greedy) revision adds nothing useful, the second learns.
+        return [*words, missed[0]] if model.revisions % 2 == 0 else [*words, "kw999"]
+
+    model = Classroom(revise=greedy_useless)
+    context = classroom_context(tmp_path, model, refine_rounds=1, refine_candidates=2)
+    state, rounds = refine_updates(context)
+    first, second = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert model.revisions == 2 and second > first  # both checked; the second one won
+    [lesson] = state["lessons"]
+    assert "kw999" not in lesson.text and lesson.settings["refine_candidates"] == 2
+
+
+def test_one_candidate_per_round_is_the_greedy_loop(tmp_path):
+    model = Classroom(revise=lambda words, missed: [*words, "kw999"])
+    refine_updates(classroom_context(tmp_path, model, refine_rounds=3, refine_candidates=1))
+    assert model.revisions == 1  # a useless revision ends the loop, as without candidates
+
+
+def test_refine_candidates_key_only_refined_cells():
+    spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
+    beam = spec.replace(refine_candidates=3)
+    plain, refined = spec.methods
+    assert beam.cell_key(plain, 0) == spec.cell_key(plain, 0)
+    assert beam.cell_key(refined, 0) != spec.cell_key(refined, 0)
+
+
 def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
     def mislabelled_then_spam(prompt: str, n: int) -> str:
         if prompt.endswith("Label: spam\nMessage:"):
