@@ -375,6 +375,8 @@ OUR_SEES = {
     "instructions": "an instruction one teacher wrote from n private examples",
     "instructions+refined": "an instruction one teacher wrote from n private examples and "
     "revised with a local copy of the student on its held-back examples",
+    "instructions+voting": "one of m teachers' instructions, chosen by the teachers' vote on "
+    "their held-back examples",
     "instructions+merge": "one of m teachers' instructions or their merge, chosen by the "
     "teachers' vote on their held-back examples",
     "synthetic_examples+random": "synthetic examples m teachers wrote from their private "

@@ -39,6 +39,7 @@ COLUMNS = {
     "synthetic_examples+random+checked": "synthetic, checked",
     "synthetic_examples+dp": "synthetic, DP voting",
     "instructions+refined": "instructions, refined",
+    "instructions+voting": "instructions, voting",
     "instructions+merge": "instructions, merge",
     "synthetic_examples+random+refined": "synthetic, random + refined",
 }

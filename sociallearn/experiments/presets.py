@@ -102,6 +102,7 @@ REFINED_METHODS = (
     "original_examples",
     "instructions",
     "instructions+refined",
+    "instructions+voting",
     "instructions+merge",
     "synthetic_examples+random",
     "synthetic_examples+random+refined",

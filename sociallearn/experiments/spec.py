@@ -10,7 +10,8 @@ to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refin
 the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`. `+merge` (instructions only, aggregator
 `merge`): m teachers each write an instruction, one merged instruction is written from them, and
 the teachers' vote on their held-back data picks the student's instruction among the merged and
-the single ones, e.g. `instructions+merge` or `instructions+merge+refined`.
+the single ones, e.g. `instructions+merge` or `instructions+merge+refined`; `instructions+voting`
+is the same vote without the merge (the best single teacher's instruction).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
 class SpecError(ValueError):
     """A spec file or flag is invalid; the message names the file, line and field."""
+
+
+# Aggregators that choose one instruction among m teachers' (`instructions+voting`: the best
+# single teacher's by the vote; `instructions+merge`: the same with their merge competing).
+SINGLE_LESSON_AGGREGATORS = ("voting", "merge")
 
 
 class MethodSpec(BaseModel):
@@ -79,15 +85,14 @@ class MethodSpec(BaseModel):
 
     @model_validator(mode="after")
     def _options_fit(self) -> MethodSpec:
-        if self.aggregator == "merge":
-            if self.method != "instructions":
-                raise ValueError(f"option merge applies to instructions only, not {self.method}")
-        elif self.method != "synthetic_examples" and (
-            self.aggregator != "random" or self.balanced or self.checked
-        ):
+        if self.aggregator == "merge" and self.method != "instructions":
+            raise ValueError(f"option merge applies to instructions only, not {self.method}")
+        one_of_many = self.method == "instructions" and self.aggregator in SINGLE_LESSON_AGGREGATORS
+        aggregated = self.aggregator != "random" and not one_of_many
+        if self.method != "synthetic_examples" and (aggregated or self.balanced or self.checked):
             raise ValueError(
-                "options voting/dp/balanced/checked apply to synthetic_examples only, "
-                f"not {self.method}"
+                "options voting/dp/balanced/checked apply to synthetic_examples only (voting "
+                f"and merge to instructions too), not {self.method}"
             )
         if self.refined and not self.teaches:
             raise ValueError(f"option refined applies to methods that teach, not {self.method}")
@@ -102,8 +107,8 @@ class MethodSpec(BaseModel):
     def label(self) -> str:
         refined = ["refined"] * self.refined
         if self.method != "synthetic_examples":
-            merged = ["merge"] * (self.aggregator == "merge")
-            return "+".join([self.method, *merged, *refined])
+            chosen = [self.aggregator] * (self.aggregator in SINGLE_LESSON_AGGREGATORS)
+            return "+".join([self.method, *chosen, *refined])
         options = [self.aggregator] + ["balanced"] * self.balanced + ["checked"] * self.checked
         return "+".join([self.method, *options, *refined])
 
@@ -115,8 +120,8 @@ class MethodSpec(BaseModel):
     @property
     def one_teacher(self) -> bool:
         """Whether a cell gives the method one teacher (with the n examples `original_examples`
-        shows); merging needs the spec's m teachers."""
-        return METHODS[self.method].one_teacher and self.aggregator != "merge"
+        shows); merging or voting needs the spec's m teachers."""
+        return METHODS[self.method].one_teacher and self.aggregator == "random"
 
     def settings(self) -> dict[str, Any]:
         """The run settings this method and its options stand for."""

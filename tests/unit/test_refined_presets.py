@@ -34,6 +34,21 @@ def test_merge_is_an_option_of_instructions():
         spec_from_values({"methods": "zero_shot,synthetic_examples+merge"})
 
 
+def test_voting_chooses_the_best_single_instruction_of_m_teachers():
+    voted = MethodSpec.parse("instructions+voting")
+    assert (voted.aggregator, voted.label, voted.one_teacher) == (
+        "voting",
+        "instructions+voting",
+        False,
+    )
+    assert voted.settings()["aggregator"] == "voting"
+    spec = ExperimentSpec(methods=["instructions", "instructions+voting"])  # type: ignore[list-item]
+    assert spec.cell_key(spec.methods[0], 0) != spec.cell_key(spec.methods[1], 0)
+    for bad in ("instructions+dp", "instructions+balanced", "instructions+voting+checked"):
+        with pytest.raises(ValueError, match="apply to synthetic_examples only"):
+            MethodSpec.parse(bad)
+
+
 def test_merged_instructions_get_the_specs_m_teachers(tmp_path):
     spec = ExperimentSpec(teachers=4)
     merged = cell_settings(spec, MethodSpec.parse("instructions+merge"), 0, tmp_path)
@@ -70,7 +85,8 @@ def test_refined_preset():
         assert same == (not method.teaches), label
 
 
-def test_merge_runs_in_an_experiment(sms_file, tmp_path, scripted):
+@pytest.mark.parametrize("label", ["instructions+merge", "instructions+voting"])
+def test_one_of_m_instructions_runs_in_an_experiment(label, sms_file, tmp_path, scripted):
     engine = scripted(lambda prompt, n: " Spam offers prizes; ham is personal.")
     spec = ExperimentSpec(
         data_path=str(sms_file),
@@ -80,11 +96,11 @@ def test_merge_runs_in_an_experiment(sms_file, tmp_path, scripted):
         shots=2,
         votes_held_out=2,
         permutations=200,
-        methods=parse_methods(["zero_shot", "original_examples", "instructions+merge"]),
+        methods=parse_methods(["zero_shot", "original_examples", label]),
     )
     result = run_experiment(
         spec, models=ModelPool.fixed(engine), out_dir=tmp_path / "exp", progress=False
     )
-    merged = next(c for c in result.cells if c.method == "instructions+merge")
-    assert merged.n == 4 and len(merged.lessons) == 1
-    assert result.summary("instructions+merge") is not None
+    chosen = next(c for c in result.cells if c.method == label)
+    assert chosen.n == 4 and len(chosen.lessons) == 1
+    assert result.summary(label) is not None
