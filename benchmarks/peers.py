@@ -46,6 +46,7 @@ import dspy_peer
 from sociallearn.engine import ModelPool
 from sociallearn.evaluate import evaluate
 from sociallearn.experiments.harness import cell_settings
+from sociallearn.experiments.report import output_paths
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.experiments.stats import (
     Interval,
@@ -434,7 +435,7 @@ def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> lis
         "cells": [c.model_dump() for c in cells],
     }
     stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_path, md_path, _ = output_paths(stem)
     json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
     md_path.write_text(to_markdown(report), encoding="utf-8")
     return [json_path, md_path]
@@ -442,6 +443,23 @@ def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> lis
 
 def load_cells(folder: Path) -> list[PeerCell]:
     return [PeerCell.model_validate_json(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def cell_path(folder: Path, student: str, method: str, seed: int, key: str) -> Path:
+    return folder / f"{student}-{method}-seed{seed}-{key}.json"
+
+
+def restore_cells(folder: Path, reports: list[Path]) -> None:
+    """Put the cells of committed reports in `folder` where it lacks them: a fresh clone
+    reuses them (and reports them beside a new experiment) instead of running them again."""
+    for report in reports:
+        if not report.is_file():
+            continue
+        for values in json.loads(report.read_text(encoding="utf-8")).get("cells", []):
+            cell = PeerCell.model_validate(values)
+            path = cell_path(folder, cell.settings.student_model, cell.method, cell.seed, cell.key)
+            if not path.is_file():
+                path.write_text(cell.model_dump_json(indent=1), encoding="utf-8")
 
 
 def main() -> None:
@@ -463,6 +481,7 @@ def main() -> None:
     args = parser.parse_args()
     cells_dir = args.out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
+    restore_cells(cells_dir, [output_paths(args.results)[0], RESULTS / "peers.json"])
     if not args.markdown_only:
         dspy_peer.configure_offline(str(args.out / "dspy-cache"))
         dspy_peer.disable_cache()
@@ -479,7 +498,7 @@ def main() -> None:
         for seed in range(args.seed, args.seed + args.runs):  # whole runs first
             for method in args.methods.split(","):
                 key = settings.key(method, seed)
-                path = cells_dir / f"{args.student}-{method}-seed{seed}-{key}.json"
+                path = cell_path(cells_dir, args.student, method, seed, key)
                 if path.is_file():
                     continue
                 if deadline is not None and time.time() > deadline:

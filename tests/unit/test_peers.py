@@ -173,6 +173,15 @@ def test_peer_cells_use_our_split_and_see_what_they_should(peer, benchmark, sms_
     assert md_path.read_text() == peers.to_markdown(report)
     assert "ours: original_examples" in md_path.read_text()
 
+    # A fresh clone reuses the committed report's cells; a cell already there is kept.
+    folder = tmp_path / "fresh" / "cells"
+    folder.mkdir(parents=True)
+    kept = peers.cell_path(folder, "gemma3", "predict", 1, cells["predict"].key)
+    kept.write_text(cells["predict"].model_copy(update={"accuracy": 0.125}).model_dump_json())
+    peers.restore_cells(folder, [json_path, tmp_path / "missing.json"])
+    restored = {(c.method, c.accuracy) for c in peers.load_cells(folder)}
+    assert restored == {(m, c.accuracy if m != "predict" else 0.125) for m, c in cells.items()}
+
 
 def test_dspy_is_optional_for_the_project():
     """The package and the benchmark's adapter module import without DSPy."""
