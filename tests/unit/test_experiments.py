@@ -134,7 +134,7 @@ def test_method_labels_round_trip():
     with pytest.raises(ValueError, match="unknown option"):
         MethodSpec.parse("synthetic_examples+loud")
     with pytest.raises(ValueError, match="synthetic_examples only"):
-        MethodSpec.parse("instructions+voting")
+        MethodSpec.parse("instructions+dp")
 
 
 def test_spec_from_yaml_and_flags(tmp_path: Path):
