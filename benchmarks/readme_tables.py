@@ -464,8 +464,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "rare-numbers": ("rare_numbers.json", rare_numbers_rows),
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
-    "refined-qwen-beam": ("refined_qwen1.5b_k3.json", experiment_rows),
-    "peers-qwen-beam": ("peers_qwen1.5b_k3.json", peers_rows),
+    "refined-qwen-beam": ("refined_qwen1.5b_k3_h32.json", experiment_rows),
+    "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),
 }
 

@@ -7,12 +7,13 @@ student (`+refined`), and m teachers' instructions merged (`instructions+merge`)
 run is a cell of the experiment harness (intervals over runs, the paired permutation test
 against the original examples, the gap recovered, and each method's time). Runs are added one
 at a time under a time budget and resume from the finished cells; the results go to
-benchmarks/results/refined.{json,md,png} (`--teacher` other than smollm2: refined_<teacher>).
+benchmarks/results/refined.{json,md,png}, named after the options off their defaults
+(e.g. refined_qwen1.5b, refined_qwen1.5b_k3_h32).
 
     .venv/bin/python benchmarks/refined.py --runs 3 --budget-minutes 10
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
-        --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3
+        --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3_h32
 """
 
 from __future__ import annotations
@@ -52,9 +53,14 @@ def main() -> None:
         held_back=args.held_back,
     )
     spec = spec.replace(methods=parse_methods(args.methods.split(",")))
-    suffix = "" if args.teacher == "smollm2" else f"_{args.teacher}"
-    suffix += f"_k{args.candidates}" if args.candidates > 1 else ""
-    stem = args.results or RESULTS / f"refined{suffix}"
+    # Each option off its default names the output, so that no run overwrites another's.
+    options = [
+        args.teacher if args.teacher != "smollm2" else "",
+        f"student-{args.student}" if args.student != "gemma3" else "",
+        f"k{args.candidates}" if args.candidates != 1 else "",
+        f"h{args.held_back}" if args.held_back != 8 else "",
+    ]
+    stem = args.results or RESULTS / "_".join(["refined", *filter(None, options)])
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     models = ModelPool()
     finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
