@@ -54,13 +54,13 @@ def main() -> None:
     )
     spec = spec.replace(methods=parse_methods(args.methods.split(",")))
     # Each option off its default names the output, so that no run overwrites another's.
+    labels = {"teacher": "{}", "student": "student-{}", "candidates": "k{}", "held_back": "h{}"}
     options = [
-        args.teacher if args.teacher != "smollm2" else "",
-        f"student-{args.student}" if args.student != "gemma3" else "",
-        f"k{args.candidates}" if args.candidates != 1 else "",
-        f"h{args.held_back}" if args.held_back != 8 else "",
+        label.format(getattr(args, name))
+        for name, label in labels.items()
+        if getattr(args, name) != parser.get_default(name)
     ]
-    stem = args.results or RESULTS / "_".join(["refined", *filter(None, options)])
+    stem = args.results or RESULTS / "_".join(["refined", *options])
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     models = ModelPool()
     finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
