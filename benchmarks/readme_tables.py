@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sociallearn.experiments.harness import CellResult
-from sociallearn.experiments.runner import p_values_against
+from sociallearn.experiments.runner import p_values_against, p_values_against_extended
+from sociallearn.experiments.spec import ExperimentSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -118,6 +119,39 @@ def experiment_rows(path: Path) -> list[str]:
                 "| paper (PaLM 2-S) | "
                 + " | ".join("" if v is None else f"{v}" for v in values)
                 + " |"
+            )
+    return lines
+
+
+def extension_rows(path: Path) -> list[str]:
+    """Each method that extends another (refined, merged) against it, run by run, with the
+    paired permutation test over every (run, test message), computed from the cells."""
+    lines = [
+        "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
+        "/ worse | p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for experiment in json.loads(path.read_text())["experiments"]:
+        spec = ExperimentSpec.model_validate(experiment["spec"])
+        cells = [CellResult.model_validate(cell) for cell in experiment["cells"]]
+        accuracy = {(c.method, c.seed): c.accuracy for c in cells}
+        extends = {m.label: m.extends or "" for m in spec.methods}
+        for method, p in p_values_against_extended(spec, cells).items():
+            against = extends[method]
+            seeds = sorted(s for m, s in accuracy if m == method and (against, s) in accuracy)
+            ours = [accuracy[method, s] for s in seeds]
+            theirs = [accuracy[against, s] for s in seeds]
+            tally = [
+                sum(a > b for a, b in zip(ours, theirs, strict=True)),
+                sum(a == b for a, b in zip(ours, theirs, strict=True)),
+                sum(a < b for a, b in zip(ours, theirs, strict=True)),
+            ]
+            lines.append(
+                f"| {COLUMNS.get(method, method)} | {COLUMNS.get(against, against)} | "
+                + ", ".join(f"{100 * a:.0f}" for a in ours)
+                + " | "
+                + ", ".join(f"{100 * a:.0f}" for a in theirs)
+                + f" | {' / '.join(map(str, tally))} | {p:.3f} |"
             )
     return lines
 
@@ -465,6 +499,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "peers": ("peers.json", peers_rows),
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
     "refined-qwen-beam": ("refined_qwen1.5b_k3_h32.json", experiment_rows),
+    "refined-qwen-beam-extensions": ("refined_qwen1.5b_k3_h32.json", extension_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),
 }

@@ -39,6 +39,8 @@ class MethodSummary(BaseModel):
     interval: Interval
     p_value: float | None = None  # permutation test against original_examples
     p_vs_zero_shot: float | None = None  # permutation test against zero_shot
+    extends: str | None = None  # the method this one improves on (`MethodSpec.extends`)
+    p_vs_extended: float | None = None  # permutation test against `extends`
     significant: bool | None = None  # p < 0.05
     recovered_gap: float | None = None  # (method − 0-shot) / (original − 0-shot)
     seconds: float  # wall-clock, summed over the method's cells
@@ -128,6 +130,7 @@ def run_experiment(
 
 def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodSummary]:
     """Per method: mean and 95% interval over runs, p-value and recovered gap vs the bars."""
+    methods = {m.label: m for m in spec.methods}
     by_method = {
         m.label: sorted((c for c in cells if c.method == m.label), key=lambda c: c.seed)
         for m in spec.methods
@@ -143,6 +146,7 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
     against_zero_shot = p_values_against(
         cells, "zero_shot", permutations=spec.permutations, seed=spec.seed
     )
+    against_extended = p_values_against_extended(spec, cells)
     summaries = []
     for label, group in by_method.items():
         if not group:
@@ -158,6 +162,8 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
         if (p := against_original.get(label)) is not None:
             summary.p_value, summary.significant = p, p < SIGNIFICANCE
         summary.p_vs_zero_shot = against_zero_shot.get(label)
+        summary.extends = methods[label].extends
+        summary.p_vs_extended = against_extended.get(label)
         if "zero_shot" in means and "original_examples" in means:
             summary.recovered_gap = recovered_gap(
                 means[label], means["zero_shot"], means["original_examples"]
@@ -176,12 +182,46 @@ def p_values_against(
         return {}
     p_values = {}
     for method in dict.fromkeys(c.method for c in cells if c.method != reference):
-        ours, theirs = _paired_outcomes([c for c in cells if c.method == method], reference_cells)
-        if ours:  # no run in common: no test
-            p_values[method] = permutation_p_value(
-                ours, theirs, n_resamples=permutations, seed=seed
-            )
+        p = _paired_p_value(
+            [c for c in cells if c.method == method], reference_cells, permutations, seed
+        )
+        if p is not None:
+            p_values[method] = p
     return p_values
+
+
+def p_values_against_extended(
+    spec: ExperimentSpec, cells: Sequence[CellResult]
+) -> dict[str, float]:
+    """Per method that extends another (`MethodSpec.extends`), the paired permutation test's
+    p-value against that method; none where either has no cells or no run in common."""
+    p_values = {}
+    for method in spec.methods:
+        if method.extends is None:
+            continue
+        p = _paired_p_value(
+            [c for c in cells if c.method == method.label],
+            [c for c in cells if c.method == method.extends],
+            spec.permutations,
+            spec.seed,
+        )
+        if p is not None:
+            p_values[method.label] = p
+    return p_values
+
+
+def _paired_p_value(
+    group: Sequence[CellResult],
+    reference_cells: Sequence[CellResult],
+    permutations: int,
+    seed: int,
+) -> float | None:
+    """The paired permutation test of `group` against `reference_cells`; None without a run in
+    common."""
+    ours, theirs = _paired_outcomes(group, reference_cells)
+    if not ours:
+        return None
+    return permutation_p_value(ours, theirs, n_resamples=permutations, seed=seed)
 
 
 def _paired_outcomes(

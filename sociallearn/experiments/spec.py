@@ -113,6 +113,16 @@ class MethodSpec(BaseModel):
         return "+".join([self.method, *options, *refined])
 
     @property
+    def extends(self) -> str | None:
+        """The label of the method this one improves on, to test it against: a refined method
+        its unrefined form, merged instructions the best single one (voting); else None."""
+        if self.refined:
+            return self.model_copy(update={"refined": False}).label
+        if self.aggregator == "merge":
+            return self.model_copy(update={"aggregator": "voting"}).label
+        return None
+
+    @property
     def teaches(self) -> bool:
         """Whether the method runs the social-learning graph (the baselines do not)."""
         return METHODS[self.method].teaches

@@ -23,7 +23,7 @@ from sociallearn.experiments.report import (
     write_all,
     write_text,
 )
-from sociallearn.experiments.runner import p_values_against, run_experiment
+from sociallearn.experiments.runner import p_values_against, run_experiment, summarise
 from sociallearn.experiments.spec import (
     ExperimentSpec,
     MethodSpec,
@@ -115,6 +115,32 @@ def test_p_values_against_a_reference_method_pair_runs_and_examples():
     assert set(p) == {"instructions", "synthetic_examples"}
     assert p["instructions"] < 0.01 and p["synthetic_examples"] == 1.0
     assert p_values_against(good, "zero_shot") == {}
+
+
+def test_extensions_are_tested_against_the_method_they_extend():
+    assert MethodSpec.parse("instructions+refined").extends == "instructions"
+    assert MethodSpec.parse("instructions+merge").extends == "instructions+voting"
+    refined_synthetic = MethodSpec.parse("synthetic_examples+voting+balanced+refined")
+    assert refined_synthetic.extends == "synthetic_examples+voting+balanced"
+    assert MethodSpec.parse("instructions+voting").extends is None
+    # Refined right on 11 of 12 where plain instructions are right on 2, in both runs; the
+    # merge has no voting cells to be tested against.
+    cells = [
+        *(_cell("instructions", seed, [i < 2 for i in range(12)]) for seed in (0, 1)),
+        *(_cell("instructions+refined", seed, [i != 5 for i in range(12)]) for seed in (0, 1)),
+        *(_cell("instructions+merge", seed, [True] * 12) for seed in (0, 1)),
+    ]
+    spec = ExperimentSpec(
+        task="sms_spam",
+        methods=["instructions", "instructions+refined", "instructions+merge"],
+        permutations=1000,
+    )
+    summaries = {s.method: s for s in summarise(spec, cells)}
+    assert summaries["instructions+refined"].extends == "instructions"
+    assert summaries["instructions+refined"].p_vs_extended < 0.01
+    assert summaries["instructions+merge"].extends == "instructions+voting"
+    assert summaries["instructions+merge"].p_vs_extended is None
+    assert summaries["instructions"].extends is None
 
 
 def test_recovered_gap():
