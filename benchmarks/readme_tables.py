@@ -20,6 +20,7 @@ from typing import Any
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.runner import p_values_against, p_values_against_extended
 from sociallearn.experiments.spec import ExperimentSpec
+from sociallearn.experiments.stats import recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -350,6 +351,48 @@ def label_balance_rows(path: Path) -> list[str]:
     return lines
 
 
+def instruction_drafts_rows(path: Path) -> list[str]:
+    """Dev accuracy of the greedy instruction, of the draft a check would choose, of the mean
+    and the best draft, and without the chat opener (instruction_drafts.json)."""
+    report = json.loads(path.read_text())
+    checks = report["checks"]
+    columns = ["zero_shot", "original_examples", "greedy"]
+    columns += [*(f"chosen_on_{n}" for n in checks), "mean_draft", "best_draft"]
+    columns += ["greedy_without_opener"]
+    titles = ["0-shot", "original", "greedy draft", *(f"chosen on {n} held back" for n in checks)]
+    titles += ["mean draft", "best draft", "greedy, opener removed"]
+    lines = headed(
+        f"{report['table']}: the student's accuracy (%) on {report['dev_examples']} other "
+        f"held-back examples per run (the teacher's data, not the test messages), greedy draft "
+        f"and {report['sampled']} sampled at τ:",
+        " | ".join(["run", *titles]),
+    )
+    for run in report["runs"]:
+        values = ["—" if run[c] is None else f"{100 * run[c]:.0f}" for c in columns]
+        lines.append(f"| {run['seed']} | " + " | ".join(values) + " |")
+    mean = [f"{100 * report['mean'][c]:.1f}" for c in columns[:-1]]
+    opener = report["opener"]
+    if not opener["runs"]:
+        return [*lines, "| mean | " + " | ".join(mean) + " | — |", "", "No draft had an opener."]
+    lines.append("| mean | " + " | ".join(mean) + f" | {100 * opener['without']:.1f} |")
+    means = report["mean"]
+    gaps = {
+        name: recovered_gap(means[name], means["zero_shot"], means["original_examples"])
+        for name in ("greedy", "best_draft")
+    }
+    lines += [
+        "",
+        "Recovered gap (on the mean dev accuracies): greedy draft "
+        + ", best draft ".join("—" if g is None else f"{g:+.2f}" for g in gaps.values())
+        + ".",
+        f"Chat opener: the greedy draft with it {100 * opener['with']:.1f}%, without it "
+        f"{100 * opener['without']:.1f}% ({opener['runs']} runs × {report['dev_examples']} "
+        f"examples; paired permutation test p = {opener['p']:.4f}); "
+        f"{report['seconds'] / 60:.0f} min on 2 cores.",
+    ]
+    return lines
+
+
 def headed(caption: str, columns: str) -> list[str]:
     """A caption, then a Markdown table's header row ("a | b | c") and rule."""
     return [caption, "", f"| {columns} |", "|" + "---|" * (columns.count("|") + 1)]
@@ -500,6 +543,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
     "refined-qwen-beam": ("refined_qwen1.5b_k3_h32.json", experiment_rows),
     "refined-qwen-beam-extensions": ("refined_qwen1.5b_k3_h32.json", extension_rows),
+    "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),
 }

@@ -28,8 +28,11 @@ def write_notes(workspace: TeacherWorkspace) -> str:
     return workspace.model.instruct(prompt, max_tokens=160).strip()
 
 
-def write_instruction(workspace: TeacherWorkspace, feedback: list[str], seed: int) -> str:
-    """One instruction written from the teacher's examples and notes (and the filter's feedback)."""
+def write_instruction(
+    workspace: TeacherWorkspace, feedback: list[str], seed: int, *, sampled: bool = False
+) -> str:
+    """One instruction written from the teacher's examples and notes (and the filter's feedback):
+    greedily at first, sampled at τ on a retry or when `sampled`."""
     task = workspace.task
     examples = show_examples(task, workspace.shots())
     retry = prompts.RETRY_FEEDBACK.format(reasons="; ".join(feedback)) if feedback else ""
@@ -44,7 +47,7 @@ def write_instruction(workspace: TeacherWorkspace, feedback: list[str], seed: in
         prompt,
         base_prompt=base,
         max_tokens=200,
-        temperature=workspace.settings.temperature if feedback else 0.0,
+        temperature=workspace.settings.temperature if feedback or sampled else 0.0,
         seed=seed,
     ).strip()
 
