@@ -385,6 +385,7 @@ def instruction_drafts_rows(path: Path) -> list[str]:
         "Recovered gap (on the mean dev accuracies): greedy draft "
         + ", best draft ".join("—" if g is None else f"{g:+.2f}" for g in gaps.values())
         + ".",
+        "",
         f"Chat opener: the greedy draft with it {100 * opener['with']:.1f}%, without it "
         f"{100 * opener['without']:.1f}% ({opener['runs']} runs × {report['dev_examples']} "
         f"examples; paired permutation test p = {opener['p']:.4f}); "
