@@ -106,9 +106,10 @@ def experiment_rows(path: Path) -> list[str]:
         summaries = with_zero_shot_tests(experiment)
         counts = sorted({s["runs"] for s in summaries.values()})
         runs = f"{counts[0]}–{counts[-1]} runs" if len(counts) > 1 else f"{counts[0]}"
+        pair = f"{spec['teacher_model']} → {spec['student_model']}"
+        shown_pair = "" if pair in spec["name"] else f"{pair}, "  # a name may give it already
         lines.append(
-            f"| {spec['name']} ({spec['teacher_model']} → {spec['student_model']}, "
-            f"{experiment['test_size']} × {runs}) | "
+            f"| {spec['name']} ({shown_pair}{experiment['test_size']} × {runs}) | "
             + " | ".join(percent(summaries.get(m)) for m in methods)
             + " |"
         )
