@@ -7,7 +7,7 @@ verdict says "filter disabled" with what the filter would have rejected it for.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,34 @@ if TYPE_CHECKING:
 def filter_drafts(
     workspace: TeacherWorkspace, drafts: list[Draft], run_id: str
 ) -> tuple[list[Lesson], Counter[str]]:
-    """The lessons made of the drafts that pass, and how many were rejected for what.
+    """The lessons made of the drafts that pass, and how many were rejected for what."""
+    accepted: list[Lesson] = []
+    reasons: Counter[str] = Counter()
+    for draft, verdict, shared in verdicts(workspace, drafts):
+        if verdict.passed:
+            accepted.append(to_lesson(workspace, draft, shared, verdict, run_id))
+        else:
+            reasons.update(reason.split(":")[0] for reason in verdict.reasons)
+    return accepted, reasons
+
+
+def shared_drafts(workspace: TeacherWorkspace, drafts: list[Draft]) -> list[Draft]:
+    """The drafts as the filter would share them: rejected ones left out, redactions applied.
+    They stay in the workspace (a refining teacher checks them; `refine_filtered`)."""
+    task = workspace.task
+    return [
+        Draft(shared, None, draft.mean_logprob)
+        if isinstance(shared, str)
+        else Draft(task.format_example(shared), shared, draft.mean_logprob)
+        for draft, verdict, shared in verdicts(workspace, drafts)
+        if verdict.passed
+    ]
+
+
+def verdicts(
+    workspace: TeacherWorkspace, drafts: list[Draft]
+) -> Iterator[tuple[Draft, Verdict, str | Example]]:
+    """Each draft with the filter's verdict and what it may share of it.
 
     An instruction is checked whole, an example by its input and its answer
     (`check_example`); rare numbers are those of the private examples' inputs and answers.
@@ -31,21 +58,15 @@ def filter_drafts(
     run_filter = filter_settings(workspace.settings)
     private = workspace.silo.private_texts()
     records = workspace.silo.private_records()
-    accepted: list[Lesson] = []
-    reasons: Counter[str] = Counter()
     for draft in drafts:
-        shared: str | Example
         if draft.example is None:
-            verdict, shared = check(draft.text, private, run_filter, number_texts=records)
+            verdict, text = check(draft.text, private, run_filter, number_texts=records)
+            yield draft, verdict, text
         else:
-            verdict, shared = check_example(
+            verdict, example = check_example(
                 draft.example, private, run_filter, records=records, labels=workspace.task.labels
             )
-        if verdict.passed:
-            accepted.append(to_lesson(workspace, draft, shared, verdict, run_id))
-        else:
-            reasons.update(reason.split(":")[0] for reason in verdict.reasons)
-    return accepted, reasons
+            yield draft, verdict, example
 
 
 def check_example(

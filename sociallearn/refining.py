@@ -8,7 +8,9 @@ keeps the best drafts. With `refine_candidates` K > 1 each revision proposes K c
 first greedy, the others sampled at τ) and the next round checks them all, a beam in the
 manner of ProTeGi. The held-back examples appear only in the teacher's own prompts to its
 own model; drafts, errors and the best drafts stay in its workspace, and only the final drafts
-go on to the privacy filter.
+go on to the privacy filter. With `refine_filtered` (the default) each round checks the drafts
+as the filter would share them (rejected ones left out, redactions applied), so the loop
+refines what the student will read, and a revision tops up what the filter removed.
 
 - Instructions: the teacher's model rewrites the instruction, shown a few of the held-back
   examples the student got wrong with it.
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from sociallearn import prompts
 from sociallearn.drafting import balanced_samples, sampled_examples
 from sociallearn.evaluate import evaluate
+from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
 from sociallearn.scoring import held_out_scores, judging_examples
 from sociallearn.student import Student, build_prompt
@@ -66,7 +69,10 @@ def refine_round(
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
         workspace.candidates = [workspace.drafts]
     accuracy = -1.0
-    for drafts in workspace.candidates:
+    for candidate in workspace.candidates:
+        drafts = (
+            shared_drafts(workspace, candidate) if workspace.settings.refine_filtered else candidate
+        )
         checked, misses = self_check(workspace, student_model, drafts)
         accuracy = max(accuracy, checked)
         if checked > workspace.best_accuracy:
@@ -77,7 +83,8 @@ def refine_round(
         if candidates:
             workspace.candidates = candidates
             return RoundResult(accuracy, revised=True)
-    workspace.drafts, workspace.candidates = workspace.best_drafts, []
+    # Nothing the filter passes: the first drafts go on, for the filter to reject with reasons.
+    workspace.drafts, workspace.candidates = workspace.best_drafts or workspace.drafts, []
     return RoundResult(accuracy, revised=False)
 
 

@@ -31,6 +31,7 @@ _KEYED_WHEN_SET = (
     "n_gpu_layers",
     "privacy",
     "refine_candidates",
+    "refine_filtered",
     "refine_rounds",
     "remote_teachers",
     "remote_timeout",
@@ -39,8 +40,9 @@ _KEYED_WHEN_SET = (
 # Of those, settings whose default changed after results were keyed, with the values results
 # keyed before the change were computed with: such results keep their keys, and a run with the
 # new default gets new ones (it does not resume a result of the old behaviour).
-_KEYED_BEFORE: dict[str, dict[str, Any]] = {
+_KEYED_BEFORE: dict[str, Any] = {
     "privacy": {"rare_number_texts": 0},  # the private-numbers layer came later
+    "refine_filtered": False,  # refinement checked unfiltered drafts at first
 }
 
 
@@ -48,14 +50,13 @@ def as_computed(values: dict[str, Any]) -> dict[str, Any]:
     """Settings as a result file wrote them, where a field of `_KEYED_BEFORE` that the file
     lacks (it was written before the field existed) takes the value the result was computed
     with, not today's default."""
-    return {
-        **values,
-        **{
-            name: {**before, **values[name]}
-            for name, before in _KEYED_BEFORE.items()
-            if isinstance(values.get(name), dict)
-        },
-    }
+    computed = dict(values)
+    for name, before in _KEYED_BEFORE.items():
+        if isinstance(before, dict) and isinstance(values.get(name), dict):
+            computed[name] = {**before, **values[name]}
+        elif not isinstance(before, dict) and name not in values:
+            computed[name] = before
+    return computed
 
 
 # What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
@@ -68,7 +69,7 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
-               "student_model", "refine_rounds", "refine_candidates"}  # fmt: skip
+               "student_model", "refine_rounds", "refine_candidates", "refine_filtered"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -98,6 +99,11 @@ class TeachSettings(BaseModel):
         ge=1,
         description="K: revisions a refining teacher proposes per round (the first greedy, the "
         "rest sampled at τ); the next round checks each and keeps the best",
+    )
+    refine_filtered: bool = Field(
+        default=True,
+        description="a refining teacher checks its drafts as the privacy filter would pass them "
+        "(rejected ones left out, redactions applied), so it refines what the student will read",
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"
@@ -194,8 +200,11 @@ class TeachSettings(BaseModel):
         defaults = type(self)().model_dump(mode="json")
         for name in _KEYED_WHEN_SET:
             unkeyed = defaults.get(name)
-            if name in _KEYED_BEFORE:
-                unkeyed = {**defaults[name], **_KEYED_BEFORE[name]}
+            before = _KEYED_BEFORE.get(name)
+            if isinstance(before, dict):
+                unkeyed = {**defaults[name], **before}
+            elif name in _KEYED_BEFORE:
+                unkeyed = before
             if name in values and values[name] == unkeyed:
                 del values[name]
         payload = json.dumps({**values, **extra}, sort_keys=True)

@@ -209,7 +209,7 @@ class ExperimentSpec(TeachSettings):
         if method.aggregator != "dp":
             unused |= set(DP_SETTINGS)
         if not method.refined:
-            unused.add("refine_candidates")
+            unused |= {"refine_candidates", "refine_filtered"}
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 

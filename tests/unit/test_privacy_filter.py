@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.filtering import filter_drafts
+from sociallearn.filtering import filter_drafts, shared_drafts
 from sociallearn.lm import ScriptedLM
 from sociallearn.privacy.filter import (
     FilterSettings,
@@ -362,3 +362,30 @@ def test_an_answer_introduces_the_numbers_it_neither_is_given_nor_computes(
     answer, question, introduced
 ):
     assert introduced_numbers(answer, question) == introduced
+
+
+def test_a_refining_teacher_checks_its_drafts_as_the_filter_would_share_them():
+    private = "Call 07700900123 now to claim your free holiday prize, reply STOP to end"
+    silo = TeacherSilo("teacher-0", [Example(input=private, output="spam", answer="spam")], [])
+    workspace = TeacherWorkspace(
+        "teacher-0", silo, get_task("sms_spam"), ScriptedLM(lambda p, n: ""), Settings()
+    )
+    copied = Draft("", Example(input=private, output="spam", answer="spam"), -1.0)
+    with_email = Example(
+        input="Win a prize! Email claims@example.com", output="spam", answer="spam"
+    )
+    drafts = [
+        copied,
+        Draft("", with_email, -2.0),
+        Draft("Spam offers prizes; mail claims@example.com"),
+    ]
+
+    shared = shared_drafts(workspace, drafts)
+    assert len(shared) == 2  # the copy is left out
+    example, instruction = shared
+    assert example.example is not None and "claims@example.com" not in example.example.input
+    assert example.text == "Message: " + example.example.input + "\nLabel: spam"
+    assert example.mean_logprob == -2.0
+    assert instruction.example is None and "claims@example.com" not in instruction.text
+    lessons, _ = filter_drafts(workspace, drafts, "run")
+    assert [lesson.text for lesson in lessons] == [draft.text for draft in shared]

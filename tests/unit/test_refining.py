@@ -19,7 +19,7 @@ from sociallearn.privacy.filter import FilterSettings
 from sociallearn.refining import keep_refining
 from sociallearn.schema import Lesson
 from sociallearn.scoring import judging_examples
-from sociallearn.settings import Settings
+from sociallearn.settings import Settings, as_computed
 from sociallearn.teaching import teach
 
 KEYWORD = re.compile(r"\bkw\d+\b")
@@ -193,6 +193,17 @@ def test_refine_candidates_key_only_refined_cells():
     assert beam.cell_key(refined, 0) != spec.cell_key(refined, 0)
 
 
+def test_refined_cells_checked_unfiltered_keep_their_keys():
+    spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
+    before = spec.replace(refine_filtered=False)
+    plain, refined = spec.methods
+    assert spec.cell_key(plain, 0) == before.cell_key(plain, 0)
+    assert spec.cell_key(refined, 0) != before.cell_key(refined, 0)
+    # A result file written before the setting existed was computed without it.
+    written = before.model_dump(mode="json", exclude={"refine_filtered"})
+    assert ExperimentSpec.model_validate(as_computed(written)) == before
+
+
 def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
     def mislabelled_then_spam(prompt: str, n: int) -> str:
         if prompt.endswith("Label: spam\nMessage:"):
@@ -253,8 +264,13 @@ def test_refinement_resumes_after_a_restart_between_rounds(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("method", ["instructions", "synthetic_examples"])
-def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(tmp_path, method):
+@pytest.mark.parametrize(
+    ("method", "refine_filtered"),
+    [("instructions", True), ("instructions", False), ("synthetic_examples", True)],
+)
+def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(
+    tmp_path, method, refine_filtered
+):
     def leak_first_two(words: list[str], missed: list[str]) -> list[str]:
         return [*words, missed[0]]
 
@@ -272,7 +288,14 @@ def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(t
 
     model.script = leaky
     keywords = 24 if method == "instructions" else 3
-    context = classroom_context(tmp_path, model, keywords=keywords, method=method, max_retries=3)
+    context = classroom_context(
+        tmp_path,
+        model,
+        keywords=keywords,
+        method=method,
+        max_retries=3,
+        refine_filtered=refine_filtered,
+    )
     saver = InMemorySaver()
     streamed: list[dict] = []
     state = teach(
@@ -288,8 +311,11 @@ def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(t
     dump = repr(saver.storage) + repr(saver.writes) + repr(saver.blobs) + repr(streamed)
     dump += repr(state)
     assert [text for text in private if text in dump] == []
-    if method == "instructions":  # the leaking revisions were the best: the filter caught them
-        assert any("rejected by the privacy filter" in prompt for prompt in model.prompts)
+    if method == "instructions":
+        # Checked as the filter would share them, the leaking revisions never become the best;
+        # checked unfiltered, they are the best, and the filter catches them afterwards.
+        rejected = any("rejected by the privacy filter" in prompt for prompt in model.prompts)
+        assert rejected is not refine_filtered
 
 
 # ---------------------------------------------------------------------------- merging
