@@ -8,8 +8,8 @@ held-back examples: the teacher's own data, never the test messages. Reported on
 examples: the greedy draft, the draft that the 32 or the 96 held-back examples would choose,
 the mean and the best draft, against 0-shot and the teacher's n original examples; and the
 greedy draft with its chat opener ("Sure, I'd be happy to help…") removed, with the paired
-permutation test over every (run, dev example). The drafts
-are unfiltered and stay on the teacher's side: the JSON holds accuracies only, no text.
+permutation test over every (run, dev example). The drafts are unfiltered and stay on the
+teacher's side: the JSON holds accuracies only, no text.
 
     flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/instruction_drafts.py \\
         --seeds 0 1 2 3 4

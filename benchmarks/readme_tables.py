@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from sociallearn.experiments.harness import CellResult
+from sociallearn.experiments.report import read_json
 from sociallearn.experiments.runner import p_values_against, p_values_against_extended
-from sociallearn.experiments.spec import ExperimentSpec
 from sociallearn.experiments.stats import recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,12 +133,10 @@ def extension_rows(path: Path) -> list[str]:
         "/ worse | p |",
         "|---|---|---|---|---|---|",
     ]
-    for experiment in json.loads(path.read_text())["experiments"]:
-        spec = ExperimentSpec.model_validate(experiment["spec"])
-        cells = [CellResult.model_validate(cell) for cell in experiment["cells"]]
-        accuracy = {(c.method, c.seed): c.accuracy for c in cells}
-        extends = {m.label: m.extends or "" for m in spec.methods}
-        for method, p in p_values_against_extended(spec, cells).items():
+    for result in read_json(path):
+        accuracy = {(c.method, c.seed): c.accuracy for c in result.cells}
+        extends = {m.label: m.extends for m in result.spec.methods if m.extends}
+        for method, p in p_values_against_extended(result.spec, result.cells).items():
             against = extends[method]
             seeds = sorted(s for m, s in accuracy if m == method and (against, s) in accuracy)
             ours = [accuracy[method, s] for s in seeds]
@@ -352,16 +350,24 @@ def label_balance_rows(path: Path) -> list[str]:
     return lines
 
 
+DRAFT_COLUMNS = {
+    "zero_shot": "0-shot",
+    "original_examples": "original",
+    "greedy": "greedy draft",
+    "mean_draft": "mean draft",
+    "best_draft": "best draft",
+    "greedy_without_opener": "greedy, opener removed",
+}  # and "chosen_on_N": "chosen on N held back"
+
+
 def instruction_drafts_rows(path: Path) -> list[str]:
     """Dev accuracy of the greedy instruction, of the draft a check would choose, of the mean
     and the best draft, and without the chat opener (instruction_drafts.json)."""
     report = json.loads(path.read_text())
-    checks = report["checks"]
-    columns = ["zero_shot", "original_examples", "greedy"]
-    columns += [*(f"chosen_on_{n}" for n in checks), "mean_draft", "best_draft"]
-    columns += ["greedy_without_opener"]
-    titles = ["0-shot", "original", "greedy draft", *(f"chosen on {n} held back" for n in checks)]
-    titles += ["mean draft", "best draft", "greedy, opener removed"]
+    columns = [*report["mean"], "greedy_without_opener"]  # the benchmark's order
+    titles = [
+        DRAFT_COLUMNS.get(c, c.replace("chosen_on_", "chosen on ") + " held back") for c in columns
+    ]
     lines = headed(
         f"{report['table']}: the student's accuracy (%) on {report['dev_examples']} other "
         f"held-back examples per run (the teacher's data, not the test messages), greedy draft "
