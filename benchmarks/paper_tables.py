@@ -29,7 +29,7 @@ from sociallearn.experiments.report import (
     to_markdown,
     write_all,
 )
-from sociallearn.experiments.runner import ExperimentResult, run_experiment
+from sociallearn.experiments.runner import ExperimentResult, finished_so_far, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec
 
 RESULTS = Path(__file__).parent / "results"
@@ -85,23 +85,27 @@ def main() -> None:
     }
     finished = finished_cells(json_path)  # a fresh clone resumes from the committed cells
     results: list[ExperimentResult] = []
+    reuse = () if args.fresh else finished
     for runs in range(1, max(spec.runs for spec in specs) + 1):  # run 1 of every table first
+        for spec in specs:
+            if chosen(spec):
+                run_experiment(
+                    spec.replace(runs=min(runs, spec.runs)),
+                    models=models,
+                    out_dir=args.out,
+                    resume=not args.fresh or runs > 1,
+                    deadline=deadline,
+                    reuse=reuse,
+                )
         results = [
             kept[spec.name]
             if spec.name in kept
-            else run_experiment(
-                spec.replace(runs=min(runs, spec.runs)),
-                models=models,
-                out_dir=args.out,
-                resume=not args.fresh or runs > 1,
-                deadline=deadline,
-                reuse=() if args.fresh else finished,
-            )
+            else finished_so_far(spec, out_dir=args.out, reuse=reuse)
             for spec in specs
             if chosen(spec) or spec.name in kept
         ]
         title = "Social learning on the embedded models: the paper's Tables 1–2"
-        paths = write_all(results, stem, title=title)  # results so far, rewritten each round
+        paths = write_all(results, stem, title=title)  # every finished cell, rewritten each round
     console.print(Markdown(to_markdown(results, title=title)))
     console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
 from sociallearn.experiments.report import finished_cells, output_paths, write_all
-from sociallearn.experiments.runner import run_experiment
+from sociallearn.experiments.runner import finished_so_far, run_experiment
 from sociallearn.experiments.spec import parse_methods
 
 RESULTS = Path(__file__).parent / "results"
@@ -66,15 +66,16 @@ def main() -> None:
     finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
     result = None
     for runs in range(1, spec.runs + 1):  # whole runs first: every method's run 1, then 2, ...
-        result = run_experiment(
+        run_experiment(
             spec.replace(runs=runs),
             models=models,
             out_dir=args.out,
             deadline=deadline,
             reuse=finished,
         )
+        result = finished_so_far(spec, out_dir=args.out, reuse=finished)
         title = "Refined lessons and merged instructions (beyond the paper)"
-        paths = write_all([result], stem, title=title)
+        paths = write_all([result], stem, title=title)  # every finished cell, rewritten each run
     if result is not None:
         done = len(result.cells)
         print(f"{done} of {result.planned_cells} cells; wrote " + ", ".join(map(str, paths)))

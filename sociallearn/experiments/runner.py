@@ -128,6 +128,14 @@ def run_experiment(
     )
 
 
+def finished_so_far(
+    spec: ExperimentSpec, *, out_dir: Path = DEFAULT_OUT, reuse: Sequence[CellResult] = ()
+) -> ExperimentResult:
+    """Every finished cell of `spec`, from `out_dir` or `reuse`, computing none: what a results
+    file written part-way through holds, so that it keeps the later runs it was resumed from."""
+    return run_experiment(spec, out_dir=out_dir, progress=False, deadline=0.0, reuse=reuse)
+
+
 def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodSummary]:
     """Per method: mean and 95% interval over runs, p-value and recovered gap vs the bars."""
     methods = {m.label: m for m in spec.methods}

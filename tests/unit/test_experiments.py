@@ -14,7 +14,7 @@ from scipy import stats
 from sociallearn.aggregators.voting import elect, take_by_label
 from sociallearn.engine import ModelPool
 from sociallearn.evaluate import Prediction
-from sociallearn.experiments.harness import CellResult
+from sociallearn.experiments.harness import CellResult, run_cell
 from sociallearn.experiments.report import (
     finished_cells,
     output_paths,
@@ -23,7 +23,12 @@ from sociallearn.experiments.report import (
     write_all,
     write_text,
 )
-from sociallearn.experiments.runner import p_values_against, run_experiment, summarise
+from sociallearn.experiments.runner import (
+    finished_so_far,
+    p_values_against,
+    run_experiment,
+    summarise,
+)
 from sociallearn.experiments.spec import (
     ExperimentSpec,
     MethodSpec,
@@ -380,6 +385,36 @@ def test_a_fresh_clone_resumes_from_the_committed_results(
     committed.write_text('{"results": []}')
     with pytest.raises(ValueError, match=r"table\.json: not experiment results \(KeyError"):
         finished_cells(committed)
+
+
+def test_a_results_file_rewritten_part_way_keeps_the_later_runs_it_resumed_from(
+    sms_file, tmp_path, scripted, monkeypatch
+):
+    engine = scripted(lambda prompt, n: " Label: spam")
+    models = ModelPool.fixed(engine)
+    spec = small_spec(sms_file, 2, ["zero_shot"])
+    result = run_experiment(spec, models=models, out_dir=tmp_path / "first", progress=False)
+    committed = write_all([result], tmp_path / "results" / "table", title="t")[0]
+    document = json.loads(committed.read_text())
+    del document["experiments"][0]["cells"][0]  # run 1 is computed again, run 2 is reused
+    committed.write_text(json.dumps(document))
+
+    ran: list[int] = []
+
+    def counted(spec, method, seed, *args, **kwargs):
+        ran.append(seed)
+        return run_cell(spec, method, seed, *args, **kwargs)
+
+    monkeypatch.setattr("sociallearn.experiments.runner.run_cell", counted)
+    fresh, reuse = tmp_path / "fresh-clone", finished_cells(committed)
+    level_one = run_experiment(
+        spec.replace(runs=1), models=models, out_dir=fresh, progress=False, reuse=reuse
+    )
+    assert ran == [spec.seeds[0]] and len(level_one.cells) == 1
+    so_far = finished_so_far(spec, out_dir=fresh, reuse=reuse)
+    assert [c.seed for c in so_far.cells] == list(spec.seeds) and so_far.planned_cells == 2
+    assert [c.accuracy for c in so_far.cells] == [c.accuracy for c in result.cells]
+    assert ran == [spec.seeds[0]]  # computing none
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
