@@ -14,6 +14,9 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
         --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3_h32
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
+        --vote-judge student --methods zero_shot,original_examples,instructions+voting,instructions+merge \
+        --runs 5   # teachers vote with the student's model: refined_qwen1.5b_k3_h32_judge-student
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def main() -> None:
     parser.add_argument(
         "--held-back", type=int, default=8, help="held-back examples a teacher checks or votes on"
     )
+    parser.add_argument(
+        "--vote-judge",
+        default="teacher",
+        choices=["teacher", "student"],
+        help="the model voting teachers score with: their own or a local copy of the student's",
+    )
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
@@ -52,9 +61,15 @@ def main() -> None:
         candidates=args.candidates,
         held_back=args.held_back,
     )
-    spec = spec.replace(methods=parse_methods(args.methods.split(",")))
+    spec = spec.replace(methods=parse_methods(args.methods.split(",")), vote_judge=args.vote_judge)
     # Each option off its default names the output, so that no run overwrites another's.
-    labels = {"teacher": "{}", "student": "student-{}", "candidates": "k{}", "held_back": "h{}"}
+    labels = {
+        "teacher": "{}",
+        "student": "student-{}",
+        "candidates": "k{}",
+        "held_back": "h{}",
+        "vote_judge": "judge-{}",
+    }
     options = [
         label.format(getattr(args, name))
         for name, label in labels.items()

@@ -111,7 +111,7 @@ class TeacherService:
 
         def work() -> dict[str, Any]:
             settings = self.settings_for(public)
-            model = self.models.get(settings.teacher_model)
+            model = self.models.get(settings.judging_model())
             silo = self.silo(teacher_id)
             size = settings.votes_held_out
             return {"scores": held_out_scores(model, self.task, silo, preambles, size)}

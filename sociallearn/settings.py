@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +35,7 @@ _KEYED_WHEN_SET = (
     "refine_rounds",
     "remote_teachers",
     "remote_timeout",
+    "vote_judge",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -69,7 +70,8 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
-               "student_model", "refine_rounds", "refine_candidates", "refine_filtered"}  # fmt: skip
+               "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
+               "vote_judge"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -107,6 +109,11 @@ class TeachSettings(BaseModel):
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"
+    )
+    vote_judge: Literal["teacher", "student"] = Field(
+        default="teacher",
+        description="the model a voting teacher scores candidates with on its held-back data: "
+        "its own (the paper) or a local copy of the student's (the one that will read them)",
     )
     max_retries: int = Field(
         default=2,
@@ -165,6 +172,10 @@ class TeachSettings(BaseModel):
     def teacher_count(self) -> int:
         """All teachers of a run."""
         return self.teachers
+
+    def judging_model(self) -> str:
+        """The model a voting teacher scores candidates with (`vote_judge`)."""
+        return self.student_model if self.vote_judge == "student" else self.teacher_model
 
     @field_validator("task")
     @classmethod

@@ -2,7 +2,9 @@
 
 Each teacher scores every candidate by the length-normalised likelihood of its own held-back
 examples given that candidate as the student's prompt, and votes for its best; the most-voted
-candidate wins. To choose several lessons, voting repeats over the candidates not yet chosen.
+candidate wins. The likelihood is its own model's (the paper) or, with `vote_judge: student`, a
+local copy of the student's, the model that will read the winner. To choose several lessons,
+voting repeats over the candidates not yet chosen.
 
 `balanced_voting` takes the voted ranking one label at a time in turn, on classification tasks.
 Measured on SMS spam (benchmarks/results/paper_tables_full.md): plain voting twice in three
@@ -79,7 +81,7 @@ def score_table(ballot: Ballot, candidates: list[Lesson]) -> list[list[float]]:
         for teacher in ballot.teachers:
             if teacher not in asked:
                 silo = resources.split.silos[teacher]
-                model = resources.teacher_model
+                model = resources.models.get(settings.judging_model())
                 table.append(held_out_scores(model, task, silo, preambles, settings.votes_held_out))
                 continue
             try:

@@ -208,6 +208,8 @@ class ExperimentSpec(TeachSettings):
             unused |= _TEACHING_ONLY
         if method.aggregator != "dp":
             unused |= set(DP_SETTINGS)
+        if method.aggregator == "random":  # the others vote
+            unused.add("vote_judge")
         if not method.refined:
             unused |= {"refine_candidates", "refine_filtered"}
         return self.key(exclude=unused, method=method.label, seed=seed)

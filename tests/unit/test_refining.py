@@ -12,11 +12,14 @@ from small_context import small_context
 
 from sociallearn.aggregators.base import Ballot
 from sociallearn.aggregators.merge import Merge
+from sociallearn.aggregators.voting import Voting
 from sociallearn.context import Context
+from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import REFINED_ROUNDS, ExperimentSpec, MethodSpec
 from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.refining import keep_refining
+from sociallearn.resources import Resources
 from sociallearn.schema import Lesson
 from sociallearn.scoring import judging_examples
 from sociallearn.settings import Settings, as_computed
@@ -365,6 +368,41 @@ def test_the_merged_instruction_goes_through_the_filter(tmp_path):
     [chosen] = Merge().choose(singles, 1, merge_ballot(tmp_path / "b", lambda _: redacted))
     assert chosen.teacher_id == "merged" and chosen.verdict.redactions
     assert "win@prizes.example.com" not in chosen.text
+
+
+class Contrarian(Classroom):
+    """A student that reads every lesson the wrong way round: spam where the classroom's
+    student says ham, and ham where it says spam."""
+
+    def score(self, prefix: str, continuations: object) -> list[Score]:
+        return [Score(-1.0 - s.logprob, s.n_tokens) for s in super().score(prefix, continuations)]
+
+
+@pytest.mark.parametrize(("judge", "winner"), [("teacher", "kw0, kw1"), ("student", "kw0")])
+def test_teachers_vote_with_the_model_vote_judge_names(tmp_path, judge, winner):
+    """The teacher's model prefers the instruction that names both spam words; a student that
+    reads lessons the wrong way round prefers the one that names fewer."""
+    models = {"smollm2": Classroom(), "gemma3": Contrarian()}
+    settings = Settings(
+        data_path=str(keyword_file(tmp_path, 2)), library=str(tmp_path / "library"),
+        method="instructions", aggregator="voting", teachers=2, test_size=4, calibrate=False,
+        privacy=FilterSettings(names=False), teacher_model="smollm2", student_model="gemma3",
+        vote_judge=judge,
+    )  # fmt: skip
+    pool = ModelPool(lambda name, n_gpu_layers: models[name])
+    context = Context(settings=settings, resources=Resources(settings, models=pool))
+    singles = [instruction("Spam words: kw0", 0), instruction("Spam words: kw0, kw1", 1)]
+    [chosen] = Voting().choose(singles, 1, Ballot(context, "r1", ["teacher-0", "teacher-1"]))
+    assert chosen.text == f"Spam words: {winner}"
+
+
+def test_the_vote_judge_keys_voting_cells_only():
+    spec = ExperimentSpec(methods=["instructions", "instructions+voting", "instructions+merge"])  # type: ignore[list-item]
+    judged = spec.replace(vote_judge="student")
+    plain, voting, merge = spec.methods
+    assert spec.cell_key(plain, 0) == judged.cell_key(plain, 0)
+    assert spec.cell_key(voting, 0) != judged.cell_key(voting, 0)
+    assert spec.cell_key(merge, 0) != judged.cell_key(merge, 0)
 
 
 def test_merge_runs_in_the_graph_and_publishes_the_merged_lesson(tmp_path):

@@ -109,8 +109,15 @@ def test_a_failing_teacher_reports_no_private_text(sms_file: Path, tmp_path: Pat
 
 def test_the_service_judges_on_its_held_back_examples(sms_file: Path, tmp_path: Path):
     service = service_on(sms_file, tmp_path, instruction_model())
+    loaded: list[str] = []
+    service.models = ModelPool(
+        lambda name, n_gpu_layers: loaded.append(name) or instruction_model()
+    )
     answer = service.judge("teacher-0", Settings().public(), ["short", "a longer one"])
-    assert len(answer["scores"]) == 2
+    assert len(answer["scores"]) == 2 and loaded == ["smollm2"]  # the owner's teacher model
+    by_student = Settings(student_model="gemma3", vote_judge="student").public()
+    assert len(service.judge("teacher-0", by_student, ["short"])["scores"]) == 1
+    assert loaded == ["smollm2", "gemma3"]  # the coordinator's student, as `vote_judge` asks
 
 
 def test_an_unreachable_service_is_reported():
