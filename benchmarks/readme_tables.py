@@ -19,7 +19,12 @@ from typing import Any
 
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.report import read_json
-from sociallearn.experiments.runner import p_values_against, p_values_against_extended
+from sociallearn.experiments.runner import (
+    ExperimentResult,
+    p_values_against,
+    p_values_against_extended,
+    paired_p_value,
+)
 from sociallearn.experiments.stats import recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,35 +130,77 @@ def experiment_rows(path: Path) -> list[str]:
     return lines
 
 
+COMPARED = (
+    "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
+    "/ worse | p |",
+    "|---|---|---|---|---|---|",
+)
+
+
+def compared_row(
+    method: str, against: str, ours: list[CellResult], theirs: list[CellResult], p: float
+) -> str:
+    """One method against another on the runs both have, run by run, with the p-value."""
+    theirs_by_seed = {c.seed: c.accuracy for c in theirs}
+    pairs = sorted(
+        (c.seed, c.accuracy, theirs_by_seed[c.seed]) for c in ours if c.seed in theirs_by_seed
+    )
+    tally = [
+        sum(a > b for _, a, b in pairs),
+        sum(a == b for _, a, b in pairs),
+        sum(a < b for _, a, b in pairs),
+    ]
+    return (
+        f"| {method} | {against} | "
+        + ", ".join(f"{100 * a:.0f}" for _, a, _ in pairs)
+        + " | "
+        + ", ".join(f"{100 * b:.0f}" for _, _, b in pairs)
+        + f" | {' / '.join(map(str, tally))} | {p:.3f} |"
+    )
+
+
+def cells_of(result: ExperimentResult, method: str) -> list[CellResult]:
+    return [c for c in result.cells if c.method == method]
+
+
 def extension_rows(path: Path) -> list[str]:
     """Each method that extends another (refined, merged) against it, run by run, with the
     paired permutation test over every (run, test message), computed from the cells."""
-    lines = [
-        "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
-        "/ worse | p |",
-        "|---|---|---|---|---|---|",
-    ]
+    lines = list(COMPARED)
     for result in read_json(path):
-        accuracy = {(c.method, c.seed): c.accuracy for c in result.cells}
         extends = {m.label: m.extends for m in result.spec.methods if m.extends}
         for method, p in p_values_against_extended(result.spec, result.cells).items():
             against = extends[method]
-            seeds = sorted(s for m, s in accuracy if m == method and (against, s) in accuracy)
-            ours = [accuracy[method, s] for s in seeds]
-            theirs = [accuracy[against, s] for s in seeds]
-            tally = [
-                sum(a > b for a, b in zip(ours, theirs, strict=True)),
-                sum(a == b for a, b in zip(ours, theirs, strict=True)),
-                sum(a < b for a, b in zip(ours, theirs, strict=True)),
-            ]
             lines.append(
-                f"| {COLUMNS.get(method, method)} | {COLUMNS.get(against, against)} | "
-                + ", ".join(f"{100 * a:.0f}" for a in ours)
-                + " | "
-                + ", ".join(f"{100 * a:.0f}" for a in theirs)
-                + f" | {' / '.join(map(str, tally))} | {p:.3f} |"
+                compared_row(
+                    COLUMNS.get(method, method),
+                    COLUMNS.get(against, against),
+                    cells_of(result, method),
+                    cells_of(result, against),
+                    p,
+                )
             )
     return lines
+
+
+def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
+    """Rows of each refined method against the same method in the results file `before`, which
+    computed it `how` on the same runs (splits, silos, test messages), with the paired test."""
+
+    def rows(path: Path) -> list[str]:
+        lines = list(COMPARED)
+        earlier = {r.spec.name: r for r in read_json(RESULTS / before)}
+        for result in read_json(path):
+            old = earlier[result.spec.name]
+            for method in (m.label for m in result.spec.methods if m.refined):
+                ours, theirs = cells_of(result, method), cells_of(old, method)
+                p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
+                if p is not None:
+                    name = COLUMNS.get(method, method)
+                    lines.append(compared_row(name, f"{name}, {how}", ours, theirs, p))
+        return lines
+
+    return rows
 
 
 def demo_rows(path: Path) -> list[str]:
@@ -551,6 +598,15 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
     "refined-qwen-beam": ("refined_qwen1.5b_k3_h32.json", experiment_rows),
     "refined-qwen-beam-extensions": ("refined_qwen1.5b_k3_h32.json", extension_rows),
+    "refined-qwen-filtered": ("refined_qwen1.5b_k3_h32_filtered.json", experiment_rows),
+    "refined-qwen-filtered-extensions": (
+        "refined_qwen1.5b_k3_h32_filtered.json",
+        extension_rows,
+    ),
+    "refined-qwen-filtered-vs-unfiltered": (
+        "refined_qwen1.5b_k3_h32_filtered.json",
+        against_before("refined_qwen1.5b_k3_h32.json", "checked unfiltered"),
+    ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),

@@ -190,7 +190,7 @@ def p_values_against(
         return {}
     p_values = {}
     for method in dict.fromkeys(c.method for c in cells if c.method != reference):
-        p = _paired_p_value(
+        p = paired_p_value(
             [c for c in cells if c.method == method], reference_cells, permutations, seed
         )
         if p is not None:
@@ -207,7 +207,7 @@ def p_values_against_extended(
     for method in spec.methods:
         if method.extends is None:
             continue
-        p = _paired_p_value(
+        p = paired_p_value(
             [c for c in cells if c.method == method.label],
             [c for c in cells if c.method == method.extends],
             spec.permutations,
@@ -218,7 +218,7 @@ def p_values_against_extended(
     return p_values
 
 
-def _paired_p_value(
+def paired_p_value(
     group: Sequence[CellResult],
     reference_cells: Sequence[CellResult],
     permutations: int,

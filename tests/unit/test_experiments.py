@@ -24,6 +24,7 @@ from sociallearn.experiments.report import (
     write_text,
 )
 from sociallearn.experiments.runner import (
+    ExperimentResult,
     finished_so_far,
     p_values_against,
     run_experiment,
@@ -415,6 +416,34 @@ def test_a_results_file_rewritten_part_way_keeps_the_later_runs_it_resumed_from(
     assert [c.seed for c in so_far.cells] == list(spec.seeds) and so_far.planned_cells == 2
     assert [c.accuracy for c in so_far.cells] == [c.accuracy for c in result.cells]
     assert ran == [spec.seeds[0]]  # computing none
+
+
+def _result(spec: ExperimentSpec, cells: list[CellResult]) -> ExperimentResult:
+    return ExperimentResult(
+        spec=spec, planned_cells=len(cells), test_size=12, summaries=summarise(spec, cells),
+        cells=cells, seconds=0.0, cpu_seconds=0.0, cpu_count=2, load_average=None,
+    )  # fmt: skip
+
+
+def test_readme_rows_compare_extensions_and_a_method_computed_before(
+    benchmark, tmp_path, monkeypatch
+):
+    readme_tables = benchmark("readme_tables")
+    monkeypatch.setattr(readme_tables, "RESULTS", tmp_path)
+    spec = ExperimentSpec(methods=["instructions", "instructions+refined"], permutations=1000)  # type: ignore[list-item]
+    plain = [_cell("instructions", seed, [i < 2 for i in range(12)]) for seed in (0, 1)]
+    refined = [_cell("instructions+refined", seed, [i != 5 for i in range(12)]) for seed in (0, 1)]
+    earlier = [_cell("instructions+refined", 0, [i < 3 for i in range(12)])]  # run 0 only
+    write_all([_result(spec, [*plain, *refined])], tmp_path / "now", title="t")
+    write_all([_result(spec, [*plain, *earlier])], tmp_path / "before", title="t")
+
+    header, rule, row = readme_tables.extension_rows(tmp_path / "now.json")
+    assert row.startswith("| instructions, refined | instructions | 92, 92 | 17, 17 | 2 / 0 / 0 |")
+    rows = readme_tables.against_before("before.json", "checked unfiltered")(tmp_path / "now.json")
+    assert rows[0] == header and rows[1] == rule
+    (versus,) = rows[2:]  # one run in common; plain instructions are not refined
+    cells = "| instructions, refined | instructions, refined, checked unfiltered | 92 | 25 | 1 / 0 / 0 |"
+    assert versus.startswith(cells) and float(versus.split("|")[-2]) < 0.05
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
