@@ -184,16 +184,19 @@ def extension_rows(path: Path) -> list[str]:
 
 
 def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
-    """Rows of each refined method against the same method in the results file `before`, which
-    computed it `how` on the same runs (splits, silos, test messages), with the paired test."""
+    """Rows of each method computed anew (its cells' keys differ) against the same method in
+    the results file `before`, which computed it `how` on the same runs (splits, silos, test
+    messages), with the paired test; methods whose cells were reused are left out."""
 
     def rows(path: Path) -> list[str]:
         lines = list(COMPARED)
         earlier = {r.spec.name: r for r in read_json(RESULTS / before)}
         for result in read_json(path):
             old = earlier[result.spec.name]
-            for method in (m.label for m in result.spec.methods if m.refined):
+            for method in (m.label for m in result.spec.methods):
                 ours, theirs = cells_of(result, method), cells_of(old, method)
+                if {c.key for c in ours} & {c.key for c in theirs}:
+                    continue  # the same cells
                 p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
                 if p is not None:
                     name = COLUMNS.get(method, method)
@@ -606,6 +609,12 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen-filtered-vs-unfiltered": (
         "refined_qwen1.5b_k3_h32_filtered.json",
         against_before("refined_qwen1.5b_k3_h32.json", "checked unfiltered"),
+    ),
+    "refined-qwen-judge": ("refined_qwen1.5b_k3_h32_judge-student.json", experiment_rows),
+    "refined-qwen-judge-extensions": ("refined_qwen1.5b_k3_h32_judge-student.json", extension_rows),
+    "refined-qwen-judge-vs-teacher": (
+        "refined_qwen1.5b_k3_h32_judge-student.json",
+        against_before("refined_qwen1.5b_k3_h32.json", "teachers' models judging"),
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
