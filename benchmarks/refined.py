@@ -15,7 +15,7 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
         --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3_h32
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
-        --vote-judge student --methods zero_shot,original_examples,instructions+voting,instructions+merge \
+        --vote-judge student --methods zero_shot,original_examples,instructions,instructions+voting,instructions+merge \
         --runs 5   # teachers vote with the student's model: refined_qwen1.5b_k3_h32_judge-student
 """
 
