@@ -49,6 +49,12 @@ def main() -> None:
         choices=["teacher", "student"],
         help="the model voting teachers score with: their own or a local copy of the student's",
     )
+    parser.add_argument(
+        "--instruction-revision",
+        default="rewrite",
+        choices=["rewrite", "amend"],
+        help="refining teachers rewrite their instruction, or add rules for the student's errors",
+    )
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
@@ -61,7 +67,11 @@ def main() -> None:
         candidates=args.candidates,
         held_back=args.held_back,
     )
-    spec = spec.replace(methods=parse_methods(args.methods.split(",")), vote_judge=args.vote_judge)
+    spec = spec.replace(
+        methods=parse_methods(args.methods.split(",")),
+        vote_judge=args.vote_judge,
+        instruction_revision=args.instruction_revision,
+    )
     # Each option off its default names the output, so that no run overwrites another's.
     labels = {
         "teacher": "{}",
@@ -69,6 +79,7 @@ def main() -> None:
         "candidates": "k{}",
         "held_back": "h{}",
         "vote_judge": "judge-{}",
+        "instruction_revision": "revision-{}",
     }
     options = [
         label.format(getattr(args, name))

@@ -63,7 +63,35 @@ Cases the student got wrong with them:
 Teacher's improved general instructions for this task (no examples quoted):
 """
 
-# One wrong answer, as shown in REFINE_INSTRUCTION.
+# `instruction_revision: amend`: the teacher adds rules for the student's errors instead of
+# rewriting the instruction (a rewrite tends to repeat it verbatim up to the token limit).
+AMEND_INSTRUCTION = """You are an expert teacher. Task: {description}
+
+A student followed these instructions:
+{instruction}
+
+The student still got these examples wrong:
+
+{errors}
+
+Write at most three short new rules, one line each, that would make the student get cases like these right. Write only the new rules, not the instructions above. Describe the signals in general terms. Do not copy the examples, names, numbers or links.
+
+New rules:"""
+
+# Raw-completion form of the same request, for base models without a chat template.
+AMEND_INSTRUCTION_BASE = """Task: {description}
+
+Teacher's instructions:
+{instruction}
+
+Cases the student got wrong with them:
+
+{errors}
+
+New general rules the teacher adds for such cases, one per line (no examples quoted):
+"""
+
+# One wrong answer, as shown in REFINE_INSTRUCTION and AMEND_INSTRUCTION.
 REFINE_ERROR = "{example}\nThe student answered: {predicted}"
 
 # The `merge` aggregator: one instruction written from the teachers' (filtered) instructions.

@@ -13,7 +13,8 @@ as the filter would share them (rejected ones left out, redactions applied), so 
 refines what the student will read, and a revision tops up what the filter removed.
 
 - Instructions: the teacher's model rewrites the instruction, shown a few of the held-back
-  examples the student got wrong with it.
+  examples the student got wrong with it, or (`instruction_revision: amend`) adds new rules
+  for them to the instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
   (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
   of the labels the student got wrong are sampled in their place, one label at a time.
@@ -35,6 +36,7 @@ from sociallearn.tasks import Task
 from sociallearn.workspace import Draft, Miss, TeacherWorkspace
 
 SHOWN_ERRORS = 4  # wrong answers shown to the teacher's model per revised instruction
+AMEND_TOKENS = 120  # the new rules of an amended instruction (at most three short lines)
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,9 @@ def revise(
 
 
 def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) -> list[Draft]:
-    """The instruction rewritten by the teacher's model from the student's errors with it
-    (greedily, or sampled at τ for another candidate)."""
+    """The instruction revised by the teacher's model from the student's errors with it
+    (greedily, or sampled at τ for another candidate): rewritten whole, or with
+    `instruction_revision: amend` the current one plus the new rules the model adds."""
     task = workspace.task
     current = "\n".join(draft.text for draft in workspace.best_drafts)
     errors = prompts.EXAMPLE_SEPARATOR.join(
@@ -147,14 +150,24 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
         )
         for miss in workspace.round_errors[:SHOWN_ERRORS]
     )
+    amend = workspace.settings.instruction_revision == "amend"
+    chat, base = (
+        (prompts.AMEND_INSTRUCTION, prompts.AMEND_INSTRUCTION_BASE)
+        if amend
+        else (prompts.REFINE_INSTRUCTION, prompts.REFINE_INSTRUCTION_BASE)
+    )
     values = {"description": task.description, "instruction": current, "errors": errors}
     text = workspace.model.instruct(
-        prompts.REFINE_INSTRUCTION.format(**values),
-        base_prompt=prompts.REFINE_INSTRUCTION_BASE.format(**values),
-        max_tokens=200,
+        chat.format(**values),
+        base_prompt=base.format(**values),
+        max_tokens=AMEND_TOKENS if amend else 200,
         temperature=0.0 if greedy else workspace.settings.temperature,
         seed=seed,
     ).strip()
+    if amend:
+        known = {line.strip() for line in current.splitlines()}
+        added = [line.strip() for line in text.splitlines() if line.strip() not in known]
+        text = "\n".join([current, *added]) if added else ""
     return [Draft(text)] if text else []
 
 

@@ -36,6 +36,7 @@ _KEYED_WHEN_SET = (
     "remote_teachers",
     "remote_timeout",
     "vote_judge",
+    "instruction_revision",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -71,7 +72,7 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
                "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
-               "vote_judge"}  # fmt: skip
+               "vote_judge", "instruction_revision"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -106,6 +107,11 @@ class TeachSettings(BaseModel):
         default=True,
         description="a refining teacher checks its drafts as the privacy filter would pass them "
         "(rejected ones left out, redactions applied), so it refines what the student will read",
+    )
+    instruction_revision: Literal["rewrite", "amend"] = Field(
+        default="rewrite",
+        description="how a refining teacher revises an instruction from the student's errors: "
+        "rewrites it whole, or adds new rules for them to it",
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"

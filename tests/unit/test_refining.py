@@ -188,6 +188,40 @@ def test_one_candidate_per_round_is_the_greedy_loop(tmp_path):
     assert model.revisions == 1  # a useless revision ends the loop, as without candidates
 
 
+def test_an_amended_instruction_is_the_current_one_plus_the_new_rules(tmp_path):
+    model = Classroom()  # its revision is one new "Spam words:" line
+    context = classroom_context(tmp_path, model, instruction_revision="amend", refine_rounds=2)
+    state, rounds = refine_updates(context)
+    accuracies = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert model.revisions == 2 and accuracies == sorted(set(accuracies))
+    revision_prompts = [p for p in model.prompts if "still got these examples wrong" in p]
+    assert all("Write only the new rules" in p for p in revision_prompts)
+    first_draft = re.findall(r"followed these instructions:\n(.*)", revision_prompts[0])[0]
+    [lesson] = state["lessons"]
+    first_line, *added = lesson.text.splitlines()
+    assert first_line == first_draft and len(added) == 2  # one new line per revision
+    assert lesson.settings["instruction_revision"] == "amend"
+
+
+def test_an_amendment_that_only_repeats_the_instruction_ends_the_loop(tmp_path):
+    model = Classroom(revise=lambda words, missed: words)  # repeats the current rule verbatim
+    context = classroom_context(tmp_path, model, instruction_revision="amend", refine_rounds=3)
+    state, rounds = refine_updates(context)
+    assert model.revisions == 1 and len(rounds) == 1
+    [lesson] = state["lessons"]
+    assert len(lesson.text.splitlines()) == 1
+
+
+def test_instruction_revision_keys_refined_instruction_cells_only():
+    methods = ["instructions", "instructions+refined", "synthetic_examples+refined"]
+    spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
+    amended = spec.replace(instruction_revision="amend")
+    plain, refined, examples = spec.methods
+    assert spec.cell_key(plain, 0) == amended.cell_key(plain, 0)
+    assert spec.cell_key(examples, 0) == amended.cell_key(examples, 0)
+    assert spec.cell_key(refined, 0) != amended.cell_key(refined, 0)
+
+
 def test_refine_candidates_key_only_refined_cells():
     spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
     beam = spec.replace(refine_candidates=3)
