@@ -616,6 +616,11 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "refined_qwen1.5b_k3_h32_judge-student.json",
         against_before("refined_qwen1.5b_k3_h32.json", "teachers' models judging"),
     ),
+    "refined-qwen-amend": ("refined_qwen1.5b_k3_h32_revision-amend.json", experiment_rows),
+    "refined-qwen-amend-vs-rewrite": (
+        "refined_qwen1.5b_k3_h32_revision-amend.json",
+        against_before("refined_qwen1.5b_k3_h32_filtered.json", "rewritten"),
+    ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),
