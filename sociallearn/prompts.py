@@ -37,7 +37,7 @@ RETRY_FEEDBACK = "\nYour previous lesson was rejected by the privacy filter ({re
 # Refinement (`refine_rounds`), `instructions` method: the teacher revises its instruction from
 # the held-back examples that a local copy of the student got wrong with it. The examples are
 # shown to the teacher's own model only; the revision goes through the privacy filter.
-REFINE_INSTRUCTION = """You are an expert teacher. Task: {description}
+REVISION_CONTEXT = """You are an expert teacher. Task: {description}
 
 A student followed these instructions:
 {instruction}
@@ -46,12 +46,9 @@ The student still got these examples wrong:
 
 {errors}
 
-Rewrite the instructions so that the student gets cases like these right, and keep what already works. Describe the rules and signals in general terms. Do not copy the examples, names, numbers or links.
-
-Improved instructions:"""
-
-# Raw-completion form of the same request, for base models without a chat template.
-REFINE_INSTRUCTION_BASE = """Task: {description}
+"""
+# Raw-completion form of the same context, for base models without a chat template.
+REVISION_CONTEXT_BASE = """Task: {description}
 
 Teacher's instructions:
 {instruction}
@@ -60,36 +57,32 @@ Cases the student got wrong with them:
 
 {errors}
 
-Teacher's improved general instructions for this task (no examples quoted):
 """
+
+# `instruction_revision: rewrite` (the default): the instruction rewritten whole.
+REFINE_INSTRUCTION = (
+    REVISION_CONTEXT
+    + """Rewrite the instructions so that the student gets cases like these right, and keep what already works. Describe the rules and signals in general terms. Do not copy the examples, names, numbers or links.
+
+Improved instructions:"""
+)
+REFINE_INSTRUCTION_BASE = (
+    REVISION_CONTEXT_BASE
+    + "Teacher's improved general instructions for this task (no examples quoted):\n"
+)
 
 # `instruction_revision: amend`: the teacher adds rules for the student's errors instead of
 # rewriting the instruction (a rewrite tends to repeat it verbatim up to the token limit).
-AMEND_INSTRUCTION = """You are an expert teacher. Task: {description}
-
-A student followed these instructions:
-{instruction}
-
-The student still got these examples wrong:
-
-{errors}
-
-Write at most three short new rules, one line each, that would make the student get cases like these right. Write only the new rules, not the instructions above. Describe the signals in general terms. Do not copy the examples, names, numbers or links.
+AMEND_INSTRUCTION = (
+    REVISION_CONTEXT
+    + """Write at most three short new rules, one line each, that would make the student get cases like these right. Write only the new rules, not the instructions above. Describe the signals in general terms. Do not copy the examples, names, numbers or links.
 
 New rules:"""
-
-# Raw-completion form of the same request, for base models without a chat template.
-AMEND_INSTRUCTION_BASE = """Task: {description}
-
-Teacher's instructions:
-{instruction}
-
-Cases the student got wrong with them:
-
-{errors}
-
-New general rules the teacher adds for such cases, one per line (no examples quoted):
-"""
+)
+AMEND_INSTRUCTION_BASE = (
+    REVISION_CONTEXT_BASE
+    + "New general rules the teacher adds for such cases, one per line (no examples quoted):\n"
+)
 
 # One wrong answer, as shown in REFINE_INSTRUCTION and AMEND_INSTRUCTION.
 REFINE_ERROR = "{example}\nThe student answered: {predicted}"
