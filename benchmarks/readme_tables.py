@@ -13,7 +13,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ COLUMNS = {
     "instructions+refined": "instructions, refined",
     "instructions+voting": "instructions, voting",
     "instructions+merge": "instructions, merge",
+    "instructions+voting+refined": "instructions, voting + refined",
     "synthetic_examples+random+refined": "synthetic, random + refined",
 }
 
@@ -201,6 +202,30 @@ def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
                 if p is not None:
                     name = COLUMNS.get(method, method)
                     lines.append(compared_row(name, f"{name}, {how}", ours, theirs, p))
+        return lines
+
+    return rows
+
+
+def against_methods(
+    comparisons: Sequence[tuple[str, str, str | None, str]],
+) -> Callable[[Path], list[str]]:
+    """Rows of each (method, against, file, how): `method` against the method `against` of the
+    results file `file` (None: the same file), which computed it `how` ("": as here), on the
+    runs both have, with the paired test."""
+
+    def rows(path: Path) -> list[str]:
+        lines = list(COMPARED)
+        for result in read_json(path):
+            for method, against, file, how in comparisons:
+                other = result
+                if file is not None:
+                    other = {r.spec.name: r for r in read_json(RESULTS / file)}[result.spec.name]
+                ours, theirs = cells_of(result, method), cells_of(other, against)
+                p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
+                if p is not None:
+                    name = COLUMNS.get(against, against) + (f", {how}" if how else "")
+                    lines.append(compared_row(COLUMNS.get(method, method), name, ours, theirs, p))
         return lines
 
     return rows
@@ -620,6 +645,24 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen-amend-vs-rewrite": (
         "refined_qwen1.5b_k3_h32_revision-amend.json",
         against_before("refined_qwen1.5b_k3_h32_filtered.json", "rewritten"),
+    ),
+    "refined-qwen-voting-refined": (
+        "refined_qwen1.5b_k3_h32_judge-student_voting-refined.json",
+        experiment_rows,
+    ),
+    "refined-qwen-voting-refined-against": (
+        "refined_qwen1.5b_k3_h32_judge-student_voting-refined.json",
+        against_methods(
+            [
+                ("instructions+voting+refined", "instructions+refined", None, ""),
+                (
+                    "instructions+voting+refined",
+                    "instructions+voting",
+                    "refined_qwen1.5b_k3_h32_judge-student.json",
+                    "unrefined",
+                ),
+            ]
+        ),
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),

@@ -448,6 +448,13 @@ def test_readme_rows_compare_extensions_and_a_method_computed_before(
     (versus,) = rows[2:]  # one run in common; plain instructions are the same cells
     cells = "| instructions, refined | instructions, refined, checked unfiltered | 92 | 25 | 1 / 0 / 0 |"
     assert versus.startswith(cells) and float(versus.split("|")[-2]) < 0.05
+    named = readme_tables.against_methods(
+        [
+            ("instructions+refined", "instructions", None, ""),
+            ("instructions+refined", "instructions+refined", "before.json", "checked unfiltered"),
+        ]
+    )(tmp_path / "now.json")
+    assert named == [header, rule, row, versus]
 
 
 def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_path, scripted):
