@@ -184,6 +184,16 @@ def extension_rows(path: Path) -> list[str]:
     return lines
 
 
+def compared_to(
+    result: ExperimentResult, method: str, other: ExperimentResult, against: str, name: str
+) -> str | None:
+    """The row of `method` in `result` against `against` in `other` (named `name`), on the runs
+    both have, with the paired test; None without a run in common."""
+    ours, theirs = cells_of(result, method), cells_of(other, against)
+    p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
+    return None if p is None else compared_row(COLUMNS.get(method, method), name, ours, theirs, p)
+
+
 def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
     """Rows of each method computed anew (its cells' keys differ) against the same method in
     the results file `before`, which computed it `how` on the same runs (splits, silos, test
@@ -195,13 +205,13 @@ def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
         for result in read_json(path):
             old = earlier[result.spec.name]
             for method in (m.label for m in result.spec.methods):
-                ours, theirs = cells_of(result, method), cells_of(old, method)
-                if {c.key for c in ours} & {c.key for c in theirs}:
+                if {c.key for c in cells_of(result, method)} & {
+                    c.key for c in cells_of(old, method)
+                }:
                     continue  # the same cells
-                p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
-                if p is not None:
-                    name = COLUMNS.get(method, method)
-                    lines.append(compared_row(name, f"{name}, {how}", ours, theirs, p))
+                name = f"{COLUMNS.get(method, method)}, {how}"
+                if row := compared_to(result, method, old, method, name):
+                    lines.append(row)
         return lines
 
     return rows
@@ -216,16 +226,14 @@ def against_methods(
 
     def rows(path: Path) -> list[str]:
         lines = list(COMPARED)
+        files = {file for _, _, file, _ in comparisons if file is not None}
+        earlier = {f: {r.spec.name: r for r in read_json(RESULTS / f)} for f in files}
         for result in read_json(path):
             for method, against, file, how in comparisons:
-                other = result
-                if file is not None:
-                    other = {r.spec.name: r for r in read_json(RESULTS / file)}[result.spec.name]
-                ours, theirs = cells_of(result, method), cells_of(other, against)
-                p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
-                if p is not None:
-                    name = COLUMNS.get(against, against) + (f", {how}" if how else "")
-                    lines.append(compared_row(COLUMNS.get(method, method), name, ours, theirs, p))
+                other = result if file is None else earlier[file][result.spec.name]
+                name = COLUMNS.get(against, against) + (f", {how}" if how else "")
+                if row := compared_to(result, method, other, against, name):
+                    lines.append(row)
         return lines
 
     return rows
