@@ -21,6 +21,7 @@ from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.runner import (
     ExperimentResult,
+    gap_on_runs,
     p_values_against,
     p_values_against_extended,
     paired_p_value,
@@ -78,18 +79,29 @@ def percent(summary: dict[str, Any] | None, *, gap: bool = True) -> str:
     return text
 
 
-def with_zero_shot_tests(experiment: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The experiment's summaries by method, each with its p-value against 0-shot computed from
-    the cells (files written before the summaries carried it have it too)."""
+def with_cell_statistics(experiment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The experiment's summaries by method, each with its p-value against 0-shot and its
+    recovered gap computed from the cells (on the runs the method has, so that a method part-way
+    through its runs is measured against the same runs' bars; files written before the
+    summaries carried the p-value have it too)."""
     cells = [CellResult.model_validate(cell) for cell in experiment["cells"]]
+    by_method: dict[str, list[CellResult]] = {}
+    for cell in cells:
+        by_method.setdefault(cell.method, []).append(cell)
     spec = experiment["spec"]
     p_values = p_values_against(
         cells, "zero_shot", permutations=spec["permutations"], seed=spec.get("seed", 0)
     )
-    return {
-        s["method"]: {**s, "p_vs_zero_shot": p_values.get(s["method"])}
-        for s in experiment["summaries"]
-    }
+    summaries = {}
+    for s in experiment["summaries"]:
+        group = by_method.get(s["method"])
+        gap = gap_on_runs(group, by_method) if group else s.get("recovered_gap")
+        summaries[s["method"]] = {
+            **s,
+            "p_vs_zero_shot": p_values.get(s["method"]),
+            "recovered_gap": gap,
+        }
+    return summaries
 
 
 def experiment_rows(path: Path) -> list[str]:
@@ -109,7 +121,7 @@ def experiment_rows(path: Path) -> list[str]:
         if not experiment["summaries"]:
             continue  # a table whose runs have not started yet (time budget)
         spec = experiment["spec"]
-        summaries = with_zero_shot_tests(experiment)
+        summaries = with_cell_statistics(experiment)
         counts = sorted({s["runs"] for s in summaries.values()})
         runs = f"{counts[0]}–{counts[-1]} runs" if len(counts) > 1 else f"{counts[0]}"
         pair = f"{spec['teacher_model']} → {spec['student_model']}"
@@ -671,6 +683,11 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
                 ),
             ]
         ),
+    ),
+    "refined-qwen-student": ("refined_qwen1.5b_student-qwen1.5b_k3_h32.json", experiment_rows),
+    "refined-qwen-student-extensions": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
+        extension_rows,
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),

@@ -143,11 +143,6 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
         m.label: sorted((c for c in cells if c.method == m.label), key=lambda c: c.seed)
         for m in spec.methods
     }
-    means = {
-        label: mean_interval([c.accuracy for c in group]).mean
-        for label, group in by_method.items()
-        if group
-    }
     against_original = p_values_against(
         cells, "original_examples", permutations=spec.permutations, seed=spec.seed
     )
@@ -172,12 +167,25 @@ def summarise(spec: ExperimentSpec, cells: Sequence[CellResult]) -> list[MethodS
         summary.p_vs_zero_shot = against_zero_shot.get(label)
         summary.extends = methods[label].extends
         summary.p_vs_extended = against_extended.get(label)
-        if "zero_shot" in means and "original_examples" in means:
-            summary.recovered_gap = recovered_gap(
-                means[label], means["zero_shot"], means["original_examples"]
-            )
+        summary.recovered_gap = gap_on_runs(group, by_method)
         summaries.append(summary)
     return summaries
+
+
+def gap_on_runs(
+    group: Sequence[CellResult], by_method: dict[str, list[CellResult]]
+) -> float | None:
+    """The gap `group` recovers, with 0-shot and the original examples averaged over the runs
+    `group` has (a method with fewer runs is not measured against other runs' bars); None
+    without both bars on every one of those runs."""
+    seeds = {c.seed for c in group}
+    bars = []
+    for bar in ("zero_shot", "original_examples"):
+        on_runs = [c.accuracy for c in by_method.get(bar, []) if c.seed in seeds]
+        if len(on_runs) != len(seeds):
+            return None
+        bars.append(sum(on_runs) / len(on_runs))
+    return recovered_gap(sum(c.accuracy for c in group) / len(group), *bars)
 
 
 def p_values_against(

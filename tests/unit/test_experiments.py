@@ -26,6 +26,7 @@ from sociallearn.experiments.report import (
 from sociallearn.experiments.runner import (
     ExperimentResult,
     finished_so_far,
+    gap_on_runs,
     p_values_against,
     run_experiment,
     summarise,
@@ -154,6 +155,26 @@ def test_recovered_gap():
     assert recovered_gap(0.4, 0.5, 0.9) == pytest.approx(-0.25)
     assert recovered_gap(0.6, 0.5, 0.5) is None
     assert recovered_gap(0.02, 0.03, 0.01) is None  # original below 0-shot: nothing to recover
+
+
+def test_a_method_part_way_through_its_runs_recovers_the_gap_of_its_own_runs():
+    # 0-shot 0.5 and original 1.0 in run 0, 0 and 0.5 in run 1; the method, run 0 only,
+    # reaches 0.75: half of run 0's gap, although it is above both bars' means over two runs.
+    half = [i < 6 for i in range(12)]
+    cells = [
+        _cell("zero_shot", 0, half), _cell("zero_shot", 1, [False] * 12),
+        _cell("original_examples", 0, [True] * 12), _cell("original_examples", 1, half),
+        _cell("instructions", 0, [i < 9 for i in range(12)]),
+    ]  # fmt: skip
+    spec = ExperimentSpec(
+        task="sms_spam",
+        methods=["zero_shot", "original_examples", "instructions"],
+        permutations=100,
+    )
+    summaries = {s.method: s for s in summarise(spec, cells)}
+    assert summaries["instructions"].recovered_gap == pytest.approx(0.5)
+    assert summaries["original_examples"].recovered_gap == pytest.approx(1.0)
+    assert gap_on_runs(cells[-1:], {"zero_shot": cells[:1]}) is None  # no original examples
 
 
 # --------------------------------------------------------------------- specs
