@@ -127,10 +127,10 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
     lines += _details(results)
     lines += [
         "",
-        "Recovered gap = (method − 0-shot) / (original − 0-shot), on mean accuracies: 1 means the "
-        "method does as well as seeing the private examples, 0 as well as seeing nothing, "
-        "below 0 worse than seeing nothing; '—' where the original examples do no better "
-        "than 0-shot (no gap to recover).",
+        "Recovered gap = (method − 0-shot) / (original − 0-shot), on mean accuracies over the "
+        "runs the method has: 1 means the method does as well as seeing the private examples, "
+        "0 as well as seeing nothing, below 0 worse than seeing nothing; '—' where the original "
+        "examples do no better than 0-shot (no gap to recover).",
     ]
     if any(r.spec.task in PAPER for r in results):
         lines += [
