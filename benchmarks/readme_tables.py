@@ -92,16 +92,14 @@ def with_cell_statistics(experiment: dict[str, Any]) -> dict[str, dict[str, Any]
     p_values = p_values_against(
         cells, "zero_shot", permutations=spec["permutations"], seed=spec.get("seed", 0)
     )
-    summaries = {}
-    for s in experiment["summaries"]:
-        group = by_method.get(s["method"])
-        gap = gap_on_runs(group, by_method) if group else s.get("recovered_gap")
-        summaries[s["method"]] = {
+    return {
+        s["method"]: {
             **s,
             "p_vs_zero_shot": p_values.get(s["method"]),
-            "recovered_gap": gap,
+            "recovered_gap": gap_on_runs(by_method[s["method"]], by_method),
         }
-    return summaries
+        for s in experiment["summaries"]
+    }
 
 
 def experiment_rows(path: Path) -> list[str]:
