@@ -415,6 +415,9 @@ def our_rows(experiment: dict[str, Any], student: str) -> list[dict[str, Any]]:
 
 def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> list[Path]:
     experiment = json.loads(compare.read_text()) if compare and compare.is_file() else {}
+    if experiment:  # beside an experiment: its students' cells only
+        compared = {entry["spec"]["student_model"] for entry in experiment["experiments"]}
+        cells = [c for c in cells if c.settings.student_model in compared]
     students = sorted({c.settings.student_model for c in cells})
     summaries: list[PeerSummary] = []
     ours: list[dict[str, Any]] = []

@@ -164,10 +164,15 @@ def test_peer_cells_use_our_split_and_see_what_they_should(peer, benchmark, sms_
     }
     compare = tmp_path / "experiment.json"
     compare.write_text(json.dumps(experiment))
+    other_student = cells["predict"].model_copy(
+        update={"settings": settings.model_copy(update={"student_model": "qwen1.5b"})}
+    )
     json_path, md_path = peers.write_report(
-        list(cells.values()), tmp_path / "out" / "peers", compare
+        [*cells.values(), other_student], tmp_path / "out" / "peers", compare
     )
     report = json.loads(json_path.read_text())
+    # Beside an experiment, only its student's cells are reported.
+    assert {c["settings"]["student_model"] for c in report["cells"]} == {"gemma3"}
     assert {s["method"] for s in report["summaries"]} == set(peers.PEER_METHODS)
     assert all(s["p_value"] is not None for s in report["summaries"])
     assert md_path.read_text() == peers.to_markdown(report)
