@@ -689,6 +689,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
+    "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),
     "model-roles": ("model_roles.json", experiment_rows),
 }
 
