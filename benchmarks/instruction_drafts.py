@@ -99,7 +99,7 @@ def measure_run(
         task = resources.task
         pool = judging_examples(task, workspace.silo, checked + dev)
         held, dev_examples = pool[:checked], pool[checked:]
-        student = Student(resources.student_model, task, calibrate=spec.calibrate)
+        student = Student.for_settings(resources.student_model, task, spec)
 
         def read(preamble: str) -> Outcome:
             return Outcome(

@@ -241,9 +241,7 @@ def run_cell(
             instructions=extra,
             examples=[f"{task.format_query(text)} {label}" for text, label in demos],
         )
-        ours_eval = evaluate(
-            Student(student_model, task, calibrate=spec.calibrate), preamble, split.test
-        )
+        ours_eval = evaluate(Student.for_settings(student_model, task, spec), preamble, split.test)
         cell.ours_scored = ours_eval.accuracy
         cell.ours_predictions = [p.correct for p in ours_eval.predictions]
     return cell

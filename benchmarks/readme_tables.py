@@ -204,16 +204,19 @@ def compared_to(
     return None if p is None else compared_row(COLUMNS.get(method, method), name, ours, theirs, p)
 
 
-def against_before(before: str, how: str) -> Callable[[Path], list[str]]:
+def against_before(
+    before: str, how: str, experiment: str | None = None
+) -> Callable[[Path], list[str]]:
     """Rows of each method computed anew (its cells' keys differ) against the same method in
     the results file `before`, which computed it `how` on the same runs (splits, silos, test
-    messages), with the paired test; methods whose cells were reused are left out."""
+    messages), with the paired test; methods whose cells were reused are left out. The
+    earlier experiment is the one of the same name, or `experiment`."""
 
     def rows(path: Path) -> list[str]:
         lines = list(COMPARED)
         earlier = {r.spec.name: r for r in read_json(RESULTS / before)}
         for result in read_json(path):
-            old = earlier[result.spec.name]
+            old = earlier[experiment or result.spec.name]
             for method in (m.label for m in result.spec.methods):
                 if {c.key for c in cells_of(result, method)} & {
                     c.key for c in cells_of(old, method)
@@ -686,6 +689,22 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen-student-extensions": (
         "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
         extension_rows,
+    ),
+    "refined-qwen-student-domain": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+        experiment_rows,
+    ),
+    "refined-qwen-student-domain-extensions": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+        extension_rows,
+    ),
+    "refined-qwen-student-domain-vs-content-free": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+        against_before(
+            "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
+            "content-free calibration",
+            experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back)",
+        ),
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),

@@ -17,6 +17,9 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
         --vote-judge student --methods zero_shot,original_examples,instructions,instructions+voting,instructions+merge \
         --runs 5   # teachers vote with the student's model: refined_qwen1.5b_k3_h32_judge-student
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+        --held-back 32 --calibration domain --methods zero_shot,original_examples,instructions,instructions+refined \
+        --runs 5   # domain-context calibration: refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def main() -> None:
         choices=["rewrite", "amend"],
         help="refining teachers rewrite their instruction, or add rules for the student's errors",
     )
+    parser.add_argument(
+        "--calibration",
+        default="content_free",
+        choices=["content_free", "domain"],
+        help="the label prior the student's calibration removes (Settings.calibration)",
+    )
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
@@ -71,7 +80,10 @@ def main() -> None:
         methods=parse_methods(args.methods.split(",")),
         vote_judge=args.vote_judge,
         instruction_revision=args.instruction_revision,
+        calibration=args.calibration,
     )
+    if args.calibration != parser.get_default("calibration"):
+        spec = spec.replace(name=f"{spec.name}, {args.calibration} calibration")
     # Each option off its default names the output, so that no run overwrites another's.
     labels = {
         "teacher": "{}",
@@ -80,6 +92,7 @@ def main() -> None:
         "held_back": "h{}",
         "vote_judge": "judge-{}",
         "instruction_revision": "revision-{}",
+        "calibration": "calibration-{}",
     }
     options = [
         label.format(getattr(args, name))

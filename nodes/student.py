@@ -23,7 +23,8 @@ def student_answers(state: SocialLearningState, runtime: Runtime[Context]) -> di
         return {"answers": []}
     settings, resources = runtime.context.settings, runtime.context.resources
     task, library = resources.task, resources.library
-    student = Student(resources.student_model, task, calibrate=settings.calibrate)
+    student = Student.for_settings(resources.student_model, task, settings)
+    student.adapt_to(queries)
     if settings.retrieve > 0:
         kind = get_method(settings.method).lesson_kind
         return {

@@ -101,7 +101,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not lessons:
         console.print("[yellow]no lessons in the library for this task: answering 0-shot[/yellow]")
     model = ModelPool(n_gpu_layers=settings.n_gpu_layers).get(settings.student_model)
-    student = Student(model, task, calibrate=settings.calibrate)
+    student = Student.for_settings(model, task, settings)
+    student.adapt_to(args.text)
     preamble = prompt_from_lessons(task, lessons)
     for text in args.text:
         if settings.retrieve:
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+")
     add_flags(
         ask, Settings, only={"task", "library", "collection", "student_model", "retrieve",
-                             "n_gpu_layers", "calibrate"}
+                             "n_gpu_layers", "calibrate", "calibration"}
     )  # fmt: skip
     ask.add_argument("--run", default=None, help="use this run's lessons (default: latest)")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")

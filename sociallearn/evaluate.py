@@ -35,8 +35,10 @@ def evaluate(
 ) -> Evaluation:
     """The student's accuracy on `examples` when its prompt starts with `preamble`.
 
-    The student answers `PARALLEL_SEQUENCES` examples at a time (generations decoded together).
+    The student answers `PARALLEL_SEQUENCES` examples at a time (generations decoded together),
+    calibrated on the inputs of all of them (`Student.adapt_to`).
     """
+    student.adapt_to([example.input for example in examples])
     predictions = []
     with tqdm(total=len(examples), desc=desc, disable=not progress, leave=False) as bar:
         for begin in range(0, len(examples), PARALLEL_SEQUENCES):

@@ -106,7 +106,7 @@ def self_check(
     `drafts`, and the examples it got wrong."""
     task, settings = workspace.task, workspace.settings
     held = judging_examples(task, workspace.silo, settings.votes_held_out)
-    student = Student(student_model, task, calibrate=settings.calibrate)
+    student = Student.for_settings(student_model, task, settings)
     result = evaluate(student, student_prompt(task, drafts), held)
     misses = [
         Miss(example, prediction.predicted)

@@ -21,6 +21,7 @@ from sociallearn.aggregators import AGGREGATORS
 from sociallearn.methods import METHODS
 from sociallearn.models import DEFAULT_MODEL, EMBEDDED_MODELS, OPTIONAL_MODELS
 from sociallearn.privacy.filter import FilterSettings
+from sociallearn.student import Calibration
 from sociallearn.tasks import TASKS
 
 # The settings of the `dp_voting` aggregator.
@@ -28,6 +29,7 @@ DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings added after result keys were first written: they enter a key only when not default,
 # so results computed before they existed keep their keys.
 _KEYED_WHEN_SET = (
+    "calibration",
     "n_gpu_layers",
     "privacy",
     "refine_candidates",
@@ -145,6 +147,11 @@ class TeachSettings(BaseModel):
     )
     calibrate: bool = Field(
         default=True, description="contextual calibration of the student's label scores"
+    )
+    calibration: Calibration = Field(
+        default="content_free",
+        description="the label prior calibration removes: content_free (of an 'N/A' input) or "
+        "domain (of random strings of the queries' own words, Fei et al. 2023)",
     )
     privacy: FilterSettings = Field(
         default_factory=FilterSettings, description="the privacy filter's settings"

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
+import random
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from scipy.special import logsumexp
 
 from sociallearn import prompts
 from sociallearn.lm import LanguageModel
 from sociallearn.schema import Answer, Lesson
 from sociallearn.tasks import Task
+
+if TYPE_CHECKING:
+    from sociallearn.settings import TeachSettings
+
+Calibration = Literal["content_free", "domain"]
+# Domain-context calibration (Fei et al., ACL 2023): the label prior is the mean of the label
+# probabilities of this many strings of random words drawn from the queries' own words.
+DOMAIN_STRINGS = 20
 
 # Markdown heading marks at the start of a line ("### Step 1"). A student primed with them
 # writes them too, and a task's answer format may use the same marks (GSM8K's "#### <number>").
@@ -38,20 +51,57 @@ def prompt_from_lessons(task: Task, lessons: Sequence[Lesson]) -> str:
 
 
 class Student:
-    """Answers a task's queries after a prompt preamble, with label scoring and calibration."""
+    """Answers a task's queries after a prompt preamble, with label scoring and calibration.
 
-    def __init__(self, model: LanguageModel, task: Task, *, calibrate: bool = True) -> None:
+    Calibration subtracts the label prior of the prompt itself: the label log-probabilities
+    of a content-free input ("N/A"), or with `calibration="domain"` the mean label
+    probabilities of random strings of words of the unlabelled queries (`adapt_to`).
+    """
+
+    def __init__(
+        self,
+        model: LanguageModel,
+        task: Task,
+        *,
+        calibrate: bool = True,
+        calibration: Calibration = "content_free",
+    ) -> None:
         self.model = model
         self.task = task
         self.calibrate = calibrate
+        self.calibration = calibration
+        self._domain_inputs: list[str] = []
         self._baseline: dict[str, list[float]] = {}
+
+    @classmethod
+    def for_settings(cls, model: LanguageModel, task: Task, settings: TeachSettings) -> Student:
+        """The student as `settings` configure it (`calibrate`, `calibration`)."""
+        return cls(model, task, calibrate=settings.calibrate, calibration=settings.calibration)
+
+    def adapt_to(self, queries: Sequence[str]) -> None:
+        """Draw the domain-calibration inputs from the words of `queries` (unlabelled), the
+        same strings for every query answered after this, whatever batch it comes in."""
+        texts = [query.split() for query in queries]
+        words = [word for text in texts for word in text]
+        if not words:
+            return
+        length = max(1, round(len(words) / len(texts)))
+        rng = random.Random(0)
+        self._domain_inputs = [
+            " ".join(rng.choice(words) for _ in range(length)) for _ in range(DOMAIN_STRINGS)
+        ]
+        self._baseline.clear()
 
     def answer(self, preamble: str, query: str) -> Answer:
         return self.answer_many(preamble, [query])[0]
 
     def answer_many(self, preamble: str, queries: Sequence[str]) -> list[Answer]:
-        """Answers to `queries`: labels scored one query at a time, generations decoded together."""
+        """Answers to `queries`: labels scored one query at a time, generations decoded together.
+
+        Domain calibration without `adapt_to` first draws its inputs from these queries."""
         if self.task.labels:
+            if self.calibrate and self.calibration == "domain" and not self._domain_inputs:
+                self.adapt_to(queries)
             return [self._classify(preamble, query) for query in queries]
         completions = self.model.complete_batch(
             [preamble + self.task.format_query(query) for query in queries],
@@ -77,19 +127,28 @@ class Student:
         }
 
     def _classify(self, preamble: str, query: str) -> Answer:
-        options = [f" {label}" for label in self.task.labels]
-        raw = [
-            s.logprob for s in self.model.score(preamble + self.task.format_query(query), options)
-        ]
+        raw = self._label_logprobs(preamble, query)
         if self.calibrate:
-            baseline = self._content_free(preamble, options)
-            raw = [r - b for r, b in zip(raw, baseline, strict=True)]
+            raw = [r - b for r, b in zip(raw, self._prior(preamble), strict=True)]
         scores = dict(zip(self.task.labels, raw, strict=True))
         return Answer(query=query, answer=max(scores, key=scores.__getitem__), scores=scores)
 
-    def _content_free(self, preamble: str, options: list[str]) -> list[float]:
-        """Label log-probabilities for a content-free input (contextual calibration)."""
+    def _label_logprobs(self, preamble: str, query: str) -> list[float]:
+        options = [f" {label}" for label in self.task.labels]
+        scores = self.model.score(preamble + self.task.format_query(query), options)
+        return [score.logprob for score in scores]
+
+    def _prior(self, preamble: str) -> list[float]:
+        """The prompt's label prior: log-probabilities of the labels for a content-free input,
+        or the log of their mean normalised probabilities over the domain strings."""
         if preamble not in self._baseline:
-            prompt = preamble + self.task.format_query(prompts.CALIBRATION_INPUT)
-            self._baseline[preamble] = [s.logprob for s in self.model.score(prompt, options)]
+            if self.calibration == "domain" and self._domain_inputs:
+                rows = np.array(
+                    [self._label_logprobs(preamble, text) for text in self._domain_inputs]
+                )
+                normalised = rows - logsumexp(rows, axis=1, keepdims=True)
+                prior = logsumexp(normalised, axis=0) - math.log(len(rows))
+                self._baseline[preamble] = [float(value) for value in prior]
+            else:
+                self._baseline[preamble] = self._label_logprobs(preamble, prompts.CALIBRATION_INPUT)
         return self._baseline[preamble]

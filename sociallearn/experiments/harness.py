@@ -119,7 +119,7 @@ def run_cell(
     settings = cell_settings(spec, method, seed, out_dir / "library")
     taught = teach_cell(settings, models, run_id=key, checkpointer=checkpointer)
     resources = taught.resources
-    student = Student(resources.student_model, resources.task, calibrate=spec.calibrate)
+    student = Student.for_settings(resources.student_model, resources.task, spec)
     result = evaluate(
         student, taught.preamble, resources.split.test, progress=progress, desc=method.label
     )

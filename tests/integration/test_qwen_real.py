@@ -1,7 +1,7 @@
 """The optional embedded model qwen1.5b (Qwen2.5-Coder-1.5B-Instruct), loaded for real.
 
-Kept to one load, four label scores and one short chat reply (about 10 s with the file in the
-page cache): a 1.5B model decodes only a few tokens a second on 2 cores.
+Kept to one load, a few label scores and one short chat reply (about a minute with the file in
+the page cache): a 1.5B model decodes only a few tokens a second on 2 cores.
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import os
 import pytest
 
 from sociallearn.engine import LlamaEngine
+from sociallearn.evaluate import evaluate
 from sociallearn.models import EMBEDDED_MODELS
+from sociallearn.student import Student, build_prompt
+from sociallearn.tasks import get_task
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +57,18 @@ def test_it_replies_through_its_chat_template(qwen):
     question = "Is the SMS 'see you at dinner, love mum' spam? Reply with one word: yes or no."
     reply = qwen.chat([{"role": "user", "content": question}], max_tokens=4)
     assert reply.strip().lower().startswith("no")
+
+
+def test_domain_calibration_lifts_its_zero_shot_answers(qwen, datasets):
+    """Content-free calibration ('N/A') leaves qwen1.5b saying ham to most spam 0-shot; the
+    prior of random strings of the messages' own words (`calibration="domain"`) does not."""
+    task = get_task("sms_spam")
+    examples = task.load(datasets / "sms_spam" / "SMSSpamCollection")
+    chosen = [e for e in examples if e.answer == "spam"][:20]
+    chosen += [e for e in examples if e.answer == "ham"][:20]
+    preamble = build_prompt(task)
+    content_free = evaluate(Student(qwen, task), preamble, chosen)
+    domain = evaluate(Student(qwen, task, calibration="domain"), preamble, chosen)
+    said_spam = [sum(p.predicted == "spam" for p in r.predictions) for r in (content_free, domain)]
+    assert said_spam[0] < 10 < said_spam[1]
+    assert domain.accuracy > content_free.accuracy
