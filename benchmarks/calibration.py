@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.console import Console
 from rich.table import Table
@@ -27,13 +27,32 @@ from sociallearn.engine import ModelPool
 from sociallearn.evaluate import evaluate
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.stats import mean_interval, permutation_p_value
-from sociallearn.lm import LanguageModel
+from sociallearn.lm import LanguageModel, Score
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, Task, get_task
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("zero_shot", "instructions", "instructions+refined")
 CALIBRATIONS = ("none", "content_free", "domain")
+
+
+class RememberedScores:
+    """A model whose label scores are remembered, so that the three calibrations score each
+    (prompt, labels) once."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        self.model = model
+        self.name = model.name
+        self._scores: dict[tuple[str, tuple[str, ...]], list[Score]] = {}
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.model, attribute)
+
+    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
+        key = (prefix, tuple(continuations))
+        if key not in self._scores:
+            self._scores[key] = self.model.score(prefix, continuations)
+        return self._scores[key]
 
 
 def student(model: LanguageModel, task: Task, calibration: str) -> Student:
@@ -48,18 +67,18 @@ def measure(path: Path, get_model: Callable[[str], LanguageModel]) -> dict[str, 
     spec, task = result.spec, get_task(result.spec.task)
     if task.labels != ("spam", "ham"):
         raise SystemExit(f"{path}: task {spec.task!r}; this benchmark reads SMS spam results")
-    model = get_model(spec.student_model)
+    model = cast(LanguageModel, RememberedScores(get_model(spec.student_model)))
     rows: dict[str, Any] = {}
     for method in METHODS:
         cells = sorted((c for c in result.cells if c.method == method), key=lambda c: c.seed)
         if not cells:
             continue
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CALIBRATIONS}
+        started = time.time()
         for cell in cells:
             test = [Example(input=p.input, output=p.gold, answer=p.gold) for p in cell.predictions]
             preamble = build_prompt(task, instructions=cell.lessons)
             for name in CALIBRATIONS:
-                started = time.time()
                 scored = evaluate(student(model, task, name), preamble, test)
                 runs[name].append(
                     {
@@ -67,11 +86,11 @@ def measure(path: Path, get_model: Callable[[str], LanguageModel]) -> dict[str, 
                         "accuracy": scored.accuracy,
                         "spam_answers": sum(p.predicted == "spam" for p in scored.predictions),
                         "correct": [p.correct for p in scored.predictions],
-                        "seconds": time.time() - started,
                     }
                 )
         rows[method] = {
             "recorded": [c.accuracy for c in cells],
+            "seconds_per_run": (time.time() - started) / len(cells),
             **{name: summary(runs[name], runs["content_free"]) for name in CALIBRATIONS},
         }
     return {"file": path.name, "student_model": spec.student_model, "methods": rows}
@@ -87,7 +106,6 @@ def summary(runs: list[dict[str, Any]], default: list[dict[str, Any]]) -> dict[s
         "spam_answers": [run["spam_answers"] for run in runs],
         "test_messages": [len(run["correct"]) for run in runs],
         "p_vs_content_free": None if ours == theirs else permutation_p_value(ours, theirs),
-        "seconds": sum(run["seconds"] for run in runs) / len(runs),
     }
 
 
@@ -103,7 +121,8 @@ def show(report: dict[str, Any]) -> None:
             f"({sum(row[name]['spam_answers'])} / {sum(row[name]['test_messages'])})"
             for name in CALIBRATIONS
         ]
-        table.add_row(method, *cells, f"{row['domain']['p_vs_content_free']:.3f}")
+        p_value = row["domain"]["p_vs_content_free"]
+        table.add_row(method, *cells, "—" if p_value is None else f"{p_value:.3f}")
     Console().print(table)
 
 

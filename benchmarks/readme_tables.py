@@ -526,6 +526,35 @@ def answer_check_rows(path: Path) -> list[str]:
     return lines
 
 
+def p_text(p_value: float | None) -> str:
+    """A p-value to three places, or '—' where the two sides gave the same answers."""
+    return "—" if p_value is None else f"{p_value:.3f}"
+
+
+def calibration_rows(path: Path) -> list[str]:
+    """Each instruction method's accuracy under no, content-free and domain calibration, with
+    the spam answers it gives (calibration.json)."""
+    lines = headed(
+        "SMS spam, the committed lessons re-scored on the same test messages (100 per run, 50 "
+        "spam); accuracy (%) mean [95% interval over runs], spam answers of all messages; "
+        "p: domain against content-free, paired permutation test:",
+        "student (results file) | method | runs | none | content-free (default) | domain | p",
+    )
+    for report in json.loads(path.read_text())["reports"]:
+        for method, row in report["methods"].items():
+            cells = [
+                f"{percent(row[name], gap=False)}, {sum(row[name]['spam_answers'])} / "
+                f"{sum(row[name]['test_messages'])} spam"
+                for name in ("none", "content_free", "domain")
+            ]
+            lines.append(
+                f"| {report['student_model']} (`{report['file']}`) "
+                f"| {COLUMNS.get(method, method)} | {len(row['recorded'])} | {' | '.join(cells)} "
+                f"| {p_text(row['domain']['p_vs_content_free'])} |"
+            )
+    return lines
+
+
 def rare_numbers_rows(path: Path) -> list[str]:
     """Codes the private-numbers layer leaves unprotected, by its limit (rare_numbers.json)."""
     report = json.loads(path.read_text())
@@ -690,6 +719,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
         extension_rows,
     ),
+    "calibration": ("calibration.json", calibration_rows),
     "refined-qwen-student-domain": (
         "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
         experiment_rows,
