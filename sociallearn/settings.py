@@ -151,7 +151,8 @@ class TeachSettings(BaseModel):
     calibration: Calibration = Field(
         default="content_free",
         description="the label prior calibration removes: content_free (of an 'N/A' input) or "
-        "domain (of random strings of the queries' own words, Fei et al. 2023)",
+        "domain (of random strings of the words of 8 or more queries answered together, "
+        "Fei et al. 2023; content_free with fewer)",
     )
     privacy: FilterSettings = Field(
         default_factory=FilterSettings, description="the privacy filter's settings"

@@ -23,6 +23,8 @@ Calibration = Literal["content_free", "domain"]
 # Domain-context calibration (Fei et al., ACL 2023): the label prior is the mean of the label
 # probabilities of this many strings of random words drawn from the queries' own words.
 DOMAIN_STRINGS = 20
+# Fewer queries than this are too few words to stand for the domain: content-free instead.
+MIN_DOMAIN_QUERIES = 8
 
 # Markdown heading marks at the start of a line ("### Step 1"). A student primed with them
 # writes them too, and a task's answer format may use the same marks (GSM8K's "#### <number>").
@@ -71,6 +73,7 @@ class Student:
         self.calibrate = calibrate
         self.calibration = calibration
         self._domain_inputs: list[str] = []
+        self._adapted = False
         self._baseline: dict[str, list[float]] = {}
 
     @classmethod
@@ -80,17 +83,18 @@ class Student:
 
     def adapt_to(self, queries: Sequence[str]) -> None:
         """Draw the domain-calibration inputs from the words of `queries` (unlabelled), the
-        same strings for every query answered after this, whatever batch it comes in."""
+        same strings for every query answered after this, whatever batch it comes in; with
+        fewer than `MIN_DOMAIN_QUERIES`, calibrate on the content-free input instead."""
         texts = [query.split() for query in queries]
         words = [word for text in texts for word in text]
-        if not words:
+        self._domain_inputs, self._baseline, self._adapted = [], {}, True
+        if len(texts) < MIN_DOMAIN_QUERIES or not words:
             return
         length = max(1, round(len(words) / len(texts)))
         rng = random.Random(0)
         self._domain_inputs = [
             " ".join(rng.choice(words) for _ in range(length)) for _ in range(DOMAIN_STRINGS)
         ]
-        self._baseline.clear()
 
     def answer(self, preamble: str, query: str) -> Answer:
         return self.answer_many(preamble, [query])[0]
@@ -100,7 +104,7 @@ class Student:
 
         Domain calibration without `adapt_to` first draws its inputs from these queries."""
         if self.task.labels:
-            if self.calibrate and self.calibration == "domain" and not self._domain_inputs:
+            if self.calibrate and self.calibration == "domain" and not self._adapted:
                 self.adapt_to(queries)
             return [self._classify(preamble, query) for query in queries]
         completions = self.model.complete_batch(

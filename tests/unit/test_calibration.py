@@ -12,8 +12,8 @@ from sociallearn.tasks import Example, get_task
 
 TASK = get_task("sms_spam")
 PREAMBLE = "Lesson\n\n"
-SPAM = ["win a prize now", "win cash win", "win prize now"]
-HAM = ["see you at home", "are you ok", "call you at home"]
+SPAM = ["win a prize now", "win cash win", "win prize now", "win big prize"]
+HAM = ["see you at home", "are you ok", "call you at home", "good night dear"]
 
 
 class BiasedLM(ScriptedLM):
@@ -40,8 +40,8 @@ def answers(student: Student, queries: list[str]) -> list[str]:
 def test_domain_calibration_removes_the_prior_that_a_content_free_input_misses() -> None:
     queries = SPAM + HAM
     expected = ["spam"] * len(SPAM) + ["ham"] * len(HAM)
-    assert answers(Student(BiasedLM(), TASK, calibrate=False), queries) == ["ham"] * 6
-    assert answers(Student(BiasedLM(), TASK), queries) == ["ham"] * 6  # content-free: 'N/A'
+    assert answers(Student(BiasedLM(), TASK, calibrate=False), queries) == ["ham"] * 8
+    assert answers(Student(BiasedLM(), TASK), queries) == ["ham"] * 8  # content-free: 'N/A'
     assert answers(Student(BiasedLM(), TASK, calibration="domain"), queries) == expected
 
 
@@ -52,8 +52,9 @@ def test_domain_inputs_are_random_strings_of_the_queries_words() -> None:
     student.answer(PREAMBLE, "win now")
     words = {word for query in SPAM + HAM for word in query.split()}
     drawn = [query.rsplit("\n", 1)[0] for query in model.scored[1:]]  # after the query itself
+    length = round(sum(len(query.split()) for query in SPAM + HAM) / len(SPAM + HAM))
     assert len(drawn) == 20 and len(set(drawn)) > 10
-    assert all(set(text.split()) <= words and len(text.split()) == 4 for text in drawn)
+    assert all(set(text.split()) <= words and len(text.split()) == length for text in drawn)
 
 
 def test_domain_answers_do_not_depend_on_how_the_queries_are_batched() -> None:
@@ -72,7 +73,17 @@ def test_the_domain_prior_is_computed_once_per_preamble() -> None:
     student = Student(model, TASK, calibration="domain")
     student.answer_many(PREAMBLE, SPAM + HAM)
     student.answer_many(PREAMBLE, SPAM)
-    assert len(model.scored) == 20 + 9
+    assert len(model.scored) == 20 + 12
+
+
+def test_too_few_queries_calibrate_on_the_content_free_input() -> None:
+    model = BiasedLM()
+    student = Student(model, TASK, calibration="domain")
+    few = SPAM[:2] + HAM[:2]
+    assert answers(student, few) == ["ham"] * 4  # as content-free does
+    assert "N/A" in model.scored[1]
+    student.adapt_to(SPAM + HAM)
+    assert answers(student, few) == ["spam", "spam", "ham", "ham"]
 
 
 def test_calibration_enters_keys_only_off_its_default() -> None:
