@@ -59,6 +59,12 @@ def main() -> None:
         help="refining teachers rewrite their instruction, or add rules for the student's errors",
     )
     parser.add_argument(
+        "--revision-feedback",
+        default="errors",
+        choices=["errors", "confusions"],
+        help="refining teachers read a few errors, or also how many of each label went wrong",
+    )
+    parser.add_argument(
         "--calibration",
         default="content_free",
         choices=["content_free", "domain"],
@@ -80,6 +86,7 @@ def main() -> None:
         methods=parse_methods(args.methods.split(",")),
         vote_judge=args.vote_judge,
         instruction_revision=args.instruction_revision,
+        revision_feedback=args.revision_feedback,
         calibration=args.calibration,
     )
     if args.calibration != parser.get_default("calibration"):
@@ -92,6 +99,7 @@ def main() -> None:
         "held_back": "h{}",
         "vote_judge": "judge-{}",
         "instruction_revision": "revision-{}",
+        "revision_feedback": "feedback-{}",
         "calibration": "calibration-{}",
     }
     options = [

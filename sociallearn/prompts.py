@@ -86,6 +86,9 @@ AMEND_INSTRUCTION_BASE = (
 
 # One wrong answer, as shown in REFINE_INSTRUCTION and AMEND_INSTRUCTION.
 REFINE_ERROR = "{example}\nThe student answered: {predicted}"
+# `revision_feedback: confusions`: how the student went wrong, before the errors shown.
+REFINE_CONFUSIONS = "Of {checked} examples the student got {wrong} wrong: {confusions}."
+REFINE_CONFUSION = "it answered {predicted} to {count} {answer} examples"
 
 # The `merge` aggregator: one instruction written from the teachers' (filtered) instructions.
 MERGE_INSTRUCTIONS = """You are an expert teacher. Task: {description}

@@ -13,8 +13,9 @@ as the filter would share them (rejected ones left out, redactions applied), so 
 refines what the student will read, and a revision tops up what the filter removed.
 
 - Instructions: the teacher's model rewrites the instruction, shown a few of the held-back
-  examples the student got wrong with it, or (`instruction_revision: amend`) adds new rules
-  for them to the instruction.
+  examples the student got wrong with it (`revision_feedback: confusions`: and how many of
+  each label it answered wrongly, and as what), or (`instruction_revision: amend`) adds new
+  rules for them to the instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
   (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
   of the labels the student got wrong are sampled in their place, one label at a time.
@@ -22,6 +23,7 @@ refines what the student will read, and a revision tops up what the filter remov
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -30,7 +32,7 @@ from sociallearn.drafting import balanced_samples, sampled_examples
 from sociallearn.evaluate import evaluate
 from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
-from sociallearn.scoring import held_out_scores, judging_examples
+from sociallearn.scoring import held_out_scores, interleave, judging_examples
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Task
 from sociallearn.workspace import Draft, Miss, TeacherWorkspace
@@ -144,12 +146,7 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
     `instruction_revision: amend` the current one plus the new rules the model adds."""
     task = workspace.task
     current = "\n".join(draft.text for draft in workspace.best_drafts)
-    errors = prompts.EXAMPLE_SEPARATOR.join(
-        prompts.REFINE_ERROR.format(
-            example=task.format_example(miss.example), predicted=miss.predicted
-        )
-        for miss in workspace.round_errors[:SHOWN_ERRORS]
-    )
+    errors = error_feedback(workspace)
     amend = workspace.settings.instruction_revision == "amend"
     chat, base = (
         (prompts.AMEND_INSTRUCTION, prompts.AMEND_INSTRUCTION_BASE)
@@ -169,6 +166,34 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
         added = [line.strip() for line in text.splitlines() if line.strip() not in known]
         text = "\n".join([current, *added]) if added else ""
     return [Draft(text)] if text else []
+
+
+def error_feedback(workspace: TeacherWorkspace) -> str:
+    """The student's errors as the teacher's revision reads them: the first `SHOWN_ERRORS`; with
+    `revision_feedback: confusions` (classification tasks) first how many of each label it
+    answered wrongly and as what, most frequent first, and the errors shown drawn from each
+    kind in turn."""
+    task, misses = workspace.task, workspace.round_errors
+    shown, summary = misses, []
+    if workspace.settings.revision_feedback == "confusions" and task.labels:
+        kinds = Counter((miss.example.answer, miss.predicted) for miss in misses).most_common()
+        groups = [[m for m in misses if (m.example.answer, m.predicted) == k] for k, _ in kinds]
+        shown = interleave(groups)
+        held = judging_examples(task, workspace.silo, workspace.settings.votes_held_out)
+        confusions = "; ".join(
+            prompts.REFINE_CONFUSION.format(count=count, answer=answer, predicted=predicted)
+            for (answer, predicted), count in kinds
+        )
+        summary = [
+            prompts.REFINE_CONFUSIONS.format(
+                checked=len(held), wrong=len(misses), confusions=confusions
+            )
+        ]
+    errors = [
+        prompts.REFINE_ERROR.format(example=task.format_example(m.example), predicted=m.predicted)
+        for m in shown[:SHOWN_ERRORS]
+    ]
+    return prompts.EXAMPLE_SEPARATOR.join(summary + errors)
 
 
 def revise_examples(workspace: TeacherWorkspace, kept: list[Draft], seed: int) -> list[Draft]:

@@ -9,10 +9,13 @@ keep/drop decisions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sociallearn.lm import LanguageModel
 from sociallearn.stores.silo import TeacherSilo
 from sociallearn.tasks import Example, Task
+
+T = TypeVar("T")
 
 
 def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
@@ -21,8 +24,7 @@ def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
     if not task.labels:
         return pool[:size]
     by_label = [[e for e in pool if e.answer == label] for label in task.labels]
-    mixed = [e for group in _zip_longest(by_label) for e in group]
-    return mixed[:size]
+    return interleave(by_label)[:size]
 
 
 def held_out_scores(
@@ -44,6 +46,7 @@ def held_out_scores(
     ]
 
 
-def _zip_longest(groups: list[list[Example]]) -> list[list[Example]]:
+def interleave(groups: Sequence[Sequence[T]]) -> list[T]:
+    """The groups' items taken in turn: each group's first, then each group's second, ..."""
     longest = max((len(group) for group in groups), default=0)
-    return [[group[i] for group in groups if i < len(group)] for i in range(longest)]
+    return [group[i] for i in range(longest) for group in groups if i < len(group)]

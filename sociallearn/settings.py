@@ -39,6 +39,7 @@ _KEYED_WHEN_SET = (
     "remote_timeout",
     "vote_judge",
     "instruction_revision",
+    "revision_feedback",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -74,7 +75,7 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
                "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
-               "vote_judge", "instruction_revision"}  # fmt: skip
+               "vote_judge", "instruction_revision", "revision_feedback"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -114,6 +115,12 @@ class TeachSettings(BaseModel):
         default="rewrite",
         description="how a refining teacher revises an instruction from the student's errors: "
         "rewrites it whole, or adds new rules for them to it",
+    )
+    revision_feedback: Literal["errors", "confusions"] = Field(
+        default="errors",
+        description="what a refining teacher is told of the student's errors with its "
+        "instruction: a few of them, or also how many of each label it answered wrongly and "
+        "as what (a few of each kind shown)",
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"

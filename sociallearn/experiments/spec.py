@@ -213,7 +213,7 @@ class ExperimentSpec(TeachSettings):
         if not method.refined:
             unused |= {"refine_candidates", "refine_filtered"}
         if not method.refined or method.method != "instructions":
-            unused.add("instruction_revision")
+            unused |= {"instruction_revision", "revision_feedback"}
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 

@@ -212,10 +212,34 @@ def test_an_amendment_that_only_repeats_the_instruction_ends_the_loop(tmp_path):
     assert len(lesson.text.splitlines()) == 1
 
 
-def test_instruction_revision_keys_refined_instruction_cells_only():
+def test_confusion_feedback_counts_each_kind_of_error_and_shows_each_kind(tmp_path):
+    model = Classroom()  # its shots' keywords only: the student misses the held-back spam
+    context = classroom_context(tmp_path, model, revision_feedback="confusions", refine_rounds=1)
+    state, _ = refine_updates(context)
+    [revision] = [p for p in model.prompts if "still got these examples wrong" in p]
+    counts = re.findall(r"Of (\d+) examples the student got (\d+) wrong: (.*)\.", revision)
+    [(checked, wrong, confusions)] = counts
+    shown = revision.split(confusions, 1)[1]
+    assert (checked, wrong) == ("8", "5") and confusions == "it answered ham to 5 spam examples"
+    assert shown.count("The student answered: ham") == 4  # SHOWN_ERRORS
+    assert state["lessons"][0].settings["revision_feedback"] == "confusions"
+
+
+def test_plain_error_feedback_shows_no_counts(tmp_path):
+    model = Classroom()
+    refine_updates(classroom_context(tmp_path, model, refine_rounds=1))
+    [revision] = [p for p in model.prompts if "still got these examples wrong" in p]
+    assert "examples the student got" not in revision
+    assert revision.count("The student answered:") == 4
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("instruction_revision", "amend"), ("revision_feedback", "confusions")]
+)
+def test_instruction_revision_keys_refined_instruction_cells_only(field: str, value: str):
     methods = ["instructions", "instructions+refined", "synthetic_examples+refined"]
     spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
-    amended = spec.replace(instruction_revision="amend")
+    amended = spec.replace(**{field: value})
     plain, refined, examples = spec.methods
     assert spec.cell_key(plain, 0) == amended.cell_key(plain, 0)
     assert spec.cell_key(examples, 0) == amended.cell_key(examples, 0)
