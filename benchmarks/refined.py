@@ -18,8 +18,12 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --vote-judge student --methods zero_shot,original_examples,instructions,instructions+voting,instructions+merge \
         --runs 5   # teachers vote with the student's model: refined_qwen1.5b_k3_h32_judge-student
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
-        --held-back 32 --calibration domain --methods zero_shot,original_examples,instructions,instructions+refined \
+        --held-back 32 --calibration domain --methods zero_shot,original_examples,instructions,instructions+refined,synthetic_examples+random \
         --runs 5   # domain-context calibration: refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+        --held-back 32 --calibration domain --revision-feedback confusions \
+        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
+        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
 """
 
 from __future__ import annotations
@@ -73,6 +77,13 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/refined"))
     parser.add_argument("--results", type=Path, default=None, help="output stem")
+    parser.add_argument(
+        "--reuse",
+        type=Path,
+        action="append",
+        default=[],
+        help="another results file whose finished cells this run reuses where their keys match",
+    )
     parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
     args = parser.parse_args()
     (spec,) = refined_specs(
@@ -110,7 +121,8 @@ def main() -> None:
     stem = args.results or RESULTS / "_".join(["refined", *options])
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
     models = ModelPool()
-    finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
+    # A fresh clone resumes from its committed cells, and from those of --reuse files.
+    finished = [c for path in [output_paths(stem)[0], *args.reuse] for c in finished_cells(path)]
     result = None
     for runs in range(1, spec.runs + 1):  # whole runs first: every method's run 1, then 2, ...
         run_experiment(
