@@ -23,8 +23,14 @@ prompt (instruction and demos) is also given to our student, which scores the la
 
 Finished cells are kept (`--out`) and reused; the results go to benchmarks/results/peers.json
 and peers.md. With `--compare EXPERIMENT.json` (an experiment's JSON, e.g. refined.json) the
-table puts our methods beside DSPy's and tests each DSPy method against `original_examples`
-with the same paired permutation test, on the same (run, test example) pairs.
+table puts our methods beside DSPy's and tests each DSPy method against `original_examples`,
+and each of our methods against each DSPy method, with the same paired permutation test, on
+the same (run, test example) pairs. Every committed peers report's cells are reused, so a new
+experiment is set beside DSPy without running DSPy again:
+
+    .venv/bin/python benchmarks/peers.py --student qwen1.5b --markdown-only \
+        --compare benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
+        --results benchmarks/results/peers_qwen1.5b_student-qwen1.5b_calibration-domain
 """
 
 from __future__ import annotations
@@ -248,23 +254,30 @@ def run_cell(
 
 
 # ------------------------------------------------------------------------------ reports
-def summarise(
-    cells: list[PeerCell], original: dict[int, list[tuple[str, bool]]] | None
-) -> list[PeerSummary]:
-    groups: dict[tuple[str, str, str | None], list[PeerCell]] = {}
+def dspy_groups(cells: list[PeerCell]) -> dict[str, list[PeerCell]]:
+    """One student's cells grouped by DSPy method (COPRO by its prompt model too), named as the
+    reports name them, in PEER_METHODS order."""
+    groups: dict[str, list[PeerCell]] = {}
     order = {method: index for index, method in enumerate(PEER_METHODS)}
     for cell in sorted(
         cells, key=lambda c: (order.get(c.method, 99), c.settings.prompt_model, c.seed)
     ):
-        prompt = cell.settings.prompt_model if cell.method == "copro" else None
-        groups.setdefault((cell.method, cell.settings.student_model, prompt), []).append(cell)
+        prompt = f" (prompt model {cell.settings.prompt_model})" if cell.method == "copro" else ""
+        groups.setdefault(f"{cell.method}{prompt}", []).append(cell)
+    return groups
+
+
+def summarise(
+    cells: list[PeerCell], original: dict[int, list[tuple[str, bool]]] | None
+) -> list[PeerSummary]:
     summaries = []
-    for (method, student, prompt), group in groups.items():
+    for group in dspy_groups(cells).values():
+        first = group[0]
         scored = [c.ours_scored for c in group if c.ours_scored is not None]
         summary = PeerSummary(
-            method=method,
-            student_model=student,
-            prompt_model=prompt,
+            method=first.method,
+            student_model=first.settings.student_model,
+            prompt_model=first.settings.prompt_model if first.method == "copro" else None,
             runs=len(group),
             accuracies=[c.accuracy for c in group],
             interval=mean_interval([c.accuracy for c in group], bounds=(0.0, 1.0)),
@@ -272,36 +285,40 @@ def summarise(
             ours_scored=mean_interval(scored, bounds=(0.0, 1.0)) if scored else None,
             compile_seconds=sum(c.compile_seconds for c in group) / len(group),
             eval_seconds=sum(c.eval_seconds for c in group) / len(group),
-            sees=SEES[method],
+            sees=SEES[first.method],
         )
         if original:
-            summary.p_value = _p_against(group, original)
+            summary.p_value = p_against(group, original)
         summaries.append(summary)
     return summaries
 
 
-def _p_against(group: list[PeerCell], original: dict[int, list[tuple[str, bool]]]) -> float | None:
+def p_against(group: list[PeerCell], reference: dict[int, list[tuple[str, bool]]]) -> float | None:
+    """The paired permutation test of a DSPy method against one of our methods (`reference`:
+    its (input, correct) per seed), on the (run, test example) pairs both have."""
     ours: list[float] = []
     theirs: list[float] = []
     for cell in group:
-        reference = original.get(cell.seed)
-        if reference is None:
+        answers = reference.get(cell.seed)
+        if answers is None:
             continue
-        if [p.input for p in cell.predictions] != [text for text, _ in reference]:
-            raise ValueError(f"DSPy {cell.method} and original_examples saw different tests")
+        if [p.input for p in cell.predictions] != [text for text, _ in answers]:
+            raise ValueError(f"DSPy {cell.method} and our method saw different tests")
         ours += [float(p.correct) for p in cell.predictions]
-        theirs += [float(correct) for _, correct in reference]
+        theirs += [float(correct) for _, correct in answers]
     return permutation_p_value(ours, theirs) if ours else None
 
 
-def original_cells(experiment: dict[str, Any], student: str) -> dict[int, list[tuple[str, bool]]]:
-    """original_examples' (input, correct) per seed in an experiment JSON, for this student."""
+def method_cells(
+    experiment: dict[str, Any], student: str, method: str = "original_examples"
+) -> dict[int, list[tuple[str, bool]]]:
+    """One of our methods' (input, correct) per seed in an experiment JSON, for this student."""
     found: dict[int, list[tuple[str, bool]]] = {}
     for entry in experiment.get("experiments", []):
         if entry["spec"]["student_model"] != student:
             continue
         for cell in entry["cells"]:
-            if cell["method"] == "original_examples":
+            if cell["method"] == method:
                 found[cell["seed"]] = [(p["input"], p["correct"]) for p in cell["predictions"]]
     return found
 
@@ -323,7 +340,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"run (the same per seed for every row), n = {report['shots']} private examples, "
         f"DSPy {report['dspy']} in-process on our llama.cpp models, {report['cpu_count']} CPU "
         "cores. Accuracy (%): mean over runs [95% interval over runs]; `*` p < 0.05 against "
-        "our original_examples (paired permutation test on the same (run, test example) pairs). "
+        "our original_examples (paired permutation test on the same (run, test example) pairs; "
+        "each of our rows also tested against each DSPy method). "
         "DSPy answers in its own format (ChatAdapter, JSON fallback); `unparsed`: answers DSPy "
         "could not read (counted wrong). `our student on its prompt`: the DSPy program's "
         "instruction and demos given to our student, which scores the labels. Seconds per run: "
@@ -347,7 +365,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         interval = Interval.model_validate(row["interval"])
         lines.append(
             f"| ours: {row['method']} (teacher {row['teacher_model']}) | {row['student_model']} | "
-            f"{row['runs']} | {_percent(interval)}{star} | "
+            f"{row['runs']} | {_percent(interval)}{star}{against_dspy(row)} | "
             f"{', '.join(f'{100 * a:.0f}' for a in row['accuracies'])} | — | — | "
             f"{row['seconds_per_run']:.0f} | {row['sees']} |"
         )
@@ -366,6 +384,16 @@ def to_markdown(report: dict[str, Any]) -> str:
                 f"{cell.settings.prompt_model}: {outcome}"
             )
     return "\n".join(lines) + "\n"
+
+
+def against_dspy(row: dict[str, Any]) -> str:
+    """' (p against DSPy predict 0.012, ...)' for one of our rows, '' where none was tested."""
+    tested = row.get("p_against_dspy") or {}
+    return (
+        " (p against DSPy " + ", ".join(f"{m} {p:.3f}" for m, p in tested.items()) + ")"
+        if tested
+        else ""
+    )
 
 
 OUR_SEES = {
@@ -421,8 +449,12 @@ def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> lis
     ours: list[dict[str, Any]] = []
     for student in students:
         mine = [c for c in cells if c.settings.student_model == student]
-        summaries += summarise(mine, original_cells(experiment, student) or None)
-        ours += our_rows(experiment, student)
+        summaries += summarise(mine, method_cells(experiment, student) or None)
+        for row in our_rows(experiment, student):
+            answers = method_cells(experiment, student, row["method"])
+            tested = {name: p_against(g, answers) for name, g in dspy_groups(mine).items()}
+            row["p_against_dspy"] = {name: p for name, p in tested.items() if p is not None}
+            ours.append(row)
     first = cells[0].settings if cells else PeerSettings()
     report = {
         "task": first.task,
@@ -482,7 +514,7 @@ def main() -> None:
     args = parser.parse_args()
     cells_dir = args.out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
-    restore_cells(cells_dir, [output_paths(args.results)[0], RESULTS / "peers.json"])
+    restore_cells(cells_dir, [output_paths(args.results)[0], *sorted(RESULTS.glob("peers*.json"))])
     if not args.markdown_only:
         dspy_peer.configure_offline(str(args.out / "dspy-cache"))
         dspy_peer.disable_cache()

@@ -617,9 +617,11 @@ def peers_rows(path: Path) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for row in report["ours"]:
+        tested = ", ".join(f"{m} {p:.3f}" for m, p in row.get("p_against_dspy", {}).items())
+        against = f" (p against DSPy: {tested})" if tested else ""
         lines.append(
             f"| ours: {row['method']} ({row['teacher_model']} → {row['student_model']}) | "
-            f"{row['runs']} | {percent(significant(row), gap=False)} | "
+            f"{row['runs']} | {percent(significant(row), gap=False)}{against} | "
             f"{row['seconds_per_run']:.0f} | {row['sees']} |"
         )
     for row in report["summaries"]:
@@ -739,6 +741,10 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),
+    "peers-qwen-student-domain": (
+        "peers_qwen1.5b_student-qwen1.5b_calibration-domain.json",
+        peers_rows,
+    ),
     "model-roles": ("model_roles.json", experiment_rows),
 }
 

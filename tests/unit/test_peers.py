@@ -177,6 +177,15 @@ def test_peer_cells_use_our_split_and_see_what_they_should(peer, benchmark, sms_
     assert all(s["p_value"] is not None for s in report["summaries"])
     assert md_path.read_text() == peers.to_markdown(report)
     assert "ours: original_examples" in md_path.read_text()
+    # Each of our methods is tested against each DSPy method on the same test examples.
+    [ours_row] = report["ours"]
+    copro = f"copro (prompt model {settings.prompt_model})"
+    assert set(ours_row["p_against_dspy"]) == {"predict", "bootstrap", copro}
+    assert all(0.0 < p <= 1.0 for p in ours_row["p_against_dspy"].values())
+    assert "(p against DSPy predict " in md_path.read_text()
+    moved = {1: [("another message", True)] * 6}
+    with pytest.raises(ValueError, match="different tests"):
+        peers.p_against([cells["predict"]], moved)
 
     # A fresh clone reuses the committed report's cells; a cell already there is kept.
     folder = tmp_path / "fresh" / "cells"
