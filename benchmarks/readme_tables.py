@@ -738,6 +738,19 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
             experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back)",
         ),
     ),
+    "refined-qwen-student-feedback": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_feedback-confusions_calibration-domain.json",
+        experiment_rows,
+    ),
+    "refined-qwen-student-feedback-vs-errors": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_feedback-confusions_calibration-domain.json",
+        against_before(
+            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+            "a few errors shown",
+            experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back), "
+            "domain calibration",
+        ),
+    ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),

@@ -100,8 +100,9 @@ def main() -> None:
         revision_feedback=args.revision_feedback,
         calibration=args.calibration,
     )
-    if args.calibration != parser.get_default("calibration"):
-        spec = spec.replace(name=f"{spec.name}, {args.calibration} calibration")
+    for option, words in [("calibration", "{} calibration"), ("revision_feedback", "{} feedback")]:
+        if getattr(args, option) != parser.get_default(option):
+            spec = spec.replace(name=f"{spec.name}, {words.format(getattr(args, option))}")
     # Each option off its default names the output, so that no run overwrites another's.
     labels = {
         "teacher": "{}",
