@@ -268,10 +268,11 @@ def dspy_groups(cells: list[PeerCell]) -> dict[str, list[PeerCell]]:
 
 
 def summarise(
-    cells: list[PeerCell], original: dict[int, list[tuple[str, bool]]] | None
+    groups: dict[str, list[PeerCell]], original: dict[int, list[tuple[str, bool]]] | None
 ) -> list[PeerSummary]:
+    """One summary per DSPy method (`dspy_groups`), tested against `original` where given."""
     summaries = []
-    for group in dspy_groups(cells).values():
+    for group in groups.values():
         first = group[0]
         scored = [c.ours_scored for c in group if c.ours_scored is not None]
         summary = PeerSummary(
@@ -448,11 +449,11 @@ def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> lis
     summaries: list[PeerSummary] = []
     ours: list[dict[str, Any]] = []
     for student in students:
-        mine = [c for c in cells if c.settings.student_model == student]
-        summaries += summarise(mine, method_cells(experiment, student) or None)
+        groups = dspy_groups([c for c in cells if c.settings.student_model == student])
+        summaries += summarise(groups, method_cells(experiment, student) or None)
         for row in our_rows(experiment, student):
             answers = method_cells(experiment, student, row["method"])
-            tested = {name: p_against(g, answers) for name, g in dspy_groups(mine).items()}
+            tested = {name: p_against(g, answers) for name, g in groups.items()}
             row["p_against_dspy"] = {name: p for name, p in tested.items() if p is not None}
             ours.append(row)
     first = cells[0].settings if cells else PeerSettings()
