@@ -47,6 +47,8 @@ class CellResult(BaseModel):
     predictions: list[Prediction]
     lessons: list[str] = Field(default_factory=list)  # published lessons the student read
     teachers_dropped: int = 0
+    # `+refined`: teacher id → the student's held-back accuracy with each round's drafts
+    held_out_accuracy: dict[str, list[float]] = Field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Taught:
     resources: Resources
     lessons: list[Lesson] = field(default_factory=list)
     teachers_dropped: int = 0
+    held_out_accuracy: dict[str, list[float]] = field(default_factory=dict)
 
 
 def cell_settings(
@@ -100,6 +103,7 @@ def teach_cell(
         resources,
         lessons,
         len(state.get("dropped", [])),
+        dict(state.get("held_out_accuracy", {})),
     )
 
 
@@ -135,4 +139,5 @@ def run_cell(
         predictions=result.predictions,
         lessons=[lesson.text for lesson in taught.lessons],
         teachers_dropped=taught.teachers_dropped,
+        held_out_accuracy=taught.held_out_accuracy,
     )

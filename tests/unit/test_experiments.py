@@ -32,6 +32,7 @@ from sociallearn.experiments.runner import (
     summarise,
 )
 from sociallearn.experiments.spec import (
+    REFINED_ROUNDS,
     ExperimentSpec,
     MethodSpec,
     SpecError,
@@ -566,3 +567,19 @@ def test_fresh_cells_are_taught_again_and_keep_their_size(sms_file, tmp_path, sc
     )
     assert len(engine.prompts) > calls  # taught again
     assert len(again.cells[0].lessons) == len(first.cells[0].lessons) == 2
+
+
+def test_refined_cells_record_each_teachers_held_back_accuracy_per_round(
+    sms_file, tmp_path, scripted
+):
+    engine = scripted(lambda prompt, n: f" Offer {n}: you won, reply WIN\nLabel: spam")
+    spec = small_spec(sms_file, 1, ["zero_shot", "synthetic_examples+random+refined"])
+    result = run_experiment(
+        spec, models=ModelPool.fixed(engine), out_dir=tmp_path / "exp", progress=False
+    )
+    baseline, refined = result.cells
+    assert baseline.held_out_accuracy == {}
+    assert set(refined.held_out_accuracy) == {"teacher-0", "teacher-1"}
+    for rounds in refined.held_out_accuracy.values():
+        assert 1 <= len(rounds) <= 1 + REFINED_ROUNDS
+        assert all(0.0 <= accuracy <= 1.0 for accuracy in rounds)
