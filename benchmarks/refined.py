@@ -30,6 +30,11 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
         --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined
         # 44 min per run on 2 cores: in pieces, resuming from the committed cells
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+        --held-back 32 --calibration domain --instruction-tokens 400 \
+        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
+        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
+        # instructions of up to 400 tokens: room for a rewrite to add to the first draft
 """
 
 from __future__ import annotations
@@ -75,6 +80,12 @@ def main() -> None:
         help="refining teachers read a few errors, or also how many of each label went wrong",
     )
     parser.add_argument(
+        "--instruction-tokens",
+        type=int,
+        default=200,
+        help="the longest instruction a teacher writes or rewrites (Settings.instruction_tokens)",
+    )
+    parser.add_argument(
         "--calibration",
         default="content_free",
         choices=["content_free", "domain"],
@@ -105,8 +116,14 @@ def main() -> None:
         instruction_revision=args.instruction_revision,
         revision_feedback=args.revision_feedback,
         calibration=args.calibration,
+        instruction_tokens=args.instruction_tokens,
     )
-    for option, words in [("calibration", "{} calibration"), ("revision_feedback", "{} feedback")]:
+    named = [
+        ("calibration", "{} calibration"),
+        ("revision_feedback", "{} feedback"),
+        ("instruction_tokens", "instructions of up to {} tokens"),
+    ]
+    for option, words in named:
         if getattr(args, option) != parser.get_default(option):
             spec = spec.replace(name=f"{spec.name}, {words.format(getattr(args, option))}")
     # Each option off its default names the output, so that no run overwrites another's.
@@ -119,6 +136,7 @@ def main() -> None:
         "instruction_revision": "revision-{}",
         "revision_feedback": "feedback-{}",
         "calibration": "calibration-{}",
+        "instruction_tokens": "tokens{}",
     }
     options = [
         label.format(getattr(args, name))

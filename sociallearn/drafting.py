@@ -46,7 +46,7 @@ def write_instruction(
     return workspace.model.instruct(
         prompt,
         base_prompt=base,
-        max_tokens=200,
+        max_tokens=workspace.settings.instruction_tokens,
         temperature=workspace.settings.temperature if feedback or sampled else 0.0,
         seed=seed,
     ).strip()

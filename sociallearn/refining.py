@@ -157,7 +157,7 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
     text = workspace.model.instruct(
         chat.format(**values),
         base_prompt=base.format(**values),
-        max_tokens=AMEND_TOKENS if amend else 200,
+        max_tokens=AMEND_TOKENS if amend else workspace.settings.instruction_tokens,
         temperature=0.0 if greedy else workspace.settings.temperature,
         seed=seed,
     ).strip()

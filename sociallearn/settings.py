@@ -40,6 +40,7 @@ _KEYED_WHEN_SET = (
     "vote_judge",
     "instruction_revision",
     "revision_feedback",
+    "instruction_tokens",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -75,7 +76,8 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
                "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
-               "vote_judge", "instruction_revision", "revision_feedback"}  # fmt: skip
+               "vote_judge", "instruction_revision", "revision_feedback",
+               "instruction_tokens"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -121,6 +123,12 @@ class TeachSettings(BaseModel):
         description="what a refining teacher is told of the student's errors with its "
         "instruction: a few of them, or also how many of each label it answered wrongly and "
         "as what (a few of each kind shown)",
+    )
+    instruction_tokens: int = Field(
+        default=200,
+        ge=16,
+        le=2048,
+        description="the longest instruction a teacher writes or rewrites, in tokens (cut there)",
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"

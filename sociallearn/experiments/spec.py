@@ -212,6 +212,8 @@ class ExperimentSpec(TeachSettings):
             unused.add("vote_judge")
         if not method.refined:
             unused |= {"refine_candidates", "refine_filtered"}
+        if method.method != "instructions":
+            unused.add("instruction_tokens")
         if not method.refined or method.method != "instructions":
             unused |= {"instruction_revision", "revision_feedback"}
         return self.key(exclude=unused, method=method.label, seed=seed)

@@ -15,6 +15,7 @@ from sociallearn.aggregators.merge import Merge
 from sociallearn.aggregators.voting import Voting
 from sociallearn.context import Context
 from sociallearn.engine import ModelPool
+from sociallearn.experiments.report import read_json
 from sociallearn.experiments.spec import REFINED_ROUNDS, ExperimentSpec, MethodSpec
 from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
@@ -231,6 +232,46 @@ def test_plain_error_feedback_shows_no_counts(tmp_path):
     [revision] = [p for p in model.prompts if "still got these examples wrong" in p]
     assert "examples the student got" not in revision
     assert revision.count("The student answered:") == 4
+
+
+class TokenCounting(Classroom):
+    """The classroom, recording the token limit of each instruction written or rewritten."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.limits: list[object] = []
+
+    def instruct(self, prompt: str, **options: object) -> str:
+        if "Write clear instructions" in prompt or "still got these examples wrong" in prompt:
+            self.limits.append(options.get("max_tokens"))
+        return super().instruct(prompt, **options)
+
+
+def test_instruction_tokens_limit_the_first_instruction_and_each_rewrite(tmp_path):
+    model = TokenCounting()
+    context = classroom_context(tmp_path, model, instruction_tokens=321, refine_rounds=2)
+    state, _ = refine_updates(context)
+    assert model.revisions >= 1  # drafted once, rewritten at least once
+    assert model.limits == [321] * (1 + model.revisions)
+    assert state["lessons"][0].settings["instruction_tokens"] == 321
+
+
+def test_instruction_tokens_key_instruction_cells_only():
+    methods = ["zero_shot", "instructions", "instructions+refined", "synthetic_examples+refined"]
+    spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
+    longer = spec.replace(instruction_tokens=400)
+    baseline, plain, refined, examples = spec.methods
+    assert spec.cell_key(baseline, 0) == longer.cell_key(baseline, 0)
+    assert spec.cell_key(examples, 0) == longer.cell_key(examples, 0)
+    assert spec.cell_key(plain, 0) != longer.cell_key(plain, 0)
+    assert spec.cell_key(refined, 0) != longer.cell_key(refined, 0)
+    # Instruction cells computed before the setting existed keep their keys at its default.
+    results = Path(__file__).parents[2] / "benchmarks/results/refined_qwen1.5b_k3_h32.json"
+    [committed] = read_json(results)
+    cells = [c for c in committed.cells if c.method.startswith("instructions")]
+    methods = {m.label: m for m in committed.spec.methods}
+    assert len(cells) >= 10
+    assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
 
 
 @pytest.mark.parametrize(
