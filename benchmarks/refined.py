@@ -35,6 +35,11 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
         # instructions of up to 400 tokens: room for a rewrite to add to the first draft
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+        --held-back 32 --calibration domain --separate-feedback \
+        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
+        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
+        # errors shown from the teaching examples, revisions checked on the held-back ones
 """
 
 from __future__ import annotations
@@ -80,6 +85,12 @@ def main() -> None:
         help="refining teachers read a few errors, or also how many of each label went wrong",
     )
     parser.add_argument(
+        "--separate-feedback",
+        action="store_true",
+        help="refining teachers read the student's errors on their teaching examples, not on "
+        "the held-back ones they check revisions on (Settings.separate_feedback)",
+    )
+    parser.add_argument(
         "--instruction-tokens",
         type=int,
         default=200,
@@ -117,11 +128,13 @@ def main() -> None:
         revision_feedback=args.revision_feedback,
         calibration=args.calibration,
         instruction_tokens=args.instruction_tokens,
+        separate_feedback=args.separate_feedback,
     )
     named = [
         ("calibration", "{} calibration"),
         ("revision_feedback", "{} feedback"),
         ("instruction_tokens", "instructions of up to {} tokens"),
+        ("separate_feedback", "errors shown from other examples"),
     ]
     for option, words in named:
         if getattr(args, option) != parser.get_default(option):
@@ -137,6 +150,7 @@ def main() -> None:
         "revision_feedback": "feedback-{}",
         "calibration": "calibration-{}",
         "instruction_tokens": "tokens{}",
+        "separate_feedback": "separate-feedback",
     }
     options = [
         label.format(getattr(args, name))

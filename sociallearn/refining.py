@@ -6,9 +6,11 @@ reads the errors and revises the drafts (feedback-driven, in the manner of ProTe
 TextGrad), for up to R rounds (`refine_rounds`) or until the accuracy stops improving, and
 keeps the best drafts. With `refine_candidates` K > 1 each revision proposes K candidates (the
 first greedy, the others sampled at τ) and the next round checks them all, a beam in the
-manner of ProTeGi. The held-back examples appear only in the teacher's own prompts to its
-own model; drafts, errors and the best drafts stay in its workspace, and only the final drafts
-go on to the privacy filter. With `refine_filtered` (the default) each round checks the drafts
+manner of ProTeGi. With `separate_feedback` the errors a revision reads are the student's on
+the teacher's teaching examples (not its shots), so that the held-back check does not reward a
+revision for fixing the very errors it was shown. The teacher's examples appear only in its
+own prompts to its own model; drafts, errors and the best drafts stay in its workspace, and
+only the final drafts go on to the privacy filter. With `refine_filtered` (the default) each round checks the drafts
 as the filter would share them (rejected ones left out, redactions applied), so the loop
 refines what the student will read, and a revision tops up what the filter removed.
 
@@ -32,9 +34,9 @@ from sociallearn.drafting import balanced_samples, sampled_examples
 from sociallearn.evaluate import evaluate
 from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
-from sociallearn.scoring import held_out_scores, interleave, judging_examples
+from sociallearn.scoring import held_out_scores, interleave, judging_examples, labels_in_turn
 from sociallearn.student import Student, build_prompt
-from sociallearn.tasks import Task
+from sociallearn.tasks import Example, Task
 from sociallearn.workspace import Draft, Miss, TeacherWorkspace
 
 SHOWN_ERRORS = 4  # wrong answers shown to the teacher's model per revised instruction
@@ -72,17 +74,22 @@ def refine_round(
     if not accuracies:
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
         workspace.candidates = [workspace.drafts]
-    accuracy = -1.0
+    settings, accuracy = workspace.settings, -1.0
+    held = judging_examples(workspace.task, workspace.silo, settings.votes_held_out)
     for candidate in workspace.candidates:
-        drafts = (
-            shared_drafts(workspace, candidate) if workspace.settings.refine_filtered else candidate
-        )
-        checked, misses = self_check(workspace, student_model, drafts)
+        drafts = shared_drafts(workspace, candidate) if settings.refine_filtered else candidate
+        checked, misses = self_check(workspace, student_model, drafts, held)
         accuracy = max(accuracy, checked)
         if checked > workspace.best_accuracy:
             workspace.best_drafts, workspace.best_accuracy = drafts, checked
             workspace.round_errors = misses
-    if keep_refining([*accuracies, accuracy], workspace.settings.refine_rounds):
+    if keep_refining([*accuracies, accuracy], settings.refine_rounds):
+        # The loop goes on only after new best drafts: with `separate_feedback`, the errors
+        # the revision reads are theirs on other examples than those checked.
+        if settings.separate_feedback and workspace.best_drafts:
+            _, workspace.round_errors = self_check(
+                workspace, student_model, workspace.best_drafts, feedback_examples(workspace)
+            )
         candidates = revise(workspace, student_model, seed)
         if candidates:
             workspace.candidates = candidates
@@ -102,12 +109,14 @@ def student_prompt(task: Task, drafts: Sequence[Draft]) -> str:
 
 
 def self_check(
-    workspace: TeacherWorkspace, student_model: LanguageModel, drafts: Sequence[Draft]
+    workspace: TeacherWorkspace,
+    student_model: LanguageModel,
+    drafts: Sequence[Draft],
+    held: Sequence[Example],
 ) -> tuple[float, list[Miss]]:
-    """The student's accuracy on the teacher's held-back examples after a prompt built from
+    """The student's accuracy on the teacher's examples `held` after a prompt built from
     `drafts`, and the examples it got wrong."""
     task, settings = workspace.task, workspace.settings
-    held = judging_examples(task, workspace.silo, settings.votes_held_out)
     student = Student.for_settings(student_model, task, settings)
     result = evaluate(student, student_prompt(task, drafts), held)
     misses = [
@@ -116,6 +125,15 @@ def self_check(
         if not prediction.correct
     ]
     return result.accuracy, misses
+
+
+def feedback_examples(workspace: TeacherWorkspace) -> list[Example]:
+    """The examples whose errors a revision reads with `separate_feedback`: as many as the
+    held-back check, from the teacher's teaching examples other than its shots, labels in turn."""
+    task, silo = workspace.task, workspace.silo
+    shots = set(workspace.shots())
+    pool = [e for e in silo.examples if e not in shots and e != silo.canary]
+    return labels_in_turn(task, pool, workspace.settings.votes_held_out)
 
 
 def revise(
@@ -179,7 +197,11 @@ def error_feedback(workspace: TeacherWorkspace) -> str:
         kinds = Counter((miss.example.answer, miss.predicted) for miss in misses).most_common()
         groups = [[m for m in misses if (m.example.answer, m.predicted) == k] for k, _ in kinds]
         shown = interleave(groups)
-        held = judging_examples(task, workspace.silo, workspace.settings.votes_held_out)
+        held = (
+            feedback_examples(workspace)
+            if workspace.settings.separate_feedback
+            else judging_examples(task, workspace.silo, workspace.settings.votes_held_out)
+        )
         confusions = "; ".join(
             prompts.REFINE_CONFUSION.format(count=count, answer=answer, predicted=predicted)
             for (answer, predicted), count in kinds

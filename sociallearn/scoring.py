@@ -20,9 +20,13 @@ T = TypeVar("T")
 
 def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
     """Up to `size` held-back examples, alternating labels for classification tasks."""
-    pool = silo.held_out or silo.examples
+    return labels_in_turn(task, silo.held_out or silo.examples, size)
+
+
+def labels_in_turn(task: Task, pool: Sequence[Example], size: int) -> list[Example]:
+    """Up to `size` examples of `pool`, alternating labels for classification tasks."""
     if not task.labels:
-        return pool[:size]
+        return list(pool[:size])
     by_label = [[e for e in pool if e.answer == label] for label in task.labels]
     return interleave(by_label)[:size]
 

@@ -41,6 +41,7 @@ _KEYED_WHEN_SET = (
     "instruction_revision",
     "revision_feedback",
     "instruction_tokens",
+    "separate_feedback",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -77,7 +78,7 @@ _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregato
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
                "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
                "vote_judge", "instruction_revision", "revision_feedback",
-               "instruction_tokens"}  # fmt: skip
+               "instruction_tokens", "separate_feedback"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -123,6 +124,12 @@ class TeachSettings(BaseModel):
         description="what a refining teacher is told of the student's errors with its "
         "instruction: a few of them, or also how many of each label it answered wrongly and "
         "as what (a few of each kind shown)",
+    )
+    separate_feedback: bool = Field(
+        default=False,
+        description="a refining teacher reads the student's errors on its teaching examples "
+        "(not its shots), not on the held-back ones it checks revisions on, so that no revision "
+        "is chosen for fixing the very errors it was shown",
     )
     instruction_tokens: int = Field(
         default=200,

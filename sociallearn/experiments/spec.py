@@ -211,7 +211,7 @@ class ExperimentSpec(TeachSettings):
         if method.aggregator == "random":  # the others vote
             unused.add("vote_judge")
         if not method.refined:
-            unused |= {"refine_candidates", "refine_filtered"}
+            unused |= {"refine_candidates", "refine_filtered", "separate_feedback"}
         if method.method != "instructions":
             unused.add("instruction_tokens")
         if not method.refined or method.method != "instructions":

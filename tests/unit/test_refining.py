@@ -234,6 +234,34 @@ def test_plain_error_feedback_shows_no_counts(tmp_path):
     assert revision.count("The student answered:") == 4
 
 
+def shown_errors(model: Classroom) -> list[str]:
+    """The messages shown to the teacher as the student's errors, over every revision."""
+    revisions = [
+        p.split("got these examples wrong", 1)[1]
+        for p in model.prompts
+        if "got these examples wrong" in p
+    ]
+    return [m for r in revisions for m in re.findall(r"Message: (.*)\nLabel:", r)]
+
+
+@pytest.mark.parametrize("separate", [False, True])
+def test_errors_shown_come_from_the_held_back_check_or_separate_examples(tmp_path, separate):
+    model = Classroom()  # its shots' keywords only: the student misses spam with other keywords
+    context = classroom_context(tmp_path, model, separate_feedback=separate, refine_rounds=2)
+    state, rounds = refine_updates(context)
+    silo = context.resources.split.silos["teacher-0"]
+    held = {e.input for e in judging_examples(context.resources.task, silo, 8)}
+    shots = {e.input for e in silo.shots(context.settings.shots, context.settings.seed)}
+    shown = shown_errors(model)
+    assert len(rounds) >= 2 and shown  # revised, and shown errors each time
+    if separate:
+        assert not set(shown) & (held | shots)
+        assert set(shown) <= {e.input for e in silo.examples}
+    else:
+        assert set(shown) <= held
+    assert state["lessons"][0].settings["separate_feedback"] is separate
+
+
 class TokenCounting(Classroom):
     """The classroom, recording the token limit of each instruction written or rewritten."""
 
@@ -287,12 +315,17 @@ def test_instruction_revision_keys_refined_instruction_cells_only(field: str, va
     assert spec.cell_key(refined, 0) != amended.cell_key(refined, 0)
 
 
-def test_refine_candidates_key_only_refined_cells():
-    spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
-    beam = spec.replace(refine_candidates=3)
-    plain, refined = spec.methods
-    assert beam.cell_key(plain, 0) == spec.cell_key(plain, 0)
-    assert beam.cell_key(refined, 0) != spec.cell_key(refined, 0)
+@pytest.mark.parametrize(
+    ("field", "value"), [("refine_candidates", 3), ("separate_feedback", True)]
+)
+def test_loop_settings_key_only_refined_cells(field: str, value: object):
+    methods = ["instructions", "instructions+refined", "synthetic_examples+refined"]
+    spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
+    changed = spec.replace(**{field: value})
+    plain, refined, examples = spec.methods
+    assert changed.cell_key(plain, 0) == spec.cell_key(plain, 0)
+    assert changed.cell_key(refined, 0) != spec.cell_key(refined, 0)
+    assert changed.cell_key(examples, 0) != spec.cell_key(examples, 0)
 
 
 def test_refined_cells_checked_unfiltered_keep_their_keys():
