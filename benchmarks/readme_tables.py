@@ -526,6 +526,53 @@ def answer_check_rows(path: Path) -> list[str]:
     return lines
 
 
+def held_back_rows(path: Path) -> list[str]:
+    """Each refined cell's held-back accuracy per round (each teacher's; the loop keeps the best
+    drafts) against the student's accuracy on the unseen test messages: how much the loop's own
+    check rose from the first drafts to the kept ones, and how much it flatters the kept ones."""
+    lines = headed(
+        "Held-back accuracy per round against the unseen test (%):",
+        "method | run | held back, per round (per teacher) | kept − first (held back) "
+        "| kept (held back) | test | kept − test",
+    )
+    for result in read_json(path):
+        for method in (m.label for m in result.spec.methods if m.refined):
+            cells = [c for c in cells_of(result, method) if c.held_out_accuracy]
+            for cell in cells:
+                rounds = "; ".join(
+                    " → ".join(f"{100 * a:.0f}" for a in accuracies)
+                    for accuracies in cell.held_out_accuracy.values()
+                )
+                no_lesson = "" if cell.lessons else " (no lesson passed the filter)"
+                kept, first = held_back(cell)
+                lines.append(
+                    f"| {COLUMNS.get(method, method)} | {cell.seed}{no_lesson} | {rounds} "
+                    f"| {round(100 * kept) - round(100 * first):+d} | {100 * kept:.0f} "
+                    f"| {100 * cell.accuracy:.0f} | {round(100 * kept) - round(100 * cell.accuracy):+d} |"
+                )
+            if cells:
+                kept, first = (
+                    sum(values) / len(cells) for values in zip(*map(held_back, cells), strict=True)
+                )
+                test = sum(c.accuracy for c in cells) / len(cells)
+                lines.append(
+                    f"| {COLUMNS.get(method, method)} | mean of {len(cells)} | "
+                    f"| {100 * (kept - first):+.1f} | {100 * kept:.1f} | {100 * test:.1f} "
+                    f"| {100 * (kept - test):+.1f} |"
+                )
+    return lines
+
+
+def held_back(cell: CellResult) -> tuple[float, float]:
+    """The held-back accuracy of the drafts the loop kept and of the first drafts, averaged
+    over the teachers."""
+    teachers = cell.held_out_accuracy.values()
+    return (
+        sum(max(accuracies) for accuracies in teachers) / len(teachers),
+        sum(accuracies[0] for accuracies in teachers) / len(teachers),
+    )
+
+
 def p_text(p_value: float | None) -> str:
     """A p-value to three places, or '—' where the two sides gave the same answers."""
     return "—" if p_value is None else f"{p_value:.3f}"
@@ -642,6 +689,9 @@ def peers_rows(path: Path) -> list[str]:
     return lines
 
 
+DOMAIN_EXPERIMENT = (
+    "sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back), domain calibration"
+)
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -747,9 +797,40 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         against_before(
             "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
             "a few errors shown",
-            experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back), "
-            "domain calibration",
+            experiment=DOMAIN_EXPERIMENT,
         ),
+    ),
+    "refined-qwen-student-tokens": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
+        experiment_rows,
+    ),
+    "refined-qwen-student-tokens-vs-200": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
+        against_before(
+            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+            "up to 200 tokens",
+            experiment=DOMAIN_EXPERIMENT,
+        ),
+    ),
+    "refined-qwen-student-tokens-held-back": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
+        held_back_rows,
+    ),
+    "refined-qwen-student-separate": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
+        experiment_rows,
+    ),
+    "refined-qwen-student-separate-vs-shared": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
+        against_before(
+            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
+            "errors shown from the held-back check",
+            experiment=DOMAIN_EXPERIMENT,
+        ),
+    ),
+    "refined-qwen-student-separate-held-back": (
+        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
+        held_back_rows,
     ),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),

@@ -583,3 +583,18 @@ def test_refined_cells_record_each_teachers_held_back_accuracy_per_round(
     for rounds in refined.held_out_accuracy.values():
         assert 1 <= len(rounds) <= 1 + REFINED_ROUNDS
         assert all(0.0 <= accuracy <= 1.0 for accuracy in rounds)
+
+
+def test_readme_rows_set_the_loops_held_back_accuracy_beside_the_test(benchmark, tmp_path):
+    readme_tables = benchmark("readme_tables")
+    spec = ExperimentSpec(methods=["instructions", "instructions+refined"], permutations=1000)  # type: ignore[list-item]
+    rounds = {"teacher-0": [0.5, 0.75, 0.625], "teacher-1": [1.0]}
+    refined = _cell("instructions+refined", 0, [i < 6 for i in range(12)]).model_copy(
+        update={"held_out_accuracy": rounds, "lessons": ["Spam offers prizes."]}
+    )
+    plain = _cell("instructions", 0, [i < 2 for i in range(12)])
+    write_all([_result(spec, [plain, refined])], tmp_path / "now", title="t")
+    *_, run, mean = readme_tables.held_back_rows(tmp_path / "now.json")
+    # kept: 75 and 100 (88 on average); first drafts: 50 and 100 (75); test: 50
+    assert run == "| instructions, refined | 0 | 50 → 75 → 62; 100 | +13 | 88 | 50 | +38 |"
+    assert mean == "| instructions, refined | mean of 1 | | +12.5 | 87.5 | 50.0 | +37.5 |"
