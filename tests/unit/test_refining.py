@@ -284,48 +284,31 @@ def test_instruction_tokens_limit_the_first_instruction_and_each_rewrite(tmp_pat
     assert state["lessons"][0].settings["instruction_tokens"] == 321
 
 
-def test_instruction_tokens_key_instruction_cells_only():
+@pytest.mark.parametrize(
+    ("field", "value", "keyed"),
+    [
+        ("instruction_revision", "amend", {"instructions+refined"}),
+        ("revision_feedback", "confusions", {"instructions+refined"}),
+        ("refine_candidates", 3, {"instructions+refined", "synthetic_examples+random+refined"}),
+        ("separate_feedback", True, {"instructions+refined", "synthetic_examples+random+refined"}),
+        ("instruction_tokens", 400, {"instructions", "instructions+refined"}),
+    ],
+)
+def test_settings_key_only_the_cells_that_depend_on_them(field: str, value: object, keyed: set):
     methods = ["zero_shot", "instructions", "instructions+refined", "synthetic_examples+refined"]
     spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
-    longer = spec.replace(instruction_tokens=400)
-    baseline, plain, refined, examples = spec.methods
-    assert spec.cell_key(baseline, 0) == longer.cell_key(baseline, 0)
-    assert spec.cell_key(examples, 0) == longer.cell_key(examples, 0)
-    assert spec.cell_key(plain, 0) != longer.cell_key(plain, 0)
-    assert spec.cell_key(refined, 0) != longer.cell_key(refined, 0)
-    # Instruction cells computed before the setting existed keep their keys at its default.
+    changed = spec.replace(**{field: value})
+    rekeyed = {m.label for m in spec.methods if changed.cell_key(m, 0) != spec.cell_key(m, 0)}
+    assert rekeyed == keyed
+
+
+def test_instruction_cells_computed_before_instruction_tokens_keep_their_keys():
     results = Path(__file__).parents[2] / "benchmarks/results/refined_qwen1.5b_k3_h32.json"
     [committed] = read_json(results)
     cells = [c for c in committed.cells if c.method.startswith("instructions")]
     methods = {m.label: m for m in committed.spec.methods}
     assert len(cells) >= 10
     assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
-
-
-@pytest.mark.parametrize(
-    ("field", "value"), [("instruction_revision", "amend"), ("revision_feedback", "confusions")]
-)
-def test_instruction_revision_keys_refined_instruction_cells_only(field: str, value: str):
-    methods = ["instructions", "instructions+refined", "synthetic_examples+refined"]
-    spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
-    amended = spec.replace(**{field: value})
-    plain, refined, examples = spec.methods
-    assert spec.cell_key(plain, 0) == amended.cell_key(plain, 0)
-    assert spec.cell_key(examples, 0) == amended.cell_key(examples, 0)
-    assert spec.cell_key(refined, 0) != amended.cell_key(refined, 0)
-
-
-@pytest.mark.parametrize(
-    ("field", "value"), [("refine_candidates", 3), ("separate_feedback", True)]
-)
-def test_loop_settings_key_only_refined_cells(field: str, value: object):
-    methods = ["instructions", "instructions+refined", "synthetic_examples+refined"]
-    spec = ExperimentSpec(methods=methods)  # type: ignore[arg-type]
-    changed = spec.replace(**{field: value})
-    plain, refined, examples = spec.methods
-    assert changed.cell_key(plain, 0) == spec.cell_key(plain, 0)
-    assert changed.cell_key(refined, 0) != spec.cell_key(refined, 0)
-    assert changed.cell_key(examples, 0) != spec.cell_key(examples, 0)
 
 
 def test_refined_cells_checked_unfiltered_keep_their_keys():
