@@ -10,12 +10,13 @@ manner of ProTeGi. With `separate_feedback` the errors a revision reads are the 
 the teacher's teaching examples (not its shots), so that the held-back check does not reward a
 revision for fixing the very errors it was shown. The teacher's examples appear only in its
 own prompts to its own model; drafts, errors and the best drafts stay in its workspace, and
-only the final drafts go on to the privacy filter. With `refine_filtered` (the default) each round checks the drafts
-as the filter would share them (rejected ones left out, redactions applied), so the loop
-refines what the student will read, and a revision tops up what the filter removed.
+only the final drafts go on to the privacy filter. With `refine_filtered` (the default) each
+round checks the drafts as the filter would share them (rejected ones left out, redactions
+applied), so the loop refines what the student will read, and a revision tops up what the
+filter removed.
 
-- Instructions: the teacher's model rewrites the instruction, shown a few of the held-back
-  examples the student got wrong with it (`revision_feedback: confusions`: and how many of
+- Instructions: the teacher's model rewrites the instruction, shown a few of the examples the
+  student got wrong with it (`revision_feedback: confusions`: and how many of
   each label it answered wrongly, and as what), or (`instruction_revision: amend`) adds new
   rules for them to the instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
