@@ -129,12 +129,15 @@ def self_check(
 
 
 def feedback_examples(workspace: TeacherWorkspace) -> list[Example]:
-    """The examples whose errors a revision reads with `separate_feedback`: as many as the
-    held-back check, from the teacher's teaching examples other than its shots, labels in turn."""
-    task, silo = workspace.task, workspace.silo
+    """The examples whose errors a revision reads: the held-back check's, or with
+    `separate_feedback` as many of the teacher's teaching examples other than its shots,
+    labels in turn."""
+    task, silo, settings = workspace.task, workspace.silo, workspace.settings
+    if not settings.separate_feedback:
+        return judging_examples(task, silo, settings.votes_held_out)
     shots = set(workspace.shots())
     pool = [e for e in silo.examples if e not in shots and e != silo.canary]
-    return labels_in_turn(task, pool, workspace.settings.votes_held_out)
+    return labels_in_turn(task, pool, settings.votes_held_out)
 
 
 def revise(
@@ -198,11 +201,7 @@ def error_feedback(workspace: TeacherWorkspace) -> str:
         kinds = Counter((miss.example.answer, miss.predicted) for miss in misses).most_common()
         groups = [[m for m in misses if (m.example.answer, m.predicted) == k] for k, _ in kinds]
         shown = interleave(groups)
-        held = (
-            feedback_examples(workspace)
-            if workspace.settings.separate_feedback
-            else judging_examples(task, workspace.silo, workspace.settings.votes_held_out)
-        )
+        held = feedback_examples(workspace)
         confusions = "; ".join(
             prompts.REFINE_CONFUSION.format(count=count, answer=answer, predicted=predicted)
             for (answer, predicted), count in kinds
