@@ -75,8 +75,9 @@ def main() -> None:
     parser.add_argument(
         "--instruction-revision",
         default="rewrite",
-        choices=["rewrite", "amend"],
-        help="refining teachers rewrite their instruction, or add rules for the student's errors",
+        choices=["rewrite", "amend", "redraft"],
+        help="refining teachers rewrite their instruction, add rules for the student's errors, "
+        "or write a new one from their examples told of the errors (Settings.instruction_revision)",
     )
     parser.add_argument(
         "--revision-feedback",
@@ -135,6 +136,7 @@ def main() -> None:
         ("revision_feedback", "{} feedback"),
         ("instruction_tokens", "instructions of up to {} tokens"),
         ("separate_feedback", "errors shown from other examples"),
+        ("instruction_revision", "instructions {}ed"),
     ]
     for option, words in named:
         if getattr(args, option) != parser.get_default(option):

@@ -29,20 +29,28 @@ def write_notes(workspace: TeacherWorkspace) -> str:
 
 
 def write_instruction(
-    workspace: TeacherWorkspace, feedback: list[str], seed: int, *, sampled: bool = False
+    workspace: TeacherWorkspace,
+    feedback: list[str],
+    seed: int,
+    *,
+    sampled: bool = False,
+    errors: str = "",
 ) -> str:
-    """One instruction written from the teacher's examples and notes (and the filter's feedback):
-    greedily at first, sampled at τ on a retry or when `sampled`."""
+    """One instruction written from the teacher's examples and notes (and the filter's feedback,
+    or with `errors` the student's errors with an earlier instruction): greedily at first,
+    sampled at τ on a retry or when `sampled`."""
     task = workspace.task
     examples = show_examples(task, workspace.shots())
     retry = prompts.RETRY_FEEDBACK.format(reasons="; ".join(feedback)) if feedback else ""
+    told = prompts.REDRAFT_FEEDBACK.format(errors=errors) if errors else ""
     prompt = prompts.WRITE_INSTRUCTION.format(
         description=task.description,
         examples=examples,
         notes=workspace.notes or "(none)",
-        feedback=retry,
+        feedback=retry + told,
     )
-    base = prompts.WRITE_INSTRUCTION_BASE.format(description=task.description, examples=examples)
+    base_prompt = prompts.REDRAFT_INSTRUCTION_BASE if errors else prompts.WRITE_INSTRUCTION_BASE
+    base = base_prompt.format(description=task.description, examples=examples, errors=errors)
     return workspace.model.instruct(
         prompt,
         base_prompt=base,

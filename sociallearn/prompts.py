@@ -84,6 +84,26 @@ AMEND_INSTRUCTION_BASE = (
     + "New general rules the teacher adds for such cases, one per line (no examples quoted):\n"
 )
 
+# `instruction_revision: redraft`: a new instruction written as the first (WRITE_INSTRUCTION),
+# told of the student's errors with the current one but not shown it, so it cannot copy it.
+REDRAFT_FEEDBACK = """
+
+A student who followed earlier instructions for this task still got these examples wrong:
+
+{errors}
+
+Make sure your instructions teach the student to get cases like these right."""
+REDRAFT_INSTRUCTION_BASE = """Task: {description}
+
+{examples}
+
+Cases a student got wrong with earlier instructions:
+
+{errors}
+
+Teacher's general instructions for this task, covering these cases (no examples quoted):
+"""
+
 # One wrong answer, as shown in REFINE_INSTRUCTION and AMEND_INSTRUCTION.
 REFINE_ERROR = "{example}\nThe student answered: {predicted}"
 # `revision_feedback: confusions`: how the student went wrong, before the errors shown.

@@ -18,7 +18,8 @@ filter removed.
 - Instructions: the teacher's model rewrites the instruction, shown a few of the examples the
   student got wrong with it (`revision_feedback: confusions`: and how many of
   each label it answered wrongly, and as what), or (`instruction_revision: amend`) adds new
-  rules for them to the instruction.
+  rules for them to the instruction, or (`redraft`) writes a new one as it wrote the first,
+  from its examples and notes, told of the errors but not shown the current instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
   (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
   of the labels the student got wrong are sampled in their place, one label at a time.
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sociallearn import prompts
-from sociallearn.drafting import balanced_samples, sampled_examples
+from sociallearn.drafting import balanced_samples, sampled_examples, write_instruction
 from sociallearn.evaluate import evaluate
 from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
@@ -164,12 +165,16 @@ def revise(
 
 def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) -> list[Draft]:
     """The instruction revised by the teacher's model from the student's errors with it
-    (greedily, or sampled at τ for another candidate): rewritten whole, or with
-    `instruction_revision: amend` the current one plus the new rules the model adds."""
-    task = workspace.task
+    (greedily, or sampled at τ for another candidate): rewritten whole, with
+    `instruction_revision: amend` the current one plus the new rules the model adds, or with
+    `redraft` written anew from the teacher's examples and the errors, the current one unseen."""
+    task, revision = workspace.task, workspace.settings.instruction_revision
     current = "\n".join(draft.text for draft in workspace.best_drafts)
     errors = error_feedback(workspace)
-    amend = workspace.settings.instruction_revision == "amend"
+    if revision == "redraft":
+        text = write_instruction(workspace, [], seed, sampled=not greedy, errors=errors)
+        return [Draft(text)] if text else []
+    amend = revision == "amend"
     chat, base = (
         (prompts.AMEND_INSTRUCTION, prompts.AMEND_INSTRUCTION_BASE)
         if amend

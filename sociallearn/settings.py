@@ -114,10 +114,11 @@ class TeachSettings(BaseModel):
         description="a refining teacher checks its drafts as the privacy filter would pass them "
         "(rejected ones left out, redactions applied), so it refines what the student will read",
     )
-    instruction_revision: Literal["rewrite", "amend"] = Field(
+    instruction_revision: Literal["rewrite", "amend", "redraft"] = Field(
         default="rewrite",
         description="how a refining teacher revises an instruction from the student's errors: "
-        "rewrites it whole, or adds new rules for them to it",
+        "rewrites it whole, adds new rules for them to it, or writes a new one from its "
+        "examples and the errors without seeing the current one (which a rewrite may copy)",
     )
     revision_feedback: Literal["errors", "confusions"] = Field(
         default="errors",

@@ -66,14 +66,17 @@ class Classroom(ScriptedLM):
             if self.revisions == self.crash_at_revision:
                 self.crash_at_revision = None
                 raise RuntimeError("simulated crash")
+        if "Write clear instructions" in prompt:  # a first draft, or a redraft told of errors
+            drafted, _, errors = prompt.partition("got these examples wrong")
+            shots = re.findall(r"Message: (.*)\nLabel: spam", drafted)
+            words = sorted({w for s in shots for w in KEYWORD.findall(s)})
+            if errors:
+                words = self.revise(words, KEYWORD.findall(errors))
+            return "Spam words: " + ", ".join(words)
+        if "still got these examples wrong" in prompt:
             current, errors = prompt.split("got these examples wrong", 1)
             words = KEYWORD.findall(current.split("instructions:", 1)[1])
             return "Spam words: " + ", ".join(self.revise(words, KEYWORD.findall(errors)))
-        if "Write clear instructions" in prompt:
-            shots = re.findall(r"Message: (.*)\nLabel: spam", prompt)
-            return "Spam words: " + ", ".join(
-                sorted({w for s in shots for w in KEYWORD.findall(s)})
-            )
         if "Combined instructions" in prompt:
             return self.merge(re.findall(r"Teacher \d+:\n(.*)", prompt))
         if prompt.endswith("Label: spam\nMessage:"):
@@ -213,6 +216,20 @@ def test_an_amendment_that_only_repeats_the_instruction_ends_the_loop(tmp_path):
     assert len(lesson.text.splitlines()) == 1
 
 
+def test_a_redraft_is_written_from_the_examples_and_errors_without_the_current_one(tmp_path):
+    model = Classroom()  # its redraft: its shots' keywords plus the first error's
+    context = classroom_context(tmp_path, model, instruction_revision="redraft", refine_rounds=2)
+    state, rounds = refine_updates(context)
+    first, redrafted, _ = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert model.revisions == 2 and redrafted > first
+    redrafts = [p for p in model.prompts if "still got these examples wrong" in p]
+    assert all("Write clear instructions" in p and "Spam words:" not in p for p in redrafts)
+    assert all(p.count("The student answered:") == 4 for p in redrafts)
+    [lesson] = state["lessons"]
+    assert len(KEYWORD.findall(lesson.text)) == len(set(KEYWORD.findall(lesson.text))) > 1
+    assert lesson.settings["instruction_revision"] == "redraft"
+
+
 def test_confusion_feedback_counts_each_kind_of_error_and_shows_each_kind(tmp_path):
     model = Classroom()  # its shots' keywords only: the student misses the held-back spam
     context = classroom_context(tmp_path, model, revision_feedback="confusions", refine_rounds=1)
@@ -288,6 +305,7 @@ def test_instruction_tokens_limit_the_first_instruction_and_each_rewrite(tmp_pat
     ("field", "value", "keyed"),
     [
         ("instruction_revision", "amend", {"instructions+refined"}),
+        ("instruction_revision", "redraft", {"instructions+refined"}),
         ("revision_feedback", "confusions", {"instructions+refined"}),
         ("refine_candidates", 3, {"instructions+refined", "synthetic_examples+random+refined"}),
         ("separate_feedback", True, {"instructions+refined", "synthetic_examples+random+refined"}),
