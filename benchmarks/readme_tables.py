@@ -692,6 +692,9 @@ def peers_rows(path: Path) -> list[str]:
 DOMAIN_EXPERIMENT = (
     "sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back), domain calibration"
 )
+REDRAFT = (
+    "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback"
+)
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -832,6 +835,16 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
         held_back_rows,
     ),
+    "refined-qwen-student-redraft": (f"{REDRAFT}.json", experiment_rows),
+    "refined-qwen-student-redraft-vs-rewrite": (
+        f"{REDRAFT}.json",
+        against_before(
+            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
+            "rewritten",
+            experiment=f"{DOMAIN_EXPERIMENT}, errors shown from other examples",
+        ),
+    ),
+    "refined-qwen-student-redraft-held-back": (f"{REDRAFT}.json", held_back_rows),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),

@@ -40,6 +40,11 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
         # errors shown from the teaching examples, revisions checked on the held-back ones
+    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+        --held-back 32 --calibration domain --separate-feedback --instruction-revision redraft \
+        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
+        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
+        # each revision written anew from the teacher's examples and the errors
 """
 
 from __future__ import annotations
