@@ -72,23 +72,31 @@ def refine_round(
 ) -> RoundResult:
     """Check the round's candidates (round `len(accuracies)`; round 0: the first drafts) and
     record the best of them; then revise while the loop goes on, or leave the best drafts so
-    far in the workspace for the privacy filter."""
+    far in the workspace for the privacy filter. A revision the filter passes none of is not
+    checked (the student would read none of it): if no revision of a round passes, the round
+    scores the best drafts so far and the teacher revises again while rounds remain."""
     if not accuracies:
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
         workspace.candidates = [workspace.drafts]
-    settings, accuracy = workspace.settings, -1.0
+    settings, accuracy, passed = workspace.settings, -1.0, False
     held = judging_examples(workspace.task, workspace.silo, settings.votes_held_out)
     for candidate in workspace.candidates:
         drafts = shared_drafts(workspace, candidate) if settings.refine_filtered else candidate
+        if not drafts and workspace.best_drafts:
+            continue
+        passed = True
         checked, misses = self_check(workspace, student_model, drafts, held)
         accuracy = max(accuracy, checked)
         if checked > workspace.best_accuracy:
             workspace.best_drafts, workspace.best_accuracy = drafts, checked
             workspace.round_errors = misses
-    if keep_refining([*accuracies, accuracy], settings.refine_rounds):
-        # The loop goes on only after new best drafts: with `separate_feedback`, the errors
-        # the revision reads are theirs on other examples than those checked.
-        if settings.separate_feedback and workspace.best_drafts:
+    if not passed:
+        accuracy = workspace.best_accuracy
+    rejected_round = not passed and len(accuracies) < settings.refine_rounds
+    if rejected_round or keep_refining([*accuracies, accuracy], settings.refine_rounds):
+        # After new best drafts, with `separate_feedback`, the errors the revision reads are
+        # theirs on other examples than those checked.
+        if settings.separate_feedback and workspace.best_drafts and passed:
             _, workspace.round_errors = self_check(
                 workspace, student_model, workspace.best_drafts, feedback_examples(workspace)
             )

@@ -172,6 +172,26 @@ def test_refinement_keeps_the_best_draft_not_the_last(tmp_path):
     assert lesson.text in model.prompts[-1]  # the draft that the last revision started from
 
 
+def test_a_round_the_filter_rejects_whole_is_revised_again_and_never_kept(tmp_path):
+    model = Classroom()
+    write = model.write
+
+    def leaks_first_revision(prompt: str, n: int) -> str:
+        text = write(prompt, n)
+        if "still got these examples wrong" in prompt and model.revisions == 1:
+            copied = re.findall(r"Message: (.*)", prompt.split("got these examples wrong")[1])[0]
+            return f"{text}. For example: {copied}"  # a verbatim held-back example
+        return text
+
+    model.script = leaks_first_revision
+    context = classroom_context(tmp_path, model, refine_rounds=3)
+    state, rounds = refine_updates(context)
+    first, rejected, revised, *_ = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert model.revisions >= 2 and rejected == first < revised  # not the no-lesson score
+    [lesson] = state["lessons"]
+    assert "For example" not in lesson.text and len(KEYWORD.findall(lesson.text)) > 2
+
+
 def test_a_round_checks_every_candidate_and_keeps_the_best(tmp_path):
     def greedy_useless(words: list[str], missed: list[str]) -> list[str]:
         # Per round, the first (greedy) revision adds nothing useful, the second learns.
