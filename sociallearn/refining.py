@@ -177,11 +177,11 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
     `instruction_revision: amend` the current one plus the new rules the model adds, or with
     `redraft` written anew from the teacher's examples and the errors, the current one unseen."""
     task, revision = workspace.task, workspace.settings.instruction_revision
-    current = "\n".join(draft.text for draft in workspace.best_drafts)
     errors = error_feedback(workspace)
     if revision == "redraft":
         text = write_instruction(workspace, [], seed, sampled=not greedy, errors=errors)
         return [Draft(text)] if text else []
+    current = "\n".join(draft.text for draft in workspace.best_drafts)
     amend = revision == "amend"
     chat, base = (
         (prompts.AMEND_INSTRUCTION, prompts.AMEND_INSTRUCTION_BASE)
