@@ -695,6 +695,7 @@ DOMAIN_EXPERIMENT = (
 REDRAFT = (
     "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback"
 )
+REDRAFT_SHARED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -845,6 +846,15 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         ),
     ),
     "refined-qwen-student-redraft-held-back": (f"{REDRAFT}.json", held_back_rows),
+    "refined-qwen-student-redraft-shared-vs-separate": (
+        f"{REDRAFT_SHARED}.json",
+        against_before(
+            f"{REDRAFT}.json",
+            "errors shown from other examples",
+            experiment=f"{DOMAIN_EXPERIMENT}, errors shown from other examples, instructions redrafted",
+        ),
+    ),
+    "refined-qwen-student-redraft-shared-held-back": (f"{REDRAFT_SHARED}.json", held_back_rows),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),

@@ -45,6 +45,7 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
         # each revision written anew from the teacher's examples and the errors
+        # (without --separate-feedback: refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain)
 """
 
 from __future__ import annotations
