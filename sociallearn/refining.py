@@ -72,9 +72,11 @@ def refine_round(
 ) -> RoundResult:
     """Check the round's candidates (round `len(accuracies)`; round 0: the first drafts) and
     record the best of them; then revise while the loop goes on, or leave the best drafts so
-    far in the workspace for the privacy filter. A revision the filter passes none of is not
-    checked (the student would read none of it): if no revision of a round passes, the round
-    scores the best drafts so far and the teacher revises again while rounds remain."""
+    far in the workspace for the privacy filter. First drafts the filter passes none of are
+    checked as the student without a lesson, the score a revision must beat. A revision the
+    filter passes none of is not checked (the student would read none of it): if no revision of
+    a round passes, the round scores the best drafts so far and the teacher revises again while
+    rounds remain."""
     if not accuracies:
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
         workspace.candidates = [workspace.drafts]
@@ -82,7 +84,7 @@ def refine_round(
     held = judging_examples(workspace.task, workspace.silo, settings.votes_held_out)
     for candidate in workspace.candidates:
         drafts = shared_drafts(workspace, candidate) if settings.refine_filtered else candidate
-        if not drafts and workspace.best_drafts:
+        if not drafts and accuracies:
             continue
         passed = True
         checked, misses = self_check(workspace, student_model, drafts, held)
@@ -153,16 +155,18 @@ def revise(
     workspace: TeacherWorkspace, student_model: LanguageModel, seed: int
 ) -> list[list[Draft]]:
     """Up to `refine_candidates` new sets of drafts made from the best drafts and the student's
-    errors with them, each different from the best ([]: nothing to revise or nothing new)."""
-    best = workspace.best_drafts
-    if not best or not workspace.round_errors:
+    errors with them, each different from the best ([]: no errors or nothing new). When the
+    filter passed none of the first drafts, the best is no lesson and they are made from the
+    errors alone: an instruction redrafted, examples sampled anew."""
+    best, first = workspace.best_drafts, workspace.drafts
+    if not first or not workspace.round_errors:
         return []
     count = workspace.settings.refine_candidates
     seeds = [seed * count + i for i in range(count)]
-    if best[0].example is None:
+    if first[0].example is None:
         candidates = [revise_instruction(workspace, s, greedy=i == 0) for i, s in enumerate(seeds)]
     else:
-        kept = without_harmful(workspace, student_model, best)
+        kept = without_harmful(workspace, student_model, best) if best else []
         candidates = [revise_examples(workspace, kept, s) for s in seeds]
     unique: list[list[Draft]] = []
     for drafts in candidates:
@@ -175,10 +179,11 @@ def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) 
     """The instruction revised by the teacher's model from the student's errors with it
     (greedily, or sampled at τ for another candidate): rewritten whole, with
     `instruction_revision: amend` the current one plus the new rules the model adds, or with
-    `redraft` written anew from the teacher's examples and the errors, the current one unseen."""
+    `redraft` (and whenever there is no current one) written anew from the teacher's examples
+    and the errors, the current one unseen."""
     task, revision = workspace.task, workspace.settings.instruction_revision
     errors = error_feedback(workspace)
-    if revision == "redraft":
+    if revision == "redraft" or not workspace.best_drafts:
         text = write_instruction(workspace, [], seed, sampled=not greedy, errors=errors)
         return [Draft(text)] if text else []
     current = "\n".join(draft.text for draft in workspace.best_drafts)

@@ -192,6 +192,28 @@ def test_a_round_the_filter_rejects_whole_is_revised_again_and_never_kept(tmp_pa
     assert "For example" not in lesson.text and len(KEYWORD.findall(lesson.text)) > 2
 
 
+@pytest.mark.parametrize("revision", ["rewrite", "redraft"])
+def test_first_drafts_the_filter_rejects_whole_are_redrafted_from_the_errors(tmp_path, revision):
+    model = Classroom()
+    write = model.write
+
+    def leaks_first_draft(prompt: str, n: int) -> str:
+        text = write(prompt, n)
+        if "Write clear instructions" in prompt and "got these examples wrong" not in prompt:
+            return f"{text}. For example: {re.findall(r'Message: (.*)', prompt)[0]}"  # a shot
+        return text
+
+    model.script = leaks_first_draft
+    context = classroom_context(tmp_path, model, instruction_revision=revision, refine_rounds=2)
+    state, rounds = refine_updates(context)
+    no_lesson, redrafted, *_ = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert model.revisions >= 1 and redrafted > no_lesson
+    revisions = [p for p in model.prompts if "still got these examples wrong" in p]
+    assert "Write clear instructions" in revisions[0]  # no current instruction to rewrite
+    [lesson] = state["lessons"]
+    assert "For example" not in lesson.text and KEYWORD.findall(lesson.text)
+
+
 def test_a_round_checks_every_candidate_and_keeps_the_best(tmp_path):
     def greedy_useless(words: list[str], missed: list[str]) -> list[str]:
         # Per round, the first (greedy) revision adds nothing useful, the second learns.
@@ -375,6 +397,24 @@ def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
     accuracies = rounds[-1]["held_out_accuracy"]["teacher-0"]
     assert accuracies == sorted(set(accuracies)) and len(accuracies) == 3
     assert [lesson.answer for lesson in state["lessons"]] == ["spam", "spam"]  # the ham one went
+
+
+def test_synthetic_examples_the_filter_rejects_whole_are_sampled_anew(tmp_path):
+    def copies_then_spam(prompt: str, n: int) -> str:
+        if prompt.endswith("Label: spam\nMessage:"):
+            return f" Claim the voucher with code kw{n % 3} this week"
+        shot = re.findall(r"Message: (.*)\nLabel: spam", prompt)[0]
+        return f" {shot}\nLabel: spam"  # a verbatim copy of a private example
+
+    model = Classroom()
+    model.script = copies_then_spam
+    context = classroom_context(
+        tmp_path, model, keywords=3, method="synthetic_examples", samples=4, keep=2, lessons=2
+    )
+    state, rounds = refine_updates(context)
+    no_lesson, resampled, *_ = rounds[-1]["held_out_accuracy"]["teacher-0"]
+    assert resampled > no_lesson
+    assert state["lessons"] and all("voucher" in lesson.text for lesson in state["lessons"])
 
 
 # -------------------------------------------------------------- the loop in the graph
