@@ -846,6 +846,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         ),
     ),
     "refined-qwen-student-redraft-held-back": (f"{REDRAFT}.json", held_back_rows),
+    "refined-qwen-student-redraft-shared": (f"{REDRAFT_SHARED}.json", experiment_rows),
     "refined-qwen-student-redraft-shared-vs-separate": (
         f"{REDRAFT_SHARED}.json",
         against_before(
