@@ -96,9 +96,9 @@ def refine_round(
         accuracy = workspace.best_accuracy
     rejected_round = not passed and len(accuracies) < settings.refine_rounds
     if rejected_round or keep_refining([*accuracies, accuracy], settings.refine_rounds):
-        # After new best drafts, with `separate_feedback`, the errors the revision reads are
-        # theirs on other examples than those checked.
-        if settings.separate_feedback and workspace.best_drafts and passed:
+        # With `separate_feedback`, the errors the revision reads are those of the best drafts
+        # (or of no lesson) on other examples than those checked, found again after each check.
+        if settings.separate_feedback and passed:
             _, workspace.round_errors = self_check(
                 workspace, student_model, workspace.best_drafts, feedback_examples(workspace)
             )

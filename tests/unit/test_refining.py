@@ -192,8 +192,10 @@ def test_a_round_the_filter_rejects_whole_is_revised_again_and_never_kept(tmp_pa
     assert "For example" not in lesson.text and len(KEYWORD.findall(lesson.text)) > 2
 
 
-@pytest.mark.parametrize("revision", ["rewrite", "redraft"])
-def test_first_drafts_the_filter_rejects_whole_are_redrafted_from_the_errors(tmp_path, revision):
+@pytest.mark.parametrize(("revision", "separate"), [("rewrite", False), ("redraft", True)])
+def test_first_drafts_the_filter_rejects_whole_are_redrafted_from_the_errors(
+    tmp_path, revision, separate
+):
     model = Classroom()
     write = model.write
 
@@ -204,10 +206,15 @@ def test_first_drafts_the_filter_rejects_whole_are_redrafted_from_the_errors(tmp
         return text
 
     model.script = leaks_first_draft
-    context = classroom_context(tmp_path, model, instruction_revision=revision, refine_rounds=2)
+    options = {"instruction_revision": revision, "separate_feedback": separate}
+    context = classroom_context(tmp_path, model, keywords=3, refine_rounds=2, **options)
     state, rounds = refine_updates(context)
     no_lesson, redrafted, *_ = rounds[-1]["held_out_accuracy"]["teacher-0"]
     assert model.revisions >= 1 and redrafted > no_lesson
+    silo = context.resources.split.silos["teacher-0"]
+    held = {e.input for e in judging_examples(context.resources.task, silo, 8)}
+    shown = set(shown_errors(model))  # the errors without a lesson, from the examples asked for
+    assert shown and (not shown & held if separate else shown <= held)
     revisions = [p for p in model.prompts if "still got these examples wrong" in p]
     assert "Write clear instructions" in revisions[0]  # no current instruction to rewrite
     [lesson] = state["lessons"]
