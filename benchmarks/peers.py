@@ -527,7 +527,9 @@ def main() -> None:
             copro_breadth=args.copro_breadth,
             copro_depth=args.copro_depth,
         )
-        deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
+        deadline = (
+            time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
+        )
         models = ModelPool()
         for seed in range(args.seed, args.seed + args.runs):  # whole runs first
             for method in args.methods.split(","):

@@ -28,8 +28,10 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --held-back 32 --calibration domain --runs 5 --budget-minutes 40 \
         --methods zero_shot,original_examples,synthetic_examples+random,synthetic_examples+random+refined \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
-        --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined
-        # 44 min per run on 2 cores: in pieces, resuming from the committed cells
+        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined.json \
+        --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace
+        # 44 min per run on 2 cores: in pieces, resuming from the committed cells; with
+        # --example-revision missed (and --results ..._synthetic-refined) as first measured
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --instruction-tokens 400 \
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
@@ -98,6 +100,13 @@ def main() -> None:
         "the held-back ones they check revisions on (Settings.separate_feedback)",
     )
     parser.add_argument(
+        "--example-revision",
+        default="replace",
+        choices=["missed", "replace"],
+        help="refining teachers sample new examples of the labels the student got wrong, or "
+        "first of a label the dropped examples leave without one (Settings.example_revision)",
+    )
+    parser.add_argument(
         "--instruction-tokens",
         type=int,
         default=200,
@@ -136,6 +145,7 @@ def main() -> None:
         calibration=args.calibration,
         instruction_tokens=args.instruction_tokens,
         separate_feedback=args.separate_feedback,
+        example_revision=args.example_revision,
     )
     named = [
         ("calibration", "{} calibration"),
@@ -143,6 +153,7 @@ def main() -> None:
         ("instruction_tokens", "instructions of up to {} tokens"),
         ("separate_feedback", "errors shown from other examples"),
         ("instruction_revision", "instructions {}ed"),
+        ("example_revision", "examples sampled for the {} labels only"),
     ]
     for option, words in named:
         if getattr(args, option) != parser.get_default(option):
@@ -159,6 +170,7 @@ def main() -> None:
         "calibration": "calibration-{}",
         "instruction_tokens": "tokens{}",
         "separate_feedback": "separate-feedback",
+        "example_revision": "examples-{}",
     }
     options = [
         label.format(getattr(args, name))
@@ -166,7 +178,7 @@ def main() -> None:
         if getattr(args, name) != parser.get_default(name)
     ]
     stem = args.results or RESULTS / "_".join(["refined", *options])
-    deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes else None
+    deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
     models = ModelPool()
     # A fresh clone resumes from its committed cells, and from those of --reuse files.
     finished = [c for path in [output_paths(stem)[0], *args.reuse] for c in finished_cells(path)]

@@ -22,7 +22,9 @@ filter removed.
   from its examples and notes, told of the errors but not shown the current instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
   (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
-  of the labels the student got wrong are sampled in their place, one label at a time.
+  (`example_revision: replace`, the default: first of each label the dropped ones leave without
+  an example, so that a label's last example is replaced, not lost; then) of the labels the
+  student got wrong are sampled in their place, one label at a time.
 """
 
 from __future__ import annotations
@@ -238,14 +240,18 @@ def error_feedback(workspace: TeacherWorkspace) -> str:
 
 def revise_examples(workspace: TeacherWorkspace, kept: list[Draft], seed: int) -> list[Draft]:
     """`kept` (the best examples less the harmful ones) topped up to `keep` with new examples
-    of the labels the student got wrong (of any kind, on tasks without labels)."""
+    of the labels the student got wrong (of any kind, on tasks without labels); with
+    `example_revision: replace` first of each label the dropped examples leave without one."""
     task, settings = workspace.task, workspace.settings
     wrong = {miss.example.answer for miss in workspace.round_errors}
-    missed_labels = [label for label in task.labels if label in wrong]
+    lost: set[str] = set()
+    if settings.example_revision == "replace":
+        shown = {d.example.answer for d in workspace.best_drafts if d.example}
+        lost = shown - {d.example.answer for d in kept if d.example}
+    labels = [label for label in task.labels if label in lost]
+    labels += [label for label in task.labels if label in wrong - lost]
     fresh = (
-        balanced_samples(workspace, seed, missed_labels)
-        if missed_labels
-        else sampled_examples(workspace, seed)
+        balanced_samples(workspace, seed, labels) if labels else sampled_examples(workspace, seed)
     )
     seen = {draft.text for draft in workspace.best_drafts}
     return kept + [d for d in fresh if d.text not in seen][: settings.keep - len(kept)]

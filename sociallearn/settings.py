@@ -42,6 +42,7 @@ _KEYED_WHEN_SET = (
     "revision_feedback",
     "instruction_tokens",
     "separate_feedback",
+    "example_revision",
     *DP_SETTINGS,
 )
 # Of those, settings whose default changed after results were keyed, with the values results
@@ -50,6 +51,7 @@ _KEYED_WHEN_SET = (
 _KEYED_BEFORE: dict[str, Any] = {
     "privacy": {"rare_number_texts": 0},  # the private-numbers layer came later
     "refine_filtered": False,  # refinement checked unfiltered drafts at first
+    "example_revision": "missed",  # dropped examples were not replaced by their label at first
 }
 
 
@@ -78,7 +80,7 @@ _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregato
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
                "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
                "vote_judge", "instruction_revision", "revision_feedback",
-               "instruction_tokens", "separate_feedback"}  # fmt: skip
+               "instruction_tokens", "separate_feedback", "example_revision"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -131,6 +133,12 @@ class TeachSettings(BaseModel):
         description="a refining teacher reads the student's errors on its teaching examples "
         "(not its shots), not on the held-back ones it checks revisions on, so that no revision "
         "is chosen for fixing the very errors it was shown",
+    )
+    example_revision: Literal["missed", "replace"] = Field(
+        default="replace",
+        description="what a refining teacher samples in place of the synthetic examples it "
+        "drops: new examples of the labels the student got wrong (missed), or first of each "
+        "label the dropped ones leave without an example (replace: replaced, not lost)",
     )
     instruction_tokens: int = Field(
         default=200,

@@ -216,6 +216,8 @@ class ExperimentSpec(TeachSettings):
             unused.add("instruction_tokens")
         if not method.refined or method.method != "instructions":
             unused |= {"instruction_revision", "revision_feedback"}
+        if not method.refined or method.method != "synthetic_examples":
+            unused.add("example_revision")
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 

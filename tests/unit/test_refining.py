@@ -19,12 +19,14 @@ from sociallearn.experiments.report import read_json
 from sociallearn.experiments.spec import REFINED_ROUNDS, ExperimentSpec, MethodSpec
 from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
-from sociallearn.refining import keep_refining
+from sociallearn.refining import keep_refining, revise_examples
 from sociallearn.resources import Resources
 from sociallearn.schema import Lesson
 from sociallearn.scoring import judging_examples
 from sociallearn.settings import Settings, as_computed
+from sociallearn.tasks import Example
 from sociallearn.teaching import teach
+from sociallearn.workspace import Draft, Miss
 
 KEYWORD = re.compile(r"\bkw\d+\b")
 Reviser = Callable[[list[str], list[str]], list[str]]
@@ -358,6 +360,7 @@ def test_instruction_tokens_limit_the_first_instruction_and_each_rewrite(tmp_pat
         ("revision_feedback", "confusions", {"instructions+refined"}),
         ("refine_candidates", 3, {"instructions+refined", "synthetic_examples+random+refined"}),
         ("separate_feedback", True, {"instructions+refined", "synthetic_examples+random+refined"}),
+        ("example_revision", "missed", {"synthetic_examples+random+refined"}),
         ("instruction_tokens", 400, {"instructions", "instructions+refined"}),
     ],
 )
@@ -378,6 +381,17 @@ def test_instruction_cells_computed_before_instruction_tokens_keep_their_keys():
     assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
 
 
+def test_refined_synthetic_cells_computed_before_replacement_keep_their_keys():
+    name = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined.json"
+    [committed] = read_json(Path(__file__).parents[2] / "benchmarks/results" / name)
+    methods = {m.label: m for m in committed.spec.methods}
+    cells = [c for c in committed.cells if c.method.endswith("+refined")]
+    assert cells and committed.spec.example_revision == "missed"
+    assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
+    today = committed.spec.replace(example_revision="replace")
+    assert all(today.cell_key(methods[c.method], c.seed) != c.key for c in cells)
+
+
 def test_refined_cells_checked_unfiltered_keep_their_keys():
     spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
     before = spec.replace(refine_filtered=False)
@@ -390,6 +404,8 @@ def test_refined_cells_checked_unfiltered_keep_their_keys():
 
 
 def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
+    # The only ham example is harmful; with `missed` its label goes, as this model writes only
+    # harmful ham (`replace` would sample another: see the test below).
     def mislabelled_then_spam(prompt: str, n: int) -> str:
         if prompt.endswith("Label: spam\nMessage:"):
             return f" Claim the voucher with code kw{n % 3} this week"
@@ -398,12 +414,46 @@ def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
     model = Classroom()
     model.script = mislabelled_then_spam
     context = classroom_context(
-        tmp_path, model, keywords=3, method="synthetic_examples", samples=4, keep=2, lessons=2
+        tmp_path,
+        model,
+        keywords=3,
+        method="synthetic_examples",
+        samples=4,
+        keep=2,
+        lessons=2,
+        example_revision="missed",
     )
     state, rounds = refine_updates(context)
     accuracies = rounds[-1]["held_out_accuracy"]["teacher-0"]
     assert accuracies == sorted(set(accuracies)) and len(accuracies) == 3
     assert [lesson.answer for lesson in state["lessons"]] == ["spam", "spam"]  # the ham one went
+
+
+@pytest.mark.parametrize(
+    ("revision", "labels"), [("missed", {"spam"}), ("replace", {"spam", "ham"})]
+)
+def test_a_dropped_examples_label_is_sampled_again_when_replaced(tmp_path, revision, labels):
+    # The ham example was dropped and the student missed only spam: with `missed` the top-up is
+    # spam alone and the lesson loses its ham label; with `replace` a new ham one takes its place.
+    def spam_or_ham(prompt: str, n: int) -> str:
+        if prompt.endswith("Label: ham\nMessage:"):
+            return f" See you at the cinema at {n % 5 + 6} tonight"
+        return f" Claim the voucher with code kw{n % 3} this week"
+
+    model = Classroom()
+    model.script = spam_or_ham
+    context = classroom_context(
+        tmp_path, model, method="synthetic_examples", keep=2, example_revision=revision
+    )
+    workspace = context.resources.workspace("run", "teacher-0")
+    ham, spam = (Example(input=text, output=label, answer=label) for text, label in [("Lunch at noon?", "ham"), ("Win a prize with code kw0", "spam")])  # fmt: skip
+    workspace.best_drafts = [
+        Draft(f"Message: {e.input}\nLabel: {e.answer}", e) for e in (ham, spam)
+    ]
+    workspace.round_errors = [Miss(spam, "ham")]
+    revised = revise_examples(workspace, workspace.best_drafts[1:], seed=1)
+    assert len(revised) == 2 and {draft.text for draft in revised[1:]} != {"Lunch at noon?"}
+    assert {draft.example.answer for draft in revised if draft.example} == labels
 
 
 def test_synthetic_examples_the_filter_rejects_whole_are_sampled_anew(tmp_path):
