@@ -696,6 +696,8 @@ REDRAFT = (
     "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback"
 )
 REDRAFT_SHARED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain"
+SYNTHETIC_MISSED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined"
+SYNTHETIC_REPLACE = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
@@ -856,6 +858,13 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         ),
     ),
     "refined-qwen-student-redraft-shared-held-back": (f"{REDRAFT_SHARED}.json", held_back_rows),
+    "refined-qwen-student-synthetic": (f"{SYNTHETIC_REPLACE}.json", experiment_rows),
+    "refined-qwen-student-synthetic-extensions": (f"{SYNTHETIC_REPLACE}.json", extension_rows),
+    "refined-qwen-student-synthetic-vs-missed": (
+        f"{SYNTHETIC_REPLACE}.json",
+        against_before(f"{SYNTHETIC_MISSED}.json", "new examples of the missed labels only"),
+    ),
+    "refined-qwen-student-synthetic-held-back": (f"{SYNTHETIC_REPLACE}.json", held_back_rows),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
     "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),
