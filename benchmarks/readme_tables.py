@@ -141,6 +141,55 @@ def experiment_rows(path: Path) -> list[str]:
     return lines
 
 
+def check_minus_test(cell: dict[str, Any]) -> float | None:
+    """A refined cell's held-back check minus its test accuracy, in points: per teacher the
+    accuracy the loop last judged its lessons by (the acceptance check where it ran, else its
+    best round), averaged over teachers; None for a cell that did not refine."""
+    rounds, acceptance = cell.get("held_out_accuracy") or {}, cell.get("acceptance") or {}
+    if not rounds:
+        return None
+    checks = []
+    for teacher, accuracies in rounds.items():
+        accepted = acceptance.get(teacher)
+        if accepted:
+            checks.append(accepted["refined"] if accepted["adopted"] else accepted["first"])
+        else:
+            checks.append(max(accuracies))
+    return 100 * (sum(checks) / len(checks) - cell["accuracy"])
+
+
+def locked_rows(path: Path) -> list[str]:
+    """Final evaluations on the locked part (locked.json): per study and method, the runs, the
+    mean with its interval, the worst run, the gap recovered, the test against the original
+    examples, the minutes per run, and for refined methods how far the loop's own held-back
+    check stood above the test accuracy."""
+    lines = [
+        "| study | method | per run (%) | mean [95% interval] | worst run | gap | p vs original "
+        "| min/run | check − test |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for experiment in json.loads(path.read_text())["experiments"]:
+        study = experiment["spec"]["name"].split(" (")[0]
+        for summary in experiment["summaries"]:
+            method = summary["method"]
+            cells = [c for c in experiment["cells"] if c["method"] == method]
+            gaps = [g for c in cells if (g := check_minus_test(c)) is not None]
+            p = summary.get("p_value")
+            gap = summary.get("recovered_gap")
+            lines.append(
+                f"| {study} | {COLUMNS.get(method, method)} | "
+                + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
+                + f" | {percent(summary, gap=False)} | {100 * min(summary['accuracies']):.0f} | "
+                + ("" if gap is None or method in ("zero_shot", "original_examples")
+                   else f"{gap:+.2f}")
+                + f" | {'' if p is None else f'{p:.3f}'} | "
+                + f"{summary['seconds'] / 60 / summary['runs']:.1f} | "
+                + (f"{sum(gaps) / len(gaps):+.1f}" if gaps else "")
+                + " |"
+            )  # fmt: skip
+    return lines
+
+
 COMPARED = (
     "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
     "/ worse | p |",
@@ -700,6 +749,7 @@ SYNTHETIC_MISSED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_
 SYNTHETIC_REPLACE = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
+    "locked": ("locked.json", locked_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),

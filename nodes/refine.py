@@ -31,6 +31,7 @@ def refine(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:
     result = refine_round(workspace, context.resources.student_model, accuracies, seed)
     return {
         "held_out_accuracy": {teacher: [*accuracies, result.accuracy]},
+        **({"acceptance": {teacher: result.acceptance}} if result.acceptance else {}),
         "revised": result.revised,
         "drafted": len(workspace.drafts),
         "redraft": False,

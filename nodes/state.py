@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypedDict
 from sociallearn.schema import Answer, Lesson, TeacherDrop
 
 
-def merge(old: dict[str, list[float]], new: dict[str, list[float]]) -> dict[str, list[float]]:
+def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """Per-teacher entries: a teacher's new entry replaces its old one."""
     return {**old, **new}
 
@@ -30,6 +30,10 @@ class SocialLearningState(TypedDict, total=False):
     # With `refine_rounds`: teacher id → the student's accuracy on the teacher's held-back
     # examples with the drafts of each refinement round (of the teacher's last attempt).
     held_out_accuracy: Annotated[dict[str, list[float]], merge]
+    # teacher id → the acceptance check of its refined drafts (`refining.accept`): the
+    # student's accuracy with the first and the refined drafts on held-back examples that chose
+    # neither, and whether the refined ones were adopted (1.0) or not (0.0).
+    acceptance: Annotated[dict[str, dict[str, float]], merge]
     lessons: list[Lesson]  # the aggregated student prompt
     published: list[str]  # library ids of the published lessons
     answers: list[Answer]
@@ -49,15 +53,17 @@ class TeacherState(TypedDict, total=False):
     redraft: bool  # the drafts were lost (restart before filtering): draft the attempt again
     # Refinement (`refine_rounds`): numbers only, the drafts and errors stay in the workspace.
     held_out_accuracy: Annotated[dict[str, list[float]], merge]
+    acceptance: Annotated[dict[str, dict[str, float]], merge]
     revised: bool  # a revision waits in the workspace for the next round's check
     candidates: Annotated[list[Lesson], operator.add]
     dropped: Annotated[list[TeacherDrop], operator.add]
 
 
-class TeacherOutput(TypedDict):
+class TeacherOutput(TypedDict, total=False):
     candidates: list[Lesson]
     dropped: list[TeacherDrop]
     held_out_accuracy: dict[str, list[float]]
+    acceptance: dict[str, dict[str, float]]
 
 
 class ServiceInput(TypedDict, total=False):
@@ -76,6 +82,7 @@ class ServiceOutput(TypedDict, total=False):
     candidates: list[Lesson]
     dropped: list[TeacherDrop]
     held_out_accuracy: dict[str, list[float]]
+    acceptance: dict[str, dict[str, float]]
     scores: list[float]
 
 

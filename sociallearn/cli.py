@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     teach = sub.add_parser("teach", help="run the social-learning graph and publish lessons")
-    add_flags(teach, Settings)
+    add_flags(teach, Settings, exclude={"final"})
     teach.add_argument("--run-id", default=None, help="default: a key of the settings")
     teach.add_argument(
         "--checkpoint", default=None, help="SQLite file: the run resumes after a crash"
@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="teach with both methods over several seeds; the student's accuracy"
     )
-    add_flags(demo, Settings, exclude={"method", "approve", "retrieve", "canary", "canary_answer"})
+    add_flags(demo, Settings, exclude={"method", "approve", "retrieve", "canary", "canary_answer", "final"})
     demo.add_argument("--runs", type=int, default=3, help="runs (seeds seed, seed + 1, ...)")
     demo.add_argument("--eval-size", type=int, default=200, help="held-out test examples")
     demo.add_argument("--json-out", type=Path, default=None)

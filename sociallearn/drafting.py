@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from sociallearn import prompts
-from sociallearn.scoring import held_out_scores
-from sociallearn.student import build_prompt
+from sociallearn.schema import Answer
+from sociallearn.scoring import held_out_scores, interleave
+from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, Task
 from sociallearn.workspace import Draft, TeacherWorkspace
 
@@ -61,7 +62,8 @@ def write_instruction(
 
 
 def synthesize_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
-    """k examples sampled at temperature τ from a few-shot prompt, the `keep` most likely kept.
+    """k examples sampled at temperature τ from a few-shot prompt, the `keep` most likely kept,
+    the labels in turn (the likeliest of each label first) so that no label is lost by chance.
 
     With `teacher_check`, only examples that help the teacher's own held-back examples (see
     `helpful_on_held_out`) are kept.
@@ -73,7 +75,43 @@ def synthesize_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
         drafts = sampled_examples(workspace, seed)
     if settings.teacher_check:
         drafts = helpful_on_held_out(workspace, drafts)
-    return drafts[: settings.keep]
+    return labels_alternating(task, drafts)[: settings.keep]
+
+
+def labels_alternating(task: Task, drafts: list[Draft]) -> list[Draft]:
+    """Ranked example drafts reordered so that labels take turns, each label's in rank order."""
+    if not task.labels:
+        return drafts
+    by_label = [[d for d in drafts if d.example and d.example.answer == label] for label in task.labels]
+    return interleave(by_label)
+
+
+def labelled_as_taught(workspace: TeacherWorkspace, drafts: list[Draft]) -> list[Draft]:
+    """The example drafts whose answer the teacher's own few-shot classifier does not dispute
+    (its model reading its shots answers each draft's input), order kept: a message sampled as
+    ham that it reads as spam, or a worked answer whose result it does not reach, is dropped;
+    a label it scores level with the best stands."""
+    if not drafts:
+        return []
+    task = workspace.task
+    classifier = Student.for_settings(workspace.model, task, workspace.settings)
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in workspace.shots()])
+    inputs = [draft.example.input if draft.example else draft.text for draft in drafts]
+    answers = classifier.answer_many(preamble, inputs)
+    return [
+        draft
+        for draft, answer in zip(drafts, answers, strict=True)
+        if draft.example is not None and agrees(task, answer, draft.example)
+    ]
+
+
+def agrees(task: Task, answer: Answer, example: Example) -> bool:
+    """Whether a classifier's `answer` allows the example's own answer: it is the answer, or
+    (for labels) scored level with it."""
+    if task.is_correct(answer.answer, example):
+        return True
+    scores = answer.scores or {}
+    return example.answer in scores and scores[example.answer] >= max(scores.values())
 
 
 def helpful_on_held_out(workspace: TeacherWorkspace, drafts: list[Draft]) -> list[Draft]:
@@ -113,7 +151,7 @@ def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
     )
     parsed = _unique(task.parse_generated(text) for text in texts)
     scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
-    return _drafts(task, _rank(workspace, prompt, scored))
+    return labelled_as_taught(workspace, _drafts(task, _rank(workspace, prompt, scored)))
 
 
 def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[str]) -> list[Draft]:
@@ -146,7 +184,8 @@ def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[st
             for text in texts
         )
         ranked_by_label.append(_rank(workspace, prompt, [(e, f" {e.input}") for e in examples]))
-    return _drafts(task, [e for group in zip(*ranked_by_label, strict=False) for e in group])
+    ranked = [e for group in zip(*ranked_by_label, strict=False) for e in group]
+    return labelled_as_taught(workspace, _drafts(task, ranked))
 
 
 def _drafts(task: Task, ranked: list[tuple[Example, float]]) -> list[Draft]:

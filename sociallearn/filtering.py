@@ -11,7 +11,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from sociallearn.privacy.filter import FilterSettings, check, check_answer
+from sociallearn.privacy.filter import (
+    FilterSettings,
+    check,
+    check_answer,
+    mentioned_in_either,
+    redact_mentions,
+)
 from sociallearn.schema import Lesson, Verdict
 from sociallearn.tasks import Example
 from sociallearn.workspace import Draft, TeacherWorkspace
@@ -82,7 +88,8 @@ def check_example(
     The input is checked like an instruction, an answer that is more than a label (a worked
     GSM8K answer, a number, a word) by `check_answer`. An answer cannot lose a number and stay
     right, so an example whose input held a private number is dropped (its answer is worked
-    from it), and so is a bare answer that would need redacting.
+    from it), and so is a bare answer that would need redacting. A name, place or organisation
+    found in either text is redacted in both, so that the two agree.
     """
     verdict, shared_input = check(example.input, private_texts, settings, number_texts=records)
     if example.output in labels:
@@ -96,10 +103,16 @@ def check_example(
     elif answer.redactions and example.output == example.answer:
         reasons.append("answer: a bare answer that would need redacting")
     answer_failed = len(reasons) > len(verdict.reasons)  # a reason that is not the input's
+    redactions = Counter(verdict.redactions) + Counter(answer.redactions)
+    if settings.enabled and settings.pii == "redact":
+        found = mentioned_in_either(example.input, example.output, settings)
+        shared_input, in_question = redact_mentions(shared_input, found)
+        shared_output, in_answer = redact_mentions(shared_output, found)
+        redactions += Counter(in_question) + Counter(in_answer)
     merged = Verdict(
         passed=not settings.enabled or (verdict.passed and not answer_failed),
         reasons=reasons,
-        redactions=dict(Counter(verdict.redactions) + Counter(answer.redactions)),
+        redactions=dict(redactions),
         max_similarity=verdict.max_similarity,
     )
     shared = example.model_copy(update={"input": shared_input, "output": shared_output})

@@ -10,7 +10,9 @@ manner of ProTeGi. With `separate_feedback` the errors a revision reads are the 
 the teacher's teaching examples (not its shots), so that the held-back check does not reward a
 revision for fixing the very errors it was shown. The teacher's examples appear only in its
 own prompts to its own model; drafts, errors and the best drafts stay in its workspace, and
-only the final drafts go on to the privacy filter. With `refine_filtered` (the default) each
+only the final drafts go on to the privacy filter. The loop chooses among drafts on one half
+of the held-back examples and accepts its choice on the other (`accept`): the refined drafts
+replace the first ones only when they clearly do better there. With `refine_filtered` (the default) each
 round checks the drafts as the filter would share them (rejected ones left out, redactions
 applied), so the loop refines what the student will read, and a revision tops up what the
 filter removed.
@@ -29,16 +31,17 @@ filter removed.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sociallearn import prompts
 from sociallearn.drafting import balanced_samples, sampled_examples, write_instruction
 from sociallearn.evaluate import evaluate
 from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
-from sociallearn.scoring import held_out_scores, interleave, judging_examples, labels_in_turn
+from sociallearn.scoring import check_halves, interleave, labels_in_turn, scores_on
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, Task
 from sociallearn.workspace import Draft, Miss, TeacherWorkspace
@@ -49,11 +52,13 @@ AMEND_TOKENS = 120  # the new rules of an amended instruction (at most three sho
 
 @dataclass(frozen=True)
 class RoundResult:
-    """One round of the loop: the held-back accuracy of the drafts checked, and whether a
-    revision now waits in the workspace for the next round's check."""
+    """One round of the loop: the held-back accuracy of the drafts checked, whether a revision
+    now waits in the workspace for the next round's check, and after the last round the
+    acceptance check (`accept`)."""
 
     accuracy: float
     revised: bool
+    acceptance: dict[str, float] = field(default_factory=dict)
 
 
 def keep_refining(accuracies: Sequence[float], rounds: int) -> bool:
@@ -82,8 +87,9 @@ def refine_round(
     if not accuracies:
         workspace.best_drafts, workspace.best_accuracy, workspace.round_errors = [], -1.0, []
         workspace.candidates = [workspace.drafts]
+        workspace.first_drafts = workspace.drafts
     settings, accuracy, passed = workspace.settings, -1.0, False
-    held = judging_examples(workspace.task, workspace.silo, settings.votes_held_out)
+    held, _ = check_halves(workspace.task, workspace.silo, settings.votes_held_out)
     for candidate in workspace.candidates:
         drafts = shared_drafts(workspace, candidate) if settings.refine_filtered else candidate
         if not drafts and accuracies:
@@ -109,8 +115,54 @@ def refine_round(
             workspace.candidates = candidates
             return RoundResult(accuracy, revised=True)
     # Nothing the filter passes: the first drafts go on, for the filter to reject with reasons.
-    workspace.drafts, workspace.candidates = workspace.best_drafts or workspace.drafts, []
-    return RoundResult(accuracy, revised=False)
+    workspace.drafts, acceptance = accept(workspace, student_model)
+    workspace.candidates = []
+    return RoundResult(accuracy, revised=False, acceptance=acceptance)
+
+
+def accept(
+    workspace: TeacherWorkspace, student_model: LanguageModel
+) -> tuple[list[Draft], dict[str, float]]:
+    """The drafts that go on to the filter, and the acceptance check's numbers: the best
+    revision replaces the first drafts only if, on held-back examples that chose nothing
+    (`check_halves`), the student does clearly better with it (`clearly_better`)."""
+    best, first = workspace.best_drafts, workspace.first_drafts
+    if not best:
+        return workspace.drafts, {}
+    shared_first = shared_drafts(workspace, first) if workspace.settings.refine_filtered else first
+    _, held = check_halves(workspace.task, workspace.silo, workspace.settings.votes_held_out)
+    if best == shared_first or not held:
+        return best, {}
+    before = correctness(workspace, student_model, shared_first, held)
+    after = correctness(workspace, student_model, best, held)
+    adopted = clearly_better(after, before)
+    acceptance = {
+        "first": sum(before) / len(held),
+        "refined": sum(after) / len(held),
+        "adopted": float(adopted),
+    }
+    return (best if adopted else first), acceptance
+
+
+def clearly_better(ours: Sequence[bool], theirs: Sequence[bool]) -> bool:
+    """Whether `ours` beats `theirs` on the same examples by more than the check's noise: the
+    examples only ours gets right outnumber those only theirs gets right by more than the
+    standard deviation of that difference under no effect (a sign test at z > 1)."""
+    wins = sum(a and not b for a, b in zip(ours, theirs, strict=True))
+    losses = sum(b and not a for a, b in zip(ours, theirs, strict=True))
+    return wins - losses > math.sqrt(wins + losses)
+
+
+def correctness(
+    workspace: TeacherWorkspace,
+    student_model: LanguageModel,
+    drafts: Sequence[Draft],
+    held: Sequence[Example],
+) -> list[bool]:
+    """Whether the student answers each of `held` rightly after a prompt built from `drafts`."""
+    student = Student.for_settings(student_model, workspace.task, workspace.settings)
+    result = evaluate(student, student_prompt(workspace.task, drafts), held)
+    return [prediction.correct for prediction in result.predictions]
 
 
 def student_prompt(task: Task, drafts: Sequence[Draft]) -> str:
@@ -147,7 +199,7 @@ def feedback_examples(workspace: TeacherWorkspace) -> list[Example]:
     labels in turn."""
     task, silo, settings = workspace.task, workspace.silo, workspace.settings
     if not settings.separate_feedback:
-        return judging_examples(task, silo, settings.votes_held_out)
+        return check_halves(task, silo, settings.votes_held_out)[0]
     shots = set(workspace.shots())
     pool = [e for e in silo.examples if e not in shots and e != silo.canary]
     return labels_in_turn(task, pool, settings.votes_held_out)
@@ -266,9 +318,8 @@ def without_harmful(
     preambles = [student_prompt(task, drafts)] + [
         student_prompt(task, drafts[:i] + drafts[i + 1 :]) for i in range(len(drafts))
     ]
-    full, *without = held_out_scores(
-        student_model, task, workspace.silo, preambles, settings.votes_held_out
-    )
+    held, _ = check_halves(task, workspace.silo, settings.votes_held_out)
+    full, *without = scores_on(student_model, task, held, preambles)
     harmful = {i for i, score in enumerate(without) if score > full}
     if not harmful and len(drafts) >= settings.keep:
         harmful = {max(range(len(drafts)), key=lambda i: without[i])}

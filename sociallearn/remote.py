@@ -41,6 +41,7 @@ class RemoteTeacher:
             "candidates": [Lesson.model_validate(item) for item in output.get("candidates", [])],
             "dropped": [TeacherDrop.model_validate(item) for item in output.get("dropped", [])],
             "held_out_accuracy": dict(output.get("held_out_accuracy") or {}),
+            "acceptance": dict(output.get("acceptance") or {}),
         }
 
     def judge(self, teacher_id: str, settings: Settings, preambles: list[str]) -> list[float]:

@@ -54,7 +54,14 @@ class Resources:
     def _split(self) -> DataSplit:
         s = self.settings
         return load_split(
-            self.task, s.data_path, s.teachers, s.test_size, s.seed, s.canary, s.canary_answer
+            self.task,
+            s.data_path,
+            s.teachers,
+            s.test_size,
+            s.seed,
+            s.canary,
+            s.canary_answer,
+            final=s.final,
         )
 
     @cached_property

@@ -31,11 +31,30 @@ def labels_in_turn(task: Task, pool: Sequence[Example], size: int) -> list[Examp
     return interleave(by_label)[:size]
 
 
+def check_halves(
+    task: Task, silo: TeacherSilo, size: int
+) -> tuple[list[Example], list[Example]]:
+    """Two disjoint sets of up to `size` held-back examples, labels in turn: a refining teacher
+    chooses among its drafts on the first and accepts the chosen ones on the second, so that
+    the choice cannot flatter the acceptance. Each label's examples go to the two in turn."""
+    pool = silo.held_out or silo.examples
+    groups = [[e for e in pool if e.answer == label] for label in task.labels] or [list(pool)]
+    select = interleave([group[0::2] for group in groups])[:size]
+    accept = interleave([group[1::2] for group in groups])[:size]
+    return select, accept
+
+
 def held_out_scores(
     model: LanguageModel, task: Task, silo: TeacherSilo, preambles: Sequence[str], size: int
 ) -> list[float]:
     """The teacher's score of each student prompt preamble on `size` held-back examples."""
-    held = judging_examples(task, silo, size)
+    return scores_on(model, task, judging_examples(task, silo, size), preambles)
+
+
+def scores_on(
+    model: LanguageModel, task: Task, held: Sequence[Example], preambles: Sequence[str]
+) -> list[float]:
+    """The score of each student prompt preamble on the examples `held`."""
     if not held or not preambles:
         return [0.0] * len(preambles)
     pairs = [

@@ -100,6 +100,7 @@ class TeacherService:
                 "candidates": output.get("candidates", []),
                 "dropped": output.get("dropped", []),
                 "held_out_accuracy": output.get("held_out_accuracy", {}),
+                "acceptance": output.get("acceptance", {}),
             }
 
         return self._serve("teach", teacher_id, run_id, work)

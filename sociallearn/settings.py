@@ -74,7 +74,7 @@ SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
 # Never sent to a teacher service: what its owner decides (but the task, which the service
 # checks) and what only the coordinator uses.
 _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "approve", "retrieve",
-                     "remote_teachers", "remote_timeout", "canary", "canary_answer"} - {"task"}  # fmt: skip
+                     "remote_teachers", "remote_timeout", "canary", "canary_answer", "final"} - {"task"}  # fmt: skip
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
@@ -163,6 +163,12 @@ class TeachSettings(BaseModel):
         default=200, ge=2, description="examples kept out of every silo to evaluate the student"
     )
     seed: int = Field(default=0, description="seed of the data split, drafting and aggregation")
+    final: bool = Field(
+        default=False,
+        description="test the student on the locked part of the data, which nothing else "
+        "reads (a final evaluation: recorded, and refused for a configuration already "
+        "evaluated); otherwise on the tuning part",
+    )
     teacher_model: str = Field(
         default=DEFAULT_MODEL,
         description=f"the teachers' model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",

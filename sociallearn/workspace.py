@@ -49,6 +49,7 @@ class TeacherWorkspace:
     # Refinement (`refine_rounds`): the candidates the next round checks, the best drafts so
     # far, their held-back accuracy and the student's misses with them.
     candidates: list[list[Draft]] = field(default_factory=list)
+    first_drafts: list[Draft] = field(default_factory=list)
     best_drafts: list[Draft] = field(default_factory=list)
     best_accuracy: float = -1.0
     round_errors: list[Miss] = field(default_factory=list)

@@ -2,10 +2,16 @@
 
 Private examples live only here and in the teachers' workspaces (`sociallearn.resources`),
 inside the teacher's side of the privacy boundary. The graph state carries teacher ids only.
+
+Every dataset is split once, by a fixed hash of each example (`is_locked`), into a tuning part
+and a locked part. Silos and the test set of every run come from the tuning part: development,
+presets and ablations never read the locked part. Only a final evaluation (`final`) tests the
+student on the locked part, with the same silos as the tuning run of its seed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +95,27 @@ def take_test(
     return test, rest
 
 
+LOCKED_FRACTION = 0.25  # of every dataset, read only by final evaluations
+_LOCK_SALT = "sociallearn/locked-test/v1"  # fixed forever: changing it unlocks the locked part
+
+
+def is_locked(task: Task, example: Example) -> bool:
+    """Whether `example` is in the locked part: a fixed hash of the task and the input (case and
+    spacing ignored, so a repeated message falls on one side), the same on every machine."""
+    text = " ".join(example.input.lower().split())
+    digest = hashlib.sha256(f"{_LOCK_SALT}\0{task.name}\0{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") < LOCKED_FRACTION * 2**64
+
+
+def partition(task: Task, examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """The examples split into the tuning part and the locked part (order kept)."""
+    tuning: list[Example] = []
+    locked: list[Example] = []
+    for example in examples:
+        (locked if is_locked(task, example) else tuning).append(example)
+    return tuning, locked
+
+
 def split_data(
     task: Task,
     examples: list[Example],
@@ -98,32 +125,32 @@ def split_data(
     seed: int,
     held_out_fraction: float = 0.25,
     canary: Example | None = None,
+    final: bool = False,
 ) -> DataSplit:
-    """Shuffle, balance classes, set aside a test set, then deal the rest to the teachers.
+    """Shuffle the tuning part, balance classes, set aside a test set, then deal the rest to the
+    teachers; with `final`, the test set is drawn from the locked part instead.
 
     A `canary` (for privacy measurement) is planted in every teacher's teaching examples.
     """
     if teachers < 0:
         raise ValueError("teachers cannot be negative")
-    missing = [label for label in task.labels if all(e.answer != label for e in examples)]
-    if missing:
-        raise DataError(
-            f"the data has no example labelled {', '.join(missing)}: {task.name} needs every "
-            f"label ({', '.join(task.labels)}) to balance its test set and teach"
-        )
+    tuning, locked = partition(task, examples)
+    _require_labels(task, tuning, "the tuning part of the data")
     rng = random.Random(seed)
-    pool = list(examples)
+    pool = list(tuning)
     rng.shuffle(pool)
     if task.labels:
         pool = balance(pool, task.labels, rng)
     test, rest = take_test(pool, task.labels, test_size)
-    smallest_test = test_size - max(len(task.labels) - 1, 0)  # labels get equal shares
-    if len(test) < smallest_test or len(rest) < 2 * teachers:
+    _require_test(task, test, test_size, len(pool), "usable examples of the tuning part")
+    if len(rest) < 2 * teachers:
         raise DataError(
-            f"{len(pool)} usable examples (balanced by label) cannot give a test set of "
-            f"{test_size} and at least 2 private examples to each of {teachers} teachers: "
-            "lower the test size or the teachers, or use more data"
+            f"{len(pool)} usable examples of the tuning part (balanced by label) cannot give a "
+            f"test set of {test_size} and at least 2 private examples to each of {teachers} "
+            "teachers: lower the test size or the teachers, or use more data"
         )
+    if final:
+        test = locked_test(task, locked, test_size, seed)
     silos = {
         f"teacher-{index}": own_silo(
             f"teacher-{index}", rest[index::teachers], held_out_fraction, canary
@@ -131,6 +158,40 @@ def split_data(
         for index in range(teachers)
     }
     return DataSplit(task=task, test=test, silos=silos)
+
+
+def locked_test(task: Task, locked: list[Example], test_size: int, seed: int) -> list[Example]:
+    """Run `seed`'s test set of a final evaluation: `test_size` examples of the locked part,
+    label-balanced for classification."""
+    _require_labels(task, locked, "the locked part of the data")
+    rng = random.Random(f"locked:{seed}")
+    pool = list(locked)
+    rng.shuffle(pool)
+    if task.labels:
+        pool = balance(pool, task.labels, rng)
+    test, _ = take_test(pool, task.labels, test_size)
+    _require_test(task, test, test_size, len(pool), "usable examples of the locked part")
+    return test
+
+
+def _require_labels(task: Task, examples: list[Example], part: str) -> None:
+    missing = [label for label in task.labels if all(e.answer != label for e in examples)]
+    if missing:
+        raise DataError(
+            f"{part} has no example labelled {', '.join(missing)}: {task.name} needs every "
+            f"label ({', '.join(task.labels)}) to balance its test set and teach"
+        )
+
+
+def _require_test(
+    task: Task, test: list[Example], test_size: int, usable: int, what: str
+) -> None:
+    smallest_test = test_size - max(len(task.labels) - 1, 0)  # labels get equal shares
+    if len(test) < smallest_test:
+        raise DataError(
+            f"{usable} {what} (balanced by label) cannot give a test set of {test_size}: "
+            "lower the test size or use more data"
+        )
 
 
 def own_silo(
@@ -161,6 +222,8 @@ def load_split(
     seed: int,
     canary_input: str | None = None,
     canary_answer: str | None = None,
+    *,
+    final: bool = False,
 ) -> DataSplit:
     """The task's data split for these settings (the same settings give the same split)."""
     examples = task.load(Path(data_path) if data_path else None)
@@ -169,5 +232,11 @@ def load_split(
         answer = canary_answer or ""
         canary = Example(input=canary_input, output=answer, answer=answer)
     return split_data(
-        task, examples, teachers=teachers, test_size=test_size, seed=seed, canary=canary
+        task,
+        examples,
+        teachers=teachers,
+        test_size=test_size,
+        seed=seed,
+        canary=canary,
+        final=final,
     )

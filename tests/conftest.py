@@ -32,16 +32,26 @@ HAM = [
 ]
 
 
+def write_sms(path: Path, pairs: int) -> Path:
+    """An SMS Spam Collection file of `pairs` spam and ham messages (label<TAB>text)."""
+    rng = random.Random(0)
+    lines = []
+    for i in range(pairs):
+        lines += [f"spam\t{rng.choice(SPAM)} ref{i}", f"ham\t{rng.choice(HAM)} ok{i}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def sms_file(tmp_path: Path) -> Path:
     """A small SMS Spam Collection file in the upstream format (label<TAB>text)."""
-    rng = random.Random(0)
-    lines = []
-    for i in range(10):
-        lines += [f"spam\t{rng.choice(SPAM)} ref{i}", f"ham\t{rng.choice(HAM)} ok{i}"]
-    path = tmp_path / "SMSSpamCollection"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_sms(tmp_path / "SMSSpamCollection", 10)
+
+
+@pytest.fixture
+def larger_sms_file(tmp_path: Path) -> Path:
+    """An SMS file large enough for a teacher to hold back a few examples of each label."""
+    return write_sms(tmp_path / "SMSSpamCollection", 24)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from sociallearn.engine.pool import ModelPool
+from sociallearn.experiments.ledger import LEDGER_NAME, FinalLedger
 from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
 from sociallearn.flags import add_flags, values_from
 
@@ -40,6 +41,18 @@ def add_experiment_parser(sub: Any) -> None:
         help="stem of the .json/.md/.png (default OUT/results)",
     )
     parser.add_argument("--fresh", action="store_true", help="redo finished cells")
+    parser.add_argument(
+        "--ledger",
+        type=Path,
+        default=None,
+        help=f"with --final: the record of final evaluations (default OUT/{LEDGER_NAME})",
+    )
+    parser.add_argument(
+        "--force-final",
+        action="store_true",
+        help="with --final: evaluate on the locked part again a configuration already "
+        "evaluated there (recorded as forced)",
+    )
     parser.set_defaults(func=cmd_experiment)
 
 
@@ -66,9 +79,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         specs = [spec_from_values(overrides)]
     stem = args.results or args.out / "results"
     finished = [] if args.fresh else finished_cells(output_paths(stem)[0])
+    ledger = FinalLedger(args.ledger or args.out / LEDGER_NAME)
     models = ModelPool(n_gpu_layers=specs[0].n_gpu_layers)
     results = [
-        run_experiment(spec, models=models, out_dir=args.out, resume=not args.fresh, reuse=finished)
+        run_experiment(
+            spec,
+            models=models,
+            out_dir=args.out,
+            resume=not args.fresh,
+            reuse=finished,
+            ledger=ledger if spec.final else None,
+            force_final=args.force_final,
+        )
         for spec in specs
     ]
     paths = write_all(results, stem, title="Social learning: student accuracy")

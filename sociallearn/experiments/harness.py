@@ -49,6 +49,11 @@ class CellResult(BaseModel):
     teachers_dropped: int = 0
     # `+refined`: teacher id → the student's held-back accuracy with each round's drafts
     held_out_accuracy: dict[str, list[float]] = Field(default_factory=dict)
+    # `+refined`: teacher id → its acceptance check (`refining.accept`)
+    acceptance: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # A final evaluation's: how many times this cell has been evaluated on the locked part,
+    # this one included (more than 1 only when forced); 0 on the tuning part.
+    final_evaluations: int = 0
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Taught:
     lessons: list[Lesson] = field(default_factory=list)
     teachers_dropped: int = 0
     held_out_accuracy: dict[str, list[float]] = field(default_factory=dict)
+    acceptance: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def cell_settings(
@@ -104,6 +110,7 @@ def teach_cell(
         lessons,
         len(state.get("dropped", [])),
         dict(state.get("held_out_accuracy", {})),
+        dict(state.get("acceptance", {})),
     )
 
 
@@ -140,4 +147,5 @@ def run_cell(
         lessons=[lesson.text for lesson in taught.lessons],
         teachers_dropped=taught.teachers_dropped,
         held_out_accuracy=taught.held_out_accuracy,
+        acceptance=taught.acceptance,
     )

@@ -35,7 +35,7 @@ def add_privacy_parser(sub: Any) -> None:
             for name, p in PRESETS.items()
         ),
     )
-    add_flags(run, PrivacyConfig)
+    add_flags(run, PrivacyConfig, exclude={"final"})
     run.add_argument("--out", type=Path, default=Path("privacy-results"), help="output folder")
     run.add_argument(
         "--budget-minutes", type=float, default=None, help="start no repetition after this long"

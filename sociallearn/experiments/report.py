@@ -33,6 +33,11 @@ NAMES = {
     "instructions": "instructions",
 }
 TABLE_1 = ("zero_shot", "original_examples", "instructions")
+TEST_PARTS = {  # `ExperimentResult.test_part`, as a table says it
+    "all": "all (before the locked split)",
+    "tuning": "tuning part",
+    "locked": "**locked part** (final)",
+}
 
 
 def method_name(label: str) -> str:
@@ -113,7 +118,8 @@ def to_markdown(results: Sequence[ExperimentResult], *, title: str = "Results") 
         "Student accuracy (%) on held-out test examples: mean over runs (seeds) with its 95% "
         "Student-t interval over runs. `*`: significantly different from `original examples` "
         "(paired permutation test over every (run, test example), 10,000 reshuffles, p < 0.05). "
-        "Each run draws a new split of the data, new teacher silos and new samples.",
+        "Each run draws a new split of the data, new teacher silos and new samples. Test data: "
+        "the tuning part of the data, or the locked part that only final evaluations read.",
         "",
     ]
     lines += _settings_table(results)
@@ -164,16 +170,16 @@ def _synthetic_labels(results: Sequence[ExperimentResult]) -> list[str]:
 
 def _settings_table(results: Sequence[ExperimentResult]) -> list[str]:
     lines = [
-        "| experiment | task | teacher → student | n | m | τ | k | keep | lessons | test × runs "
-        "| cells done | time (CPU) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| experiment | task | teacher → student | n | m | τ | k | keep | lessons | test data "
+        "| test × runs | cells done | time (CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r.spec
         lines.append(
             f"| {s.name} | {s.task} | {s.teacher_model} → {s.student_model} | {s.shots} | "
             f"{s.teachers} | {s.temperature} | {s.samples} | {s.keep} | {s.lessons} | "
-            f"{r.test_size} × {len({c.seed for c in r.cells})} | "
+            f"{TEST_PARTS[r.test_part]} | {r.test_size} × {len({c.seed for c in r.cells})} | "
             f"{len(r.cells)} of {r.planned_cells} | {r.seconds / 60:.1f} min "
             f"({r.cpu_seconds / 60:.1f} min) |"
         )

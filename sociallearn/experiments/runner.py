@@ -1,7 +1,9 @@
 """Run an experiment: every method × run is a cell (`harness.run_cell`), then a summary.
 
 Each finished cell is saved as JSON under `out_dir/cells/`; an interrupted experiment resumes
-from there (and an interrupted graph run from its SQLite checkpoint).
+from there (and an interrupted graph run from its SQLite checkpoint). A final evaluation (the
+spec's `final`: tests on the locked part of the data) records every cell it computes in a
+ledger (`ledger.FinalLedger`) and computes none twice unless forced.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ValidationError
@@ -18,7 +21,8 @@ from tqdm import tqdm
 
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.harness import CellResult, run_cell
-from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
+from sociallearn.experiments.ledger import LEDGER_NAME, AlreadyEvaluated, FinalLedger
+from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec, MethodSpec
 from sociallearn.experiments.stats import (
     Interval,
     mean_interval,
@@ -51,6 +55,9 @@ class ExperimentResult(BaseModel):
     """Settings, per-example predictions of every cell, and the per-method summary."""
 
     spec: ExperimentSpec
+    # The data the student was tested on: the tuning part, the locked part (a final
+    # evaluation), or all of it (results written before the data was split).
+    test_part: Literal["all", "tuning", "locked"] = "all"
     planned_cells: int  # methods × runs; more than len(cells) when a time budget ran out
     test_size: int  # test examples per run
     summaries: list[MethodSummary]
@@ -73,6 +80,8 @@ def run_experiment(
     progress: bool = True,
     deadline: float | None = None,
     reuse: Sequence[CellResult] = (),
+    ledger: FinalLedger | None = None,
+    force_final: bool = False,
 ) -> ExperimentResult:
     """Run (or resume) every cell of `spec` and summarise it.
 
@@ -81,42 +90,65 @@ def run_experiment(
     done so far (whole runs first: cells go run by run) and says how many were planned. When
     resuming, finished cells come from `out_dir` or from `reuse` (e.g. a committed results
     file's, `report.finished_cells`) where their key matches: the same settings, method, seed.
+    A final evaluation records its cells in `ledger` (default `out_dir/final_ledger.jsonl`)
+    and raises `AlreadyEvaluated`, before computing anything, for a cell the ledger holds and
+    no finished cell gives, unless `force_final` (which evaluates every such cell again).
     """
-    models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     out_dir.mkdir(parents=True, exist_ok=True)
     cells_dir = out_dir / "cells" / spec.task
     cells_dir.mkdir(parents=True, exist_ok=True)
     plan = [(seed, method) for seed in spec.seeds for method in spec.methods]
+    if spec.final:
+        ledger = ledger or FinalLedger(out_dir / LEDGER_NAME)
+    reusable = {cell.key: cell for cell in reuse}
+
+    def cell_path(seed: int, method: MethodSpec) -> Path:
+        return cells_dir / f"{method.label}-seed{seed}-{spec.cell_key(method, seed)}.json"
+
+    def finished(seed: int, method: MethodSpec) -> CellResult | None:
+        key = spec.cell_key(method, seed)
+        if not resume or (force_final and ledger and ledger.evaluations(key)):
+            return None
+        return _read_cell(cell_path(seed, method)) or reusable.get(key)
+
+    if ledger is not None and not force_final and (deadline is None or time.time() <= deadline):
+        _refuse_evaluated_again(spec, plan, ledger, finished)
+    models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     connection = sqlite3.connect(out_dir / "checkpoints.sqlite", check_same_thread=False)
     cells: list[CellResult] = []
-    reusable = {cell.key: cell for cell in reuse}
     try:
         saver = SqliteSaver(connection, serde=checkpoint_serializer())
         bar = tqdm(plan, desc=f"{spec.name} ({spec.task})", disable=not progress, unit="cell")
         for seed, method in bar:
-            key = spec.cell_key(method, seed)
-            path = cells_dir / f"{method.label}-seed{seed}-{key}.json"
-            cell = _read_cell(path) if resume else None
-            if cell is None and resume and key in reusable:
-                cell = reusable[key]
-                _write_atomically(path, cell.model_dump_json(indent=1))  # kept for the next call
+            key, path = spec.cell_key(method, seed), cell_path(seed, method)
+            cell = finished(seed, method)
             if cell is not None:
+                if not path.is_file():
+                    _write_atomically(path, cell.model_dump_json(indent=1))  # for the next call
                 cells.append(cell)
                 continue
             if deadline is not None and time.time() > deadline:
                 continue  # out of time: later calls resume from the finished cells
-            if not resume:
-                saver.delete_thread(spec.cell_key(method, seed))  # teach again, not replay
+            recorded = len(ledger.evaluations(key)) if ledger is not None else 0
+            if not resume or recorded:
+                saver.delete_thread(key)  # teach again, not replay
             bar.set_postfix_str(f"{method.label}, seed {seed}")
             cell = run_cell(
                 spec, method, seed, models, out_dir=out_dir, checkpointer=saver, progress=progress
             )
+            if ledger is not None:
+                ledger.record(
+                    key=key, task=spec.task, method=method.label, seed=seed,
+                    accuracy=cell.accuracy, n=cell.n, forced=recorded > 0,
+                )  # fmt: skip
+                cell.final_evaluations = recorded + 1
             _write_atomically(path, cell.model_dump_json(indent=1))
             cells.append(cell)
     finally:
         connection.close()
     return ExperimentResult(
         spec=spec,
+        test_part="locked" if spec.final else "tuning",
         planned_cells=len(plan),
         test_size=cells[0].n if cells else 0,
         summaries=summarise(spec, cells),
@@ -126,6 +158,31 @@ def run_experiment(
         cpu_count=os.cpu_count(),
         load_average=os.getloadavg() if hasattr(os, "getloadavg") else None,
     )
+
+
+def _refuse_evaluated_again(
+    spec: ExperimentSpec,
+    plan: Sequence[tuple[int, MethodSpec]],
+    ledger: FinalLedger,
+    finished: Callable[[int, MethodSpec], CellResult | None],
+) -> None:
+    """Raise `AlreadyEvaluated` naming the planned cells that the ledger records as evaluated on
+    the locked part and that no finished cell gives (they would be evaluated again)."""
+    again = []
+    for seed, method in plan:
+        recorded = ledger.evaluations(spec.cell_key(method, seed))
+        if recorded and finished(seed, method) is None:
+            last = recorded[-1]
+            again.append(
+                f"{method.label} (seed {seed}): {100 * last.accuracy:.1f}% on {last.at}"
+            )
+    if again:
+        raise AlreadyEvaluated(
+            f"already evaluated on the locked test part ({ledger.path}): "
+            + "; ".join(again)
+            + ". Its results are the ones to report; to evaluate this configuration again "
+            "(recorded as forced), pass --force-final"
+        )
 
 
 def finished_so_far(

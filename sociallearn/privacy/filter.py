@@ -19,6 +19,9 @@ Layers, in order:
   is undone (spelled-out digits, digits split by zero-width characters, a name spelled letter by
   letter) is rejected: it cannot be redacted reliably.
 
+Last, a quality layer rejects degenerate text (`degenerate`): nothing left but placeholders, or
+a phrase repeated over and over (a sample that ran to its token limit).
+
 Reasons name the layer and numbers, never the private text. Text is NFKC-normalised, stripped
 of zero-width characters and "defanged" URLs ("hxxp", "[.]") are restored before any check.
 """
@@ -39,7 +42,16 @@ from typing import Literal
 from rapidfuzz import fuzz
 
 from sociallearn.privacy.names import is_name
-from sociallearn.privacy.pii import EVERYDAY_ZIPF, PII_PLACEHOLDER, common_word, pii_spans, redact
+from sociallearn.privacy.pii import (
+    EVERYDAY_ZIPF,
+    PII_PLACEHOLDER,
+    common_word,
+    mention_spans,
+    mentions,
+    merge,
+    pii_spans,
+    redact,
+)
 from sociallearn.schema import Verdict
 
 
@@ -475,5 +487,50 @@ def check(
         reasons.append(
             "pii (obfuscated): " + ", ".join(f"{k}×{v}" for k, v in sorted(hidden.items()))
         )
+    if reason := degenerate(text):
+        reasons.append(reason)
     similarity = round(1.0 - worst, 4)
     return _verdict(candidate, text, reasons, redactions, settings, similarity)
+
+
+REPEATED_NGRAM = 4  # words in a run that counts as repeated
+MOST_REPEATED = 0.5  # the share of a text's words in repeated runs above which it is degenerate
+_PLACEHOLDERS = re.compile("|".join(re.escape(p) for p in PII_PLACEHOLDER.values()))
+
+
+def degenerate(text: str) -> str | None:
+    """Why `text` is no usable lesson, or None: it has no words besides placeholders, or over
+    `MOST_REPEATED` of its words (12 or more) lie in runs of `REPEATED_NGRAM` words that it
+    repeats (a phrase written over and over until the sample's token limit)."""
+    words = re.findall(r"\w+", _PLACEHOLDERS.sub(" ", clean(text)).lower())
+    if not words:
+        return "quality: empty (no words besides placeholders)"
+    n = REPEATED_NGRAM
+    if len(words) < 3 * n:
+        return None
+    runs = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    covered = {
+        i + j for i in range(len(words) - n + 1) if runs[tuple(words[i : i + n])] > 1
+        for j in range(n)
+    }  # fmt: skip
+    share = len(covered) / len(words)
+    if share > MOST_REPEATED:
+        return f"quality: repeats itself ({share:.0%} of its words in repeated {n}-word runs)"
+    return None
+
+
+def mentioned_in_either(question: str, answer: str, settings: FilterSettings) -> dict[str, str]:
+    """The names, places and organisations the recogniser finds in either of an example's two
+    texts (text → kind): a name it finds in the question only ("[NAME] had 70 candies ... Jack
+    started with 70") must be redacted in the answer too, or it gives itself away."""
+    if not (settings.names and settings.library):
+        return {}
+    found: dict[str, str] = {}
+    for text in (clean(question), clean(answer)):
+        found |= mentions(text, pii_spans(text, names=True, library=True))
+    return found
+
+
+def redact_mentions(text: str, found: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """`text` with every mention of the names, places and organisations `found` redacted."""
+    return redact(text, merge(sorted(mention_spans(text, found), key=lambda s: s.start)))

@@ -365,13 +365,23 @@ def every_mention(text: str, spans: list[PiiSpan]) -> list[PiiSpan]:
     it calls a name ("Problem" in the heading "Break Down the Problem") is not looked for
     elsewhere, unless it is a listed first name.
     """
-    found = {
+    return spans + mention_spans(text, mentions(text, spans))
+
+
+def mentions(text: str, spans: list[PiiSpan]) -> dict[str, str]:
+    """The names, places and organisations among `spans` (the text of each → its kind), less
+    very common words (see `every_mention`)."""
+    return {
         mention: s.kind
         for s in spans
         if s.kind in _NER_KINDS
         and not common_word(mention := text[s.start : s.end], COMMON_WORD_ZIPF)
     }
-    return spans + [
+
+
+def mention_spans(text: str, found: dict[str, str]) -> list[PiiSpan]:
+    """A span for every mention in `text` of the names, places and organisations `found`."""
+    return [
         PiiSpan(match.start(), match.end(), kind)
         for mention, kind in found.items()
         for match in re.finditer(rf"(?<!\w){re.escape(mention)}(?!\w)", text)

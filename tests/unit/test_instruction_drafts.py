@@ -21,13 +21,13 @@ def test_the_opener_is_only_a_chat_models_first_line(benchmark):
         assert instruction_drafts.without_opener(kept) == kept
 
 
-def test_each_run_reads_every_draft_and_reports_no_text(benchmark, sms_file):
+def test_each_run_reads_every_draft_and_reports_no_text(benchmark, larger_sms_file):
     instruction_drafts = benchmark("instruction_drafts")
     model = ScriptedLM(
         lambda prompt, i: OPENER + RULE if prompt.endswith("Instructions:") else "private notes"
     )
     (spec,) = refined_specs()
-    spec = spec.replace(data_path=str(sms_file), test_size=4)
+    spec = spec.replace(data_path=str(larger_sms_file), test_size=4, teachers=1)
     report = instruction_drafts.measure(
         spec, [0, 1], ModelPool.fixed(model), sampled=2, dev=2, checks=(1, 2)
     )
@@ -50,11 +50,11 @@ def test_each_run_reads_every_draft_and_reports_no_text(benchmark, sms_file):
     assert RULE not in text and "private notes" not in text
 
 
-def test_the_readme_table_shows_each_run_and_the_opener(benchmark, sms_file, tmp_path):
+def test_the_readme_table_shows_each_run_and_the_opener(benchmark, larger_sms_file, tmp_path):
     instruction_drafts, readme_tables = benchmark("instruction_drafts"), benchmark("readme_tables")
     model = ScriptedLM(lambda prompt, i: OPENER + RULE)
     (spec,) = refined_specs()
-    spec = spec.replace(data_path=str(sms_file), test_size=4)
+    spec = spec.replace(data_path=str(larger_sms_file), test_size=4, teachers=1)
     report = instruction_drafts.measure(
         spec, [3], ModelPool.fixed(model), sampled=1, dev=2, checks=(1, 2)
     )

@@ -15,14 +15,13 @@ from sociallearn.aggregators.merge import Merge
 from sociallearn.aggregators.voting import Voting
 from sociallearn.context import Context
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import read_json
 from sociallearn.experiments.spec import REFINED_ROUNDS, ExperimentSpec, MethodSpec
 from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.refining import keep_refining, revise_examples
 from sociallearn.resources import Resources
 from sociallearn.schema import Lesson
-from sociallearn.scoring import judging_examples
+from sociallearn.scoring import check_halves
 from sociallearn.settings import Settings, as_computed
 from sociallearn.tasks import Example
 from sociallearn.teaching import teach
@@ -34,8 +33,8 @@ Reviser = Callable[[list[str], list[str]], list[str]]
 
 def keyword_file(tmp_path: Path, keywords: int) -> Path:
     """SMS data where spam message i carries the keyword kw(i mod `keywords`), ham none."""
-    lines = [f"spam\tClaim the reward with code kw{i % keywords} before Friday, entry {i}" for i in range(24)]  # fmt: skip
-    lines += [f"ham\tSee you at lunch on day {i}, love from everyone at home" for i in range(24)]
+    lines = [f"spam\tClaim the reward with code kw{i % keywords} before Friday, entry {i}" for i in range(96)]  # fmt: skip
+    lines += [f"ham\tSee you at lunch on day {i}, love from everyone at home" for i in range(96)]
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "keywords.tsv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -101,9 +100,10 @@ class Classroom(ScriptedLM):
         ]
 
 
-def classroom_context(tmp_path: Path, model: Classroom, keywords: int = 24, **overrides: object):
+def classroom_context(tmp_path: Path, model: Classroom, keywords: int = 4, **overrides: object):
     values = {"method": "instructions", "teachers": 1, "calibrate": False, "refine_rounds": 2}
-    values["seed"] = 1  # a split with 5 spam messages among the 8 held back
+    values["votes_held_out"] = 16  # 16 held back to choose drafts on, 16 others to accept them
+    values["seed"] = 5  # a split whose teacher-0 misses 7 of 16 spam with its first draft
     values["privacy"] = FilterSettings(names=False)  # the NER takes keywords such as kw4 for names
     return small_context(keyword_file(tmp_path, keywords), tmp_path, model, **{**values, **overrides})  # fmt: skip
 
@@ -119,7 +119,7 @@ def refine_updates(context: Context, **options: object) -> tuple[dict, list[dict
 
 def spam_held_back(context: Context) -> int:
     silo = context.resources.split.silos["teacher-0"]
-    held = judging_examples(context.resources.task, silo, context.settings.votes_held_out)
+    held, _ = check_halves(context.resources.task, silo, context.settings.votes_held_out)
     return sum(example.answer == "spam" for example in held)
 
 
@@ -214,7 +214,8 @@ def test_first_drafts_the_filter_rejects_whole_are_redrafted_from_the_errors(
     no_lesson, redrafted, *_ = rounds[-1]["held_out_accuracy"]["teacher-0"]
     assert model.revisions >= 1 and redrafted > no_lesson
     silo = context.resources.split.silos["teacher-0"]
-    held = {e.input for e in judging_examples(context.resources.task, silo, 8)}
+    chosen_on, _ = check_halves(context.resources.task, silo, context.settings.votes_held_out)
+    held = {e.input for e in (silo.held_out if separate else chosen_on)}
     shown = set(shown_errors(model))  # the errors without a lesson, from the examples asked for
     assert shown and (not shown & held if separate else shown <= held)
     revisions = [p for p in model.prompts if "still got these examples wrong" in p]
@@ -289,7 +290,7 @@ def test_confusion_feedback_counts_each_kind_of_error_and_shows_each_kind(tmp_pa
     counts = re.findall(r"Of (\d+) examples the student got (\d+) wrong: (.*)\.", revision)
     [(checked, wrong, confusions)] = counts
     shown = revision.split(confusions, 1)[1]
-    assert (checked, wrong) == ("8", "5") and confusions == "it answered ham to 5 spam examples"
+    assert (checked, wrong) == ("16", "7") and confusions == "it answered ham to 7 spam examples"
     assert shown.count("The student answered: ham") == 4  # SHOWN_ERRORS
     assert state["lessons"][0].settings["revision_feedback"] == "confusions"
 
@@ -318,15 +319,15 @@ def test_errors_shown_come_from_the_held_back_check_or_separate_examples(tmp_pat
     context = classroom_context(tmp_path, model, separate_feedback=separate, refine_rounds=2)
     state, rounds = refine_updates(context)
     silo = context.resources.split.silos["teacher-0"]
-    held = {e.input for e in judging_examples(context.resources.task, silo, 8)}
+    chosen_on, _ = check_halves(context.resources.task, silo, context.settings.votes_held_out)
     shots = {e.input for e in silo.shots(context.settings.shots, context.settings.seed)}
     shown = shown_errors(model)
     assert len(rounds) >= 2 and shown  # revised, and shown errors each time
     if separate:
-        assert not set(shown) & (held | shots)
+        assert not set(shown) & ({e.input for e in silo.held_out} | shots)
         assert set(shown) <= {e.input for e in silo.examples}
     else:
-        assert set(shown) <= held
+        assert set(shown) <= {e.input for e in chosen_on}  # never the acceptance half
     assert state["lessons"][0].settings["separate_feedback"] is separate
 
 
@@ -372,26 +373,6 @@ def test_settings_key_only_the_cells_that_depend_on_them(field: str, value: obje
     assert rekeyed == keyed
 
 
-def test_instruction_cells_computed_before_instruction_tokens_keep_their_keys():
-    results = Path(__file__).parents[2] / "benchmarks/results/refined_qwen1.5b_k3_h32.json"
-    [committed] = read_json(results)
-    cells = [c for c in committed.cells if c.method.startswith("instructions")]
-    methods = {m.label: m for m in committed.spec.methods}
-    assert len(cells) >= 10
-    assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
-
-
-def test_refined_synthetic_cells_computed_before_replacement_keep_their_keys():
-    name = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined.json"
-    [committed] = read_json(Path(__file__).parents[2] / "benchmarks/results" / name)
-    methods = {m.label: m for m in committed.spec.methods}
-    cells = [c for c in committed.cells if c.method.endswith("+refined")]
-    assert cells and committed.spec.example_revision == "missed"
-    assert all(committed.spec.cell_key(methods[c.method], c.seed) == c.key for c in cells)
-    today = committed.spec.replace(example_revision="replace")
-    assert all(today.cell_key(methods[c.method], c.seed) != c.key for c in cells)
-
-
 def test_refined_cells_checked_unfiltered_keep_their_keys():
     spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
     before = spec.replace(refine_filtered=False)
@@ -403,30 +384,23 @@ def test_refined_cells_checked_unfiltered_keep_their_keys():
     assert ExperimentSpec.model_validate(as_computed(written)) == before
 
 
-def test_refined_synthetic_examples_replace_harmful_ones(tmp_path):
-    # The only ham example is harmful; with `missed` its label goes, as this model writes only
-    # harmful ham (`replace` would sample another: see the test below).
+def test_a_mislabelled_synthetic_example_is_dropped_before_it_is_shared(tmp_path):
+    # The teacher samples ham examples with a spam keyword: its own classifier, reading its
+    # shots, calls them spam, so they never reach the refine loop, the filter or the student.
     def mislabelled_then_spam(prompt: str, n: int) -> str:
         if prompt.endswith("Label: spam\nMessage:"):
             return f" Claim the voucher with code kw{n % 3} this week"
-        return " Claim the voucher with code kw0 this week\nLabel: ham"  # hurts: kw0 is spam
+        return " Claim the voucher with code kw0 this week\nLabel: ham"  # kw0 is spam
 
     model = Classroom()
     model.script = mislabelled_then_spam
     context = classroom_context(
-        tmp_path,
-        model,
-        keywords=3,
-        method="synthetic_examples",
-        samples=4,
-        keep=2,
-        lessons=2,
-        example_revision="missed",
-    )
-    state, rounds = refine_updates(context)
-    accuracies = rounds[-1]["held_out_accuracy"]["teacher-0"]
-    assert accuracies == sorted(set(accuracies)) and len(accuracies) == 3
-    assert [lesson.answer for lesson in state["lessons"]] == ["spam", "spam"]  # the ham one went
+        tmp_path, model, keywords=3, method="synthetic_examples", samples=4, keep=2, lessons=2,
+        refine_rounds=0,
+    )  # fmt: skip
+    state = teach(context)
+    assert not state["lessons"]  # nothing but mislabelled examples: nothing shared
+    assert [drop.reasons for drop in state["dropped"]] == [["no usable draft"]]
 
 
 @pytest.mark.parametrize(
@@ -564,11 +538,9 @@ def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(
     dump = repr(saver.storage) + repr(saver.writes) + repr(saver.blobs) + repr(streamed)
     dump += repr(state)
     assert [text for text in private if text in dump] == []
-    if method == "instructions":
-        # Checked as the filter would share them, the leaking revisions never become the best;
-        # checked unfiltered, they are the best, and the filter catches them afterwards.
-        rejected = any("rejected by the privacy filter" in prompt for prompt in model.prompts)
-        assert rejected is not refine_filtered
+    if method == "instructions" and refine_filtered:
+        # Checked as the filter would share them, the leaking revisions never become the best.
+        assert not any("rejected by the privacy filter" in prompt for prompt in model.prompts)
 
 
 # ---------------------------------------------------------------------------- merging

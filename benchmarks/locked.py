@@ -1,0 +1,103 @@
+"""Results that hold: the published configurations, evaluated on the locked test part.
+
+Every other benchmark tests on the tuning part of the data; this one runs the configurations
+whose tables we publish as final evaluations (`final`: the student is tested on the locked
+part, which nothing else reads, with the same teachers as the tuning run of each seed). Each
+cell is recorded in benchmarks/results/final_ledger.jsonl and is never computed twice: a second
+evaluation of a configuration is refused unless forced (`--force-final`, recorded as such).
+
+SMS spam, qwen1.5b teaches qwen1.5b, domain calibration, m = 4 teachers, n = 8 shots, k = 8
+samples, keep 4, 8 lessons, 32 held-back examples (halves for choosing and accepting refined
+lessons), K = 3 revisions per round, 100 label-balanced locked test messages per run, 5 runs:
+
+- `plain`: 0-shot, the original examples, instructions and synthetic examples (the paper's);
+- `refined instructions`: instructions refined by redrafting, errors shown from the teaching
+  examples (the configuration of the committed 10-run table);
+- `refined synthetic`: synthetic examples refined (about 40 minutes a run on 2 cores).
+
+Runs go whole runs first, study by study, under a time budget, and resume from the finished
+cells (here or committed in benchmarks/results/locked.json):
+
+    .venv/bin/python benchmarks/locked.py --budget-minutes 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.ledger import LEDGER_NAME, FinalLedger
+from sociallearn.experiments.report import finished_cells, output_paths, write_all
+from sociallearn.experiments.runner import ExperimentResult, finished_so_far, run_experiment
+from sociallearn.experiments.spec import ExperimentSpec, parse_methods
+
+RESULTS = Path(__file__).parent / "results"
+SHARED = {
+    "task": "sms_spam", "teacher_model": "qwen1.5b", "student_model": "qwen1.5b",
+    "calibration": "domain", "teachers": 4, "shots": 8, "samples": 8, "keep": 4, "lessons": 8,
+    "votes_held_out": 32, "refine_candidates": 3, "test_size": 100, "runs": 5, "final": True,
+}  # fmt: skip
+BARS = ("zero_shot", "original_examples")
+STUDIES: dict[str, dict[str, Any]] = {
+    "plain": {"methods": (*BARS, "instructions", "synthetic_examples+random")},
+    "refined instructions": {
+        "methods": (*BARS, "instructions", "instructions+refined"),
+        "instruction_revision": "redraft",
+        "separate_feedback": True,
+    },
+    "refined synthetic": {
+        "methods": (*BARS, "synthetic_examples+random", "synthetic_examples+random+refined")
+    },
+}
+
+
+def locked_specs(runs: int = 5) -> list[ExperimentSpec]:
+    """The studies' specs, in the order they run."""
+    specs = []
+    for name, study in STUDIES.items():
+        methods = parse_methods(study["methods"])
+        settings = {key: value for key, value in study.items() if key != "methods"}
+        name = f"{name} (qwen1.5b → qwen1.5b, locked part)"
+        values = {**SHARED, **settings, "runs": runs, "methods": methods, "name": name}
+        specs.append(ExperimentSpec.model_validate(values))
+    return specs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--studies", default=",".join(STUDIES), help="comma-separated names")
+    parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/locked"))
+    parser.add_argument("--results", type=Path, default=RESULTS / "locked", help="output stem")
+    parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
+    parser.add_argument("--force-final", action="store_true", help="evaluate recorded cells again")
+    args = parser.parse_args()
+    chosen = args.studies.split(",")
+    unknown = sorted(set(chosen) - set(STUDIES))
+    if unknown:
+        parser.error(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
+    specs = [s for s, name in zip(locked_specs(args.runs), STUDIES, strict=True) if name in chosen]
+    deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
+    ledger = FinalLedger(RESULTS / LEDGER_NAME)
+    finished = finished_cells(output_paths(args.results)[0])
+    models = ModelPool()
+    for spec in specs:
+        for runs in range(1, spec.runs + 1):  # whole runs first
+            run_experiment(
+                spec.replace(runs=runs), models=models, out_dir=args.out, deadline=deadline,
+                reuse=finished, ledger=ledger, force_final=args.force_final,
+            )  # fmt: skip
+            results: list[ExperimentResult] = [
+                finished_so_far(other, out_dir=args.out, reuse=finished) for other in specs
+            ]
+            title = "Results that hold: final evaluations on the locked test part"
+            paths = write_all(results, args.results, title=title)
+    done = sum(len(r.cells) for r in results)
+    print(f"{done} of {sum(r.planned_cells for r in results)} cells; wrote {paths[0]}")
+
+
+if __name__ == "__main__":
+    main()
