@@ -79,7 +79,8 @@ def main() -> None:
     unknown = sorted(set(chosen) - set(STUDIES))
     if unknown:
         parser.error(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
-    specs = [s for s, name in zip(locked_specs(args.runs), STUDIES, strict=True) if name in chosen]
+    every = locked_specs(args.runs)
+    specs = [spec for spec, name in zip(every, STUDIES, strict=True) if name in chosen]
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
     ledger = FinalLedger(RESULTS / LEDGER_NAME)
     finished = finished_cells(output_paths(args.results)[0])
@@ -90,8 +91,8 @@ def main() -> None:
                 spec.replace(runs=runs), models=models, out_dir=args.out, deadline=deadline,
                 reuse=finished, ledger=ledger, force_final=args.force_final,
             )  # fmt: skip
-            results: list[ExperimentResult] = [
-                finished_so_far(other, out_dir=args.out, reuse=finished) for other in specs
+            results: list[ExperimentResult] = [  # every study's, run now or before
+                finished_so_far(other, out_dir=args.out, reuse=finished) for other in every
             ]
             title = "Results that hold: final evaluations on the locked test part"
             paths = write_all(results, args.results, title=title)

@@ -160,26 +160,32 @@ def check_minus_test(cell: dict[str, Any]) -> float | None:
 
 def locked_rows(path: Path) -> list[str]:
     """Final evaluations on the locked part (locked.json): per study and method, the runs, the
-    mean with its interval, the worst run, the gap recovered, the test against the original
-    examples, the minutes per run, and for refined methods how far the loop's own held-back
-    check stood above the test accuracy."""
+    mean with its interval, the worst run and the worst difference from 0-shot on a run, the
+    gap recovered, the test against the original examples, the minutes per run, and for
+    refined methods how far the loop's own held-back check stood above the test accuracy."""
     lines = [
-        "| study | method | per run (%) | mean [95% interval] | worst run | gap | p vs original "
-        "| min/run | check − test |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| study | method | per run (%) | mean [95% interval] | worst run | worst − 0-shot | gap "
+        "| p vs original | min/run | check − test |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for experiment in json.loads(path.read_text())["experiments"]:
         study = experiment["spec"]["name"].split(" (")[0]
+        zero_shot = {c["seed"]: c["accuracy"] for c in experiment["cells"]
+                     if c["method"] == "zero_shot"}  # fmt: skip
         for summary in experiment["summaries"]:
             method = summary["method"]
             cells = [c for c in experiment["cells"] if c["method"] == method]
             gaps = [g for c in cells if (g := check_minus_test(c)) is not None]
+            below = [100 * (c["accuracy"] - zero_shot[c["seed"]])
+                     for c in cells if c["seed"] in zero_shot]  # fmt: skip
             p = summary.get("p_value")
             gap = summary.get("recovered_gap")
             lines.append(
                 f"| {study} | {COLUMNS.get(method, method)} | "
                 + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
                 + f" | {percent(summary, gap=False)} | {100 * min(summary['accuracies']):.0f} | "
+                + (f"{min(below):+.0f}" if below and method != "zero_shot" else "")
+                + " | "
                 + ("" if gap is None or method in ("zero_shot", "original_examples")
                    else f"{gap:+.2f}")
                 + f" | {'' if p is None else f'{p:.3f}'} | "

@@ -12,10 +12,10 @@ revision for fixing the very errors it was shown. The teacher's examples appear 
 own prompts to its own model; drafts, errors and the best drafts stay in its workspace, and
 only the final drafts go on to the privacy filter. The loop chooses among drafts on one half
 of the held-back examples and accepts its choice on the other (`accept`): the refined drafts
-replace the first ones only when they clearly do better there. With `refine_filtered` (the default) each
-round checks the drafts as the filter would share them (rejected ones left out, redactions
-applied), so the loop refines what the student will read, and a revision tops up what the
-filter removed.
+replace the first ones only when they clearly do better there. With `refine_filtered` (the
+default) each round checks the drafts as the filter would share them (rejected ones left out,
+redactions applied), so the loop refines what the student will read, and a revision tops up
+what the filter removed.
 
 - Instructions: the teacher's model rewrites the instruction, shown a few of the examples the
   student got wrong with it (`revision_feedback: confusions`: and how many of

@@ -1,5 +1,8 @@
 """Synthetic examples: k samples at temperature τ from a few-shot prompt, the likeliest kept.
 
+Before sharing, the teacher's own few-shot classifier re-labels each sample and drops those it
+labels otherwise, and the kept ones take the labels in turn (`drafting.synthesize_examples`).
+
 Options (settings): `balanced_generation` conditions each sample on a label, labels in turn;
 `teacher_check` keeps only examples that help the teacher's own held-back data.
 """

@@ -191,3 +191,25 @@ def test_the_cli_refuses_a_second_final_evaluation(big_sms, tmp_path, scripted_c
     # `teach` has no --final: a teach run never reads the locked part.
     with pytest.raises(SystemExit):
         main(["teach", "--final"])
+
+
+def test_the_results_page_gives_each_methods_worst_run_and_the_checks_optimism(
+    big_sms, tmp_path, spam_model, benchmark
+):
+    readme_tables = benchmark("readme_tables")
+    ledger = FinalLedger(tmp_path / "ledger.jsonl")
+    result = run_experiment(final_spec(big_sms), models=spam_model, out_dir=tmp_path / "a",
+                            progress=False, ledger=ledger)  # fmt: skip
+    path = write_all([result], tmp_path / "locked", title="t")[0]
+    header, _, *rows = readme_tables.locked_rows(path)
+    assert "worst − 0-shot" in header and "check − test" in header
+    assert [row.split(" | ")[1] for row in rows] == ["0-shot", "original"]
+    assert all(row.count("|") == header.count("|") for row in rows)
+    # A refining teacher's check: its acceptance check where it ran, else its best round.
+    cell = {
+        "accuracy": 0.70,
+        "held_out_accuracy": {"teacher-0": [0.8, 0.9], "teacher-1": [0.6, 1.0]},
+        "acceptance": {"teacher-1": {"first": 0.75, "refined": 0.8, "adopted": 0.0}},
+    }
+    assert readme_tables.check_minus_test(cell) == pytest.approx(100 * ((0.9 + 0.75) / 2 - 0.7))
+    assert readme_tables.check_minus_test({"accuracy": 0.5}) is None
