@@ -135,22 +135,15 @@ def split_data(
     if teachers < 0:
         raise ValueError("teachers cannot be negative")
     tuning, locked = partition(task, examples)
-    _require_labels(task, tuning, "the tuning part of the data")
-    rng = random.Random(seed)
-    pool = list(tuning)
-    rng.shuffle(pool)
-    if task.labels:
-        pool = balance(pool, task.labels, rng)
-    test, rest = take_test(pool, task.labels, test_size)
-    _require_test(task, test, test_size, len(pool), "usable examples of the tuning part")
+    test, rest, usable = drawn_test(task, tuning, test_size, random.Random(seed), "tuning")
     if len(rest) < 2 * teachers:
         raise DataError(
-            f"{len(pool)} usable examples of the tuning part (balanced by label) cannot give a "
+            f"{usable} usable examples of the tuning part (balanced by label) cannot give a "
             f"test set of {test_size} and at least 2 private examples to each of {teachers} "
             "teachers: lower the test size or the teachers, or use more data"
         )
     if final:
-        test = locked_test(task, locked, test_size, seed)
+        test, _, _ = drawn_test(task, locked, test_size, random.Random(f"locked:{seed}"), "locked")
     silos = {
         f"teacher-{index}": own_silo(
             f"teacher-{index}", rest[index::teachers], held_out_fraction, canary
@@ -160,38 +153,30 @@ def split_data(
     return DataSplit(task=task, test=test, silos=silos)
 
 
-def locked_test(task: Task, locked: list[Example], test_size: int, seed: int) -> list[Example]:
-    """Run `seed`'s test set of a final evaluation: `test_size` examples of the locked part,
-    label-balanced for classification."""
-    _require_labels(task, locked, "the locked part of the data")
-    rng = random.Random(f"locked:{seed}")
-    pool = list(locked)
-    rng.shuffle(pool)
-    if task.labels:
-        pool = balance(pool, task.labels, rng)
-    test, _ = take_test(pool, task.labels, test_size)
-    _require_test(task, test, test_size, len(pool), "usable examples of the locked part")
-    return test
-
-
-def _require_labels(task: Task, examples: list[Example], part: str) -> None:
+def drawn_test(
+    task: Task, examples: list[Example], test_size: int, rng: random.Random, part: str
+) -> tuple[list[Example], list[Example], int]:
+    """A test set of `test_size` drawn from the `part` ("tuning" or "locked") `examples`:
+    shuffled, label-balanced (undersampled) for classification; with the rest, and how many
+    examples were usable after balancing."""
     missing = [label for label in task.labels if all(e.answer != label for e in examples)]
     if missing:
         raise DataError(
-            f"{part} has no example labelled {', '.join(missing)}: {task.name} needs every "
-            f"label ({', '.join(task.labels)}) to balance its test set and teach"
+            f"the {part} part of the data has no example labelled {', '.join(missing)}: "
+            f"{task.name} needs every label ({', '.join(task.labels)}) to balance its test set "
+            "and teach"
         )
-
-
-def _require_test(
-    task: Task, test: list[Example], test_size: int, usable: int, what: str
-) -> None:
-    smallest_test = test_size - max(len(task.labels) - 1, 0)  # labels get equal shares
-    if len(test) < smallest_test:
+    pool = list(examples)
+    rng.shuffle(pool)
+    if task.labels:
+        pool = balance(pool, task.labels, rng)
+    test, rest = take_test(pool, task.labels, test_size)
+    if len(test) < test_size - max(len(task.labels) - 1, 0):  # labels get equal shares
         raise DataError(
-            f"{usable} {what} (balanced by label) cannot give a test set of {test_size}: "
-            "lower the test size or use more data"
+            f"{len(pool)} usable examples of the {part} part (balanced by label) cannot give a "
+            f"test set of {test_size}: lower the test size or use more data"
         )
+    return test, rest, len(pool)
 
 
 def own_silo(
