@@ -5,11 +5,14 @@ Drafts stay in the workspace: they have not yet been through the privacy filter.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Sequence
 
 from sociallearn import prompts
+from sociallearn.evaluate import evaluate
 from sociallearn.schema import Answer
-from sociallearn.scoring import held_out_scores, interleave
+from sociallearn.scoring import held_out_scores, interleave, judging_examples
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, Task
 from sociallearn.workspace import Draft, TeacherWorkspace
@@ -52,13 +55,28 @@ def write_instruction(
     )
     base_prompt = prompts.REDRAFT_INSTRUCTION_BASE if errors else prompts.WRITE_INSTRUCTION_BASE
     base = base_prompt.format(description=task.description, examples=examples, errors=errors)
-    return workspace.model.instruct(
+    text = workspace.model.instruct(
         prompt,
         base_prompt=base,
         max_tokens=workspace.settings.instruction_tokens,
         temperature=workspace.settings.temperature if feedback or sampled else 0.0,
         seed=seed,
-    ).strip()
+    )
+    return without_repeats(text)
+
+
+def without_repeats(text: str) -> str:
+    """`text` without the sentences and lines it already said (a small model that loops on a
+    rule until its token limit says it once); the rest unchanged."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in text.strip().splitlines():
+        sentences = re.split(r"(?<=[.!?])\s+", line.strip())
+        fresh = [s for s in sentences if not s or " ".join(s.lower().split()) not in seen]
+        seen.update(" ".join(s.lower().split()) for s in fresh if s)
+        if fresh or not line.strip():
+            kept.append(" ".join(fresh))
+    return "\n".join(kept).strip()
 
 
 def synthesize_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
@@ -82,7 +100,9 @@ def labels_alternating(task: Task, drafts: list[Draft]) -> list[Draft]:
     """Ranked example drafts reordered so that labels take turns, each label's in rank order."""
     if not task.labels:
         return drafts
-    by_label = [[d for d in drafts if d.example and d.example.answer == label] for label in task.labels]
+    by_label = [
+        [d for d in drafts if d.example and d.example.answer == label] for label in task.labels
+    ]
     return interleave(by_label)
 
 
@@ -90,12 +110,12 @@ def labelled_as_taught(workspace: TeacherWorkspace, drafts: list[Draft]) -> list
     """The example drafts whose answer the teacher's own few-shot classifier does not dispute
     (its model reading its shots answers each draft's input), order kept: a message sampled as
     ham that it reads as spam, or a worked answer whose result it does not reach, is dropped;
-    a label it scores level with the best stands."""
-    if not drafts:
-        return []
+    a label it scores level with the best stands. A teacher whose classifier is not clearly
+    right on its held-back examples (`trusts_own_labels`) keeps every draft."""
+    if not drafts or not trusts_own_labels(workspace):
+        return drafts
     task = workspace.task
-    classifier = Student.for_settings(workspace.model, task, workspace.settings)
-    preamble = build_prompt(task, examples=[task.format_example(e) for e in workspace.shots()])
+    classifier, preamble = own_classifier(workspace)
     inputs = [draft.example.input if draft.example else draft.text for draft in drafts]
     answers = classifier.answer_many(preamble, inputs)
     return [
@@ -103,6 +123,32 @@ def labelled_as_taught(workspace: TeacherWorkspace, drafts: list[Draft]) -> list
         for draft, answer in zip(drafts, answers, strict=True)
         if draft.example is not None and agrees(task, answer, draft.example)
     ]
+
+
+LABEL_CHECK_EXAMPLES = 16  # held-back examples a teacher tries its own classifier on
+
+
+def own_classifier(workspace: TeacherWorkspace) -> tuple[Student, str]:
+    """The teacher's few-shot classifier: its model, calibrated as the student is, reading its
+    shots."""
+    task = workspace.task
+    classifier = Student.for_settings(workspace.model, task, workspace.settings)
+    return classifier, build_prompt(
+        task, examples=[task.format_example(e) for e in workspace.shots()]
+    )
+
+
+def trusts_own_labels(workspace: TeacherWorkspace) -> bool:
+    """Whether the teacher's few-shot classifier is clearly right on its held-back examples
+    (up to `LABEL_CHECK_EXAMPLES` of them; right answers outnumber wrong ones by more than
+    √n), checked once per run: a classifier near chance would drop good drafts at random."""
+    if workspace.trusts_labels is None:
+        size = min(workspace.settings.votes_held_out, LABEL_CHECK_EXAMPLES)
+        held = judging_examples(workspace.task, workspace.silo, size)
+        classifier, preamble = own_classifier(workspace)
+        right = sum(p.correct for p in evaluate(classifier, preamble, held).predictions)
+        workspace.trusts_labels = right - (len(held) - right) > math.sqrt(len(held))
+    return workspace.trusts_labels
 
 
 def agrees(task: Task, answer: Answer, example: Example) -> bool:

@@ -45,6 +45,9 @@ class TeacherWorkspace:
     model: LanguageModel
     settings: Settings
     notes: str = ""
+    # Whether its own few-shot classifier is good enough to check synthetic labels with
+    # (`drafting.trusts_own_labels`); None until checked.
+    trusts_labels: bool | None = None
     drafts: list[Draft] = field(default_factory=list)
     # Refinement (`refine_rounds`): the candidates the next round checks, the best drafts so
     # far, their held-back accuracy and the student's misses with them.
