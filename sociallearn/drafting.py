@@ -71,9 +71,12 @@ def without_repeats(text: str) -> str:
     seen: set[str] = set()
     kept: list[str] = []
     for line in text.strip().splitlines():
-        sentences = re.split(r"(?<=[.!?])\s+", line.strip())
-        fresh = [s for s in sentences if not s or " ".join(s.lower().split()) not in seen]
-        seen.update(" ".join(s.lower().split()) for s in fresh if s)
+        fresh = []
+        for sentence in re.split(r"(?<=[.!?])\s+", line.strip()):
+            key = " ".join(sentence.lower().split())
+            if key and key not in seen:
+                seen.add(key)
+                fresh.append(sentence)
         if fresh or not line.strip():
             kept.append(" ".join(fresh))
     return "\n".join(kept).strip()

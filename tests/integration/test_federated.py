@@ -101,9 +101,10 @@ def test_only_filtered_lessons_cross_the_network(services: list[Service], tmp_pa
         state = teach(settings, checkpointer=saver, thread_id="federated")
     assert state["published"], state.get("dropped")
     # A teacher may share nothing when its own classifier disputes every label it sampled
-    # (smollm2's "spam" is often ham); it is dropped with that reason, and the others teach.
+    # (smollm2's "spam" is often ham) or the filter rejects the rest: it is dropped with its
+    # reasons, and the others teach.
     dropped = {drop.teacher_id for drop in state.get("dropped", [])}
-    assert all(drop.reasons == ["no usable draft"] for drop in state.get("dropped", []))
+    assert all(drop.reasons for drop in state.get("dropped", []))
     assert {lesson.teacher_id for lesson in state["candidates"]} == {
         "teacher-0", "teacher-1", "teacher-2",
     } - dropped  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.drafting import labelled_as_taught, labels_alternating
+from sociallearn.drafting import labelled_as_taught, labels_alternating, without_repeats
 from sociallearn.filtering import check_example
 from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings, check, degenerate
@@ -168,3 +168,19 @@ def test_the_filter_off_shares_an_example_untouched():
         synthetic, [], FilterSettings(enabled=False), records=[], labels=()
     )
     assert shared == synthetic
+
+
+def test_a_teacher_whose_own_classifier_is_near_chance_keeps_its_drafts():
+    # Shots that never show a spam message: its classifier says ham to everything, right on
+    # half the held-back examples, so its opinion of a label is no evidence.
+    space = workspace(KeywordJudge(), spam_and_ham_held_back())
+    space.silo.examples = [example("See you at lunch", "ham")] * 8
+    drafts = [Draft("d1", example("Claim your prize, call now", "spam"))]
+    assert labelled_as_taught(space, drafts) == drafts
+    assert space.trusts_labels is False
+
+
+def test_an_instruction_says_each_sentence_once():
+    looping = "Spam offers prizes. Ham is chat. Spam offers prizes. Spam offers prizes.\n- a rule\n- a rule\n\nEnd."
+    assert without_repeats(looping) == "Spam offers prizes. Ham is chat.\n- a rule\n\nEnd."
+    assert without_repeats("One rule.\nAnother rule.") == "One rule.\nAnother rule."
