@@ -17,9 +17,10 @@ from sociallearn.teaching import teach
 CLI = [sys.executable, "-m", "sociallearn.cli"]
 
 
-def small_context(library: Path, method: str) -> Context:
+def small_context(library: Path, method: str, teacher_model: str = "smollm2") -> Context:
     return Context.of(
         method=method,
+        teacher_model=teacher_model,
         teachers=2,
         samples=6,
         keep=4,
@@ -93,9 +94,9 @@ def test_private_data_never_reaches_checkpoint_or_library(taught: dict):
 
 
 def test_instructions_method_end_to_end(tmp_path: Path, datasets: Path):
-    state = teach(
-        small_context(tmp_path / "library", "instructions"), queries=["hi mum, home soon"]
-    )
+    # gemma3 teaches: smollm2's instructions loop on one sentence, which the filter rejects.
+    context = small_context(tmp_path / "library", "instructions", teacher_model="gemma3")
+    state = teach(context, queries=["hi mum, home soon"])
     kinds = {lesson.kind for lesson in state["lessons"]}
     assert state["published"] and kinds == {"instruction"}
     assert state["answers"][0].answer in {"spam", "ham"}
