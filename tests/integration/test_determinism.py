@@ -10,16 +10,17 @@ from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import CellResult, run_cell
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 
-# gemma3 teaches: smollm2's instructions loop on one sentence, which the filter rejects.
 SPEC = ExperimentSpec(
-    task="sms_spam", teachers=2, samples=4, keep=2, lessons=4, test_size=20, runs=1,
-    teacher_model="gemma3",
-)  # fmt: skip
+    task="sms_spam", teachers=2, samples=4, keep=2, lessons=4, test_size=20, runs=1
+)
+# gemma3 writes the instructions: smollm2's loop on one sentence, which the filter rejects.
+TEACHERS = {"synthetic_examples+voting": "smollm2", "instructions": "gemma3"}
 
 
 def taught_and_tested(out_dir: Path, method: str) -> CellResult:
     """One cell from scratch: new models (empty caches), a new library."""
-    return run_cell(SPEC, MethodSpec.parse(method), 0, ModelPool(), out_dir=out_dir)
+    spec = SPEC.replace(teacher_model=TEACHERS[method])
+    return run_cell(spec, MethodSpec.parse(method), 0, ModelPool(), out_dir=out_dir)
 
 
 @pytest.mark.parametrize("method", ["synthetic_examples+voting", "instructions"])
