@@ -62,9 +62,12 @@ class FinalLedger:
                 ) from None
         return entries
 
-    def evaluations(self, key: str) -> list[FinalEvaluation]:
-        """The recorded evaluations of the cell with `key`, oldest first."""
-        return [entry for entry in self.entries() if entry.key == key]
+    def by_key(self) -> dict[str, list[FinalEvaluation]]:
+        """The recorded evaluations of each cell key, oldest first."""
+        recorded: dict[str, list[FinalEvaluation]] = {}
+        for entry in self.entries():
+            recorded.setdefault(entry.key, []).append(entry)
+        return recorded
 
     def record(
         self, *, key: str, task: str, method: str, seed: int, accuracy: float, n: int, forced: bool

@@ -21,7 +21,12 @@ from tqdm import tqdm
 
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.harness import CellResult, run_cell
-from sociallearn.experiments.ledger import LEDGER_NAME, AlreadyEvaluated, FinalLedger
+from sociallearn.experiments.ledger import (
+    LEDGER_NAME,
+    AlreadyEvaluated,
+    FinalEvaluation,
+    FinalLedger,
+)
 from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec, MethodSpec
 from sociallearn.experiments.stats import (
     Interval,
@@ -101,18 +106,21 @@ def run_experiment(
     if spec.final:
         ledger = ledger or FinalLedger(out_dir / LEDGER_NAME)
     reusable = {cell.key: cell for cell in reuse}
+    # Read once: a run computes each cell at most once, so what it records itself never
+    # changes what it reads here.
+    evaluated = ledger.by_key() if ledger is not None else {}
 
     def cell_path(seed: int, method: MethodSpec) -> Path:
         return cells_dir / f"{method.label}-seed{seed}-{spec.cell_key(method, seed)}.json"
 
     def finished(seed: int, method: MethodSpec) -> CellResult | None:
         key = spec.cell_key(method, seed)
-        if not resume or (force_final and ledger and ledger.evaluations(key)):
+        if not resume or (force_final and key in evaluated):
             return None
         return _read_cell(cell_path(seed, method)) or reusable.get(key)
 
     if ledger is not None and not force_final and (deadline is None or time.time() <= deadline):
-        _refuse_evaluated_again(spec, plan, ledger, finished)
+        _refuse_evaluated_again(spec, plan, ledger.path, evaluated, finished)
     models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
     connection = sqlite3.connect(out_dir / "checkpoints.sqlite", check_same_thread=False)
     cells: list[CellResult] = []
@@ -129,7 +137,7 @@ def run_experiment(
                 continue
             if deadline is not None and time.time() > deadline:
                 continue  # out of time: later calls resume from the finished cells
-            recorded = len(ledger.evaluations(key)) if ledger is not None else 0
+            recorded = len(evaluated.get(key, []))
             if not resume or recorded:
                 saver.delete_thread(key)  # teach again, not replay
             bar.set_postfix_str(f"{method.label}, seed {seed}")
@@ -163,14 +171,15 @@ def run_experiment(
 def _refuse_evaluated_again(
     spec: ExperimentSpec,
     plan: Sequence[tuple[int, MethodSpec]],
-    ledger: FinalLedger,
+    ledger_path: Path,
+    evaluated: dict[str, list[FinalEvaluation]],
     finished: Callable[[int, MethodSpec], CellResult | None],
 ) -> None:
     """Raise `AlreadyEvaluated` naming the planned cells that the ledger records as evaluated on
     the locked part and that no finished cell gives (they would be evaluated again)."""
     again = []
     for seed, method in plan:
-        recorded = ledger.evaluations(spec.cell_key(method, seed))
+        recorded = evaluated.get(spec.cell_key(method, seed), [])
         if recorded and finished(seed, method) is None:
             last = recorded[-1]
             again.append(
@@ -178,7 +187,7 @@ def _refuse_evaluated_again(
             )
     if again:
         raise AlreadyEvaluated(
-            f"already evaluated on the locked test part ({ledger.path}): "
+            f"already evaluated on the locked test part ({ledger_path}): "
             + "; ".join(again)
             + ". Its results are the ones to report; to evaluate this configuration again "
             "(recorded as forced), pass --force-final"
