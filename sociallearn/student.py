@@ -100,13 +100,20 @@ class Student:
         return self.answer_many(preamble, [query])[0]
 
     def answer_many(self, preamble: str, queries: Sequence[str]) -> list[Answer]:
-        """Answers to `queries`: labels scored one query at a time, generations decoded together.
+        """Answers to `queries`: labels scored in one model call, generations decoded together.
 
         Domain calibration without `adapt_to` first draws its inputs from these queries."""
+        if not queries:
+            return []
         if self.task.labels:
             if self.calibrate and self.calibration == "domain" and not self._adapted:
                 self.adapt_to(queries)
-            return [self._classify(preamble, query) for query in queries]
+            rows = self._label_logprobs(preamble, queries)
+            prior = self._prior(preamble) if self.calibrate else [0.0] * len(self.task.labels)
+            return [
+                self._classified(query, row, prior)
+                for query, row in zip(queries, rows, strict=True)
+            ]
         completions = self.model.complete_batch(
             [preamble + self.task.format_query(query) for query in queries],
             **self.completion_options(),
@@ -130,29 +137,41 @@ class Student:
             "grammar": getattr(self.task, "grammar", None),
         }
 
-    def _classify(self, preamble: str, query: str) -> Answer:
-        raw = self._label_logprobs(preamble, query)
-        if self.calibrate:
-            raw = [r - b for r, b in zip(raw, self._prior(preamble), strict=True)]
-        scores = dict(zip(self.task.labels, raw, strict=True))
+    def _classified(self, query: str, raw: list[float], prior: list[float]) -> Answer:
+        scores = {
+            label: value - base
+            for label, value, base in zip(self.task.labels, raw, prior, strict=True)
+        }
         return Answer(query=query, answer=max(scores, key=scores.__getitem__), scores=scores)
 
-    def _label_logprobs(self, preamble: str, query: str) -> list[float]:
+    def _label_logprobs(self, preamble: str, queries: Sequence[str]) -> list[list[float]]:
+        """Each query's label log-probabilities after `preamble`, scored in one model call (the
+        preamble is evaluated once, not again for each query that another caller interleaves)."""
         options = [f" {label}" for label in self.task.labels]
-        scores = self.model.score(preamble + self.task.format_query(query), options)
-        return [score.logprob for score in scores]
+        scores = self.model.score_pairs(
+            [
+                (preamble + self.task.format_query(query), option)
+                for query in queries
+                for option in options
+            ]
+        )
+        width = len(options)
+        return [
+            [score.logprob for score in scores[start : start + width]]
+            for start in range(0, len(scores), width)
+        ]
 
     def _prior(self, preamble: str) -> list[float]:
         """The prompt's label prior: log-probabilities of the labels for a content-free input,
         or the log of their mean normalised probabilities over the domain strings."""
         if preamble not in self._baseline:
             if self.calibration == "domain" and self._domain_inputs:
-                rows = np.array(
-                    [self._label_logprobs(preamble, text) for text in self._domain_inputs]
-                )
+                rows = np.array(self._label_logprobs(preamble, self._domain_inputs))
                 normalised = rows - logsumexp(rows, axis=1, keepdims=True)
                 prior = logsumexp(normalised, axis=0) - math.log(len(rows))
                 self._baseline[preamble] = [float(value) for value in prior]
             else:
-                self._baseline[preamble] = self._label_logprobs(preamble, prompts.CALIBRATION_INPUT)
+                self._baseline[preamble] = self._label_logprobs(
+                    preamble, [prompts.CALIBRATION_INPUT]
+                )[0]
         return self._baseline[preamble]

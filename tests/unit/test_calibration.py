@@ -32,6 +32,15 @@ class BiasedLM(ScriptedLM):
         spam += 6.0 if "N/A" in query else 0.0
         return [Score(spam if text == " spam" else 0.0, 1) for text in continuations]
 
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        """Each prompt scored once for all its labels, as the engine does."""
+        by_prefix: dict[str, dict[str, Score]] = {}
+        for prefix, _ in pairs:
+            if prefix not in by_prefix:
+                texts = [f" {label}" for label in TASK.labels]
+                by_prefix[prefix] = dict(zip(texts, self.score(prefix, texts), strict=True))
+        return [by_prefix[prefix][text] for prefix, text in pairs]
+
 
 def answers(student: Student, queries: list[str]) -> list[str]:
     return [answer.answer for answer in student.answer_many(PREAMBLE, queries)]
@@ -81,7 +90,7 @@ def test_too_few_queries_calibrate_on_the_content_free_input() -> None:
     student = Student(model, TASK, calibration="domain")
     few = SPAM[:2] + HAM[:2]
     assert answers(student, few) == ["ham"] * 4  # as content-free does
-    assert "N/A" in model.scored[1]
+    assert "N/A" in model.scored[len(few)]  # after the queries themselves
     student.adapt_to(SPAM + HAM)
     assert answers(student, few) == ["spam", "spam", "ham", "ham"]
 

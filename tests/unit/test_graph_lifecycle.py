@@ -150,7 +150,11 @@ def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, scr
     prefixes.clear()
     queries = ["Offer number 3: you have won", "are we meeting for lunch"]
     state = teach(ctx, queries=queries)
-    asked = [p for p in prefixes if p.endswith(tuple(f"Message: {q}\nLabel:" for q in queries))]
+    asked = list(  # each prompt once, scored for every label
+        dict.fromkeys(
+            p for p in prefixes if p.endswith(tuple(f"Message: {q}\nLabel:" for q in queries))
+        )
+    )
     assert len(asked) == 2
     assert all(p.count("Label: spam") == 1 for p in asked)  # one retrieved lesson each
     assert "Offer number 3:" in asked[0].split("Message: Offer number 3: you have won\n")[0]
