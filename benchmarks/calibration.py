@@ -57,7 +57,7 @@ class RememberedScores:
 
 def student(model: LanguageModel, task: Task, calibration: str) -> Student:
     if calibration == "none":
-        return Student(model, task, calibrate=False)
+        return Student(model, task, calibration="none")
     return Student(model, task, calibration=calibration)  # type: ignore[arg-type]
 
 

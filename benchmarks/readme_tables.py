@@ -1,10 +1,11 @@
-"""Regenerate the README's result tables from the committed JSON under benchmarks/results/.
+"""Regenerate the result tables of README.md and docs/ from the committed JSON under
+benchmarks/results/.
 
-Each table sits between `<!-- table: NAME -->` and `<!-- /table: NAME -->` in README.md and is
+Each table sits between `<!-- table: NAME -->` and `<!-- /table: NAME -->` in a document and is
 rewritten from its JSON file; a table whose JSON is missing is left as it is.
 
-    .venv/bin/python benchmarks/readme_tables.py           # rewrite README.md
-    .venv/bin/python benchmarks/readme_tables.py --check   # exit 1 if README.md is stale
+    .venv/bin/python benchmarks/readme_tables.py           # rewrite the documents
+    .venv/bin/python benchmarks/readme_tables.py --check   # exit 1 if one is stale
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sociallearn.experiments.stats import recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-README = ROOT / "README.md"
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PAPER = {  # PaLM 2-S, n = 8 (Mohtashami et al.)
     "sms_spam": {"zero_shot": 14.2, "original_examples": 96.0, "instructions": 92.9,
                  "synthetic_examples": 86.5},
@@ -751,7 +752,6 @@ REDRAFT = (
     "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback"
 )
 REDRAFT_SHARED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain"
-SYNTHETIC_MISSED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined"
 SYNTHETIC_REPLACE = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
@@ -795,20 +795,11 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "refined_qwen1.5b_k3_h32_filtered.json",
         extension_rows,
     ),
-    "refined-qwen-filtered-vs-unfiltered": (
-        "refined_qwen1.5b_k3_h32_filtered.json",
-        against_before("refined_qwen1.5b_k3_h32.json", "checked unfiltered"),
-    ),
     "refined-qwen-judge": ("refined_qwen1.5b_k3_h32_judge-student.json", experiment_rows),
     "refined-qwen-judge-extensions": ("refined_qwen1.5b_k3_h32_judge-student.json", extension_rows),
     "refined-qwen-judge-vs-teacher": (
         "refined_qwen1.5b_k3_h32_judge-student.json",
         against_before("refined_qwen1.5b_k3_h32.json", "teachers' models judging"),
-    ),
-    "refined-qwen-amend": ("refined_qwen1.5b_k3_h32_revision-amend.json", experiment_rows),
-    "refined-qwen-amend-vs-rewrite": (
-        "refined_qwen1.5b_k3_h32_revision-amend.json",
-        against_before("refined_qwen1.5b_k3_h32_filtered.json", "rewritten"),
     ),
     "refined-qwen-voting-refined": (
         "refined_qwen1.5b_k3_h32_judge-student_voting-refined.json",
@@ -850,34 +841,6 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
             experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back)",
         ),
     ),
-    "refined-qwen-student-feedback": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_feedback-confusions_calibration-domain.json",
-        experiment_rows,
-    ),
-    "refined-qwen-student-feedback-vs-errors": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_feedback-confusions_calibration-domain.json",
-        against_before(
-            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-            "a few errors shown",
-            experiment=DOMAIN_EXPERIMENT,
-        ),
-    ),
-    "refined-qwen-student-tokens": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
-        experiment_rows,
-    ),
-    "refined-qwen-student-tokens-vs-200": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
-        against_before(
-            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-            "up to 200 tokens",
-            experiment=DOMAIN_EXPERIMENT,
-        ),
-    ),
-    "refined-qwen-student-tokens-held-back": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_tokens400.json",
-        held_back_rows,
-    ),
     "refined-qwen-student-separate": (
         "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
         experiment_rows,
@@ -916,10 +879,6 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen-student-redraft-shared-held-back": (f"{REDRAFT_SHARED}.json", held_back_rows),
     "refined-qwen-student-synthetic": (f"{SYNTHETIC_REPLACE}.json", experiment_rows),
     "refined-qwen-student-synthetic-extensions": (f"{SYNTHETIC_REPLACE}.json", extension_rows),
-    "refined-qwen-student-synthetic-vs-missed": (
-        f"{SYNTHETIC_REPLACE}.json",
-        against_before(f"{SYNTHETIC_MISSED}.json", "new examples of the missed labels only"),
-    ),
     "refined-qwen-student-synthetic-held-back": (f"{SYNTHETIC_REPLACE}.json", held_back_rows),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
     "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
@@ -933,7 +892,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
 
 
 def render(readme: str) -> str:
-    """The README with every table whose JSON exists regenerated."""
+    """A document with every table whose JSON exists regenerated."""
     for name, (file, rows) in TABLES.items():
         path = RESULTS / file
         pattern = re.compile(rf"(<!-- table: {name} -->\n).*?(<!-- /table: {name} -->)", re.S)
@@ -947,17 +906,22 @@ def render(readme: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a document is stale")
     args = parser.parse_args()
-    current = README.read_text(encoding="utf-8")
-    fresh = render(current)
-    if args.check:
-        if fresh != current:
-            print("README.md tables are stale: run benchmarks/readme_tables.py", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(fresh, encoding="utf-8")
-    print(f"wrote {README}")
+    stale = []
+    for document in DOCUMENTS:
+        current = document.read_text(encoding="utf-8")
+        fresh = render(current)
+        if fresh == current:
+            continue
+        stale.append(document)
+        if not args.check:
+            document.write_text(fresh, encoding="utf-8")
+            print(f"wrote {document.relative_to(ROOT)}")
+    if args.check and stale:
+        names = ", ".join(str(d.relative_to(ROOT)) for d in stale)
+        print(f"stale tables in {names}: run benchmarks/readme_tables.py", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,22 +21,12 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --held-back 32 --calibration domain --methods zero_shot,original_examples,instructions,instructions+refined,synthetic_examples+random \
         --runs 5   # domain-context calibration: refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
-        --held-back 32 --calibration domain --revision-feedback confusions \
-        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --runs 5 --budget-minutes 40 \
         --methods zero_shot,original_examples,synthetic_examples+random,synthetic_examples+random+refined \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined.json \
         --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace
-        # 44 min per run on 2 cores: in pieces, resuming from the committed cells; with
-        # --example-revision missed (and --results ..._synthetic-refined) as first measured
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
-        --held-back 32 --calibration domain --instruction-tokens 400 \
-        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
-        # instructions of up to 400 tokens: room for a rewrite to add to the first draft
+        # 44 min per run on 2 cores: in pieces, resuming from the committed cells
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --separate-feedback \
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
@@ -83,15 +73,9 @@ def main() -> None:
     parser.add_argument(
         "--instruction-revision",
         default="rewrite",
-        choices=["rewrite", "amend", "redraft"],
-        help="refining teachers rewrite their instruction, add rules for the student's errors, "
-        "or write a new one from their examples told of the errors (Settings.instruction_revision)",
-    )
-    parser.add_argument(
-        "--revision-feedback",
-        default="errors",
-        choices=["errors", "confusions"],
-        help="refining teachers read a few errors, or also how many of each label went wrong",
+        choices=["rewrite", "redraft"],
+        help="refining teachers rewrite their instruction, or write a new one from their "
+        "examples told of the errors (Settings.instruction_revision)",
     )
     parser.add_argument(
         "--separate-feedback",
@@ -100,22 +84,9 @@ def main() -> None:
         "the held-back ones they check revisions on (Settings.separate_feedback)",
     )
     parser.add_argument(
-        "--example-revision",
-        default="replace",
-        choices=["missed", "replace"],
-        help="refining teachers sample new examples of the labels the student got wrong, or "
-        "first of a label the dropped examples leave without one (Settings.example_revision)",
-    )
-    parser.add_argument(
-        "--instruction-tokens",
-        type=int,
-        default=200,
-        help="the longest instruction a teacher writes or rewrites (Settings.instruction_tokens)",
-    )
-    parser.add_argument(
         "--calibration",
         default="content_free",
-        choices=["content_free", "domain"],
+        choices=["none", "content_free", "domain"],
         help="the label prior the student's calibration removes (Settings.calibration)",
     )
     parser.add_argument("--methods", default=",".join(REFINED_METHODS))
@@ -141,19 +112,13 @@ def main() -> None:
         methods=parse_methods(args.methods.split(",")),
         vote_judge=args.vote_judge,
         instruction_revision=args.instruction_revision,
-        revision_feedback=args.revision_feedback,
         calibration=args.calibration,
-        instruction_tokens=args.instruction_tokens,
         separate_feedback=args.separate_feedback,
-        example_revision=args.example_revision,
     )
     named = [
         ("calibration", "{} calibration"),
-        ("revision_feedback", "{} feedback"),
-        ("instruction_tokens", "instructions of up to {} tokens"),
         ("separate_feedback", "errors shown from other examples"),
         ("instruction_revision", "instructions {}ed"),
-        ("example_revision", "examples sampled for the {} labels only"),
     ]
     for option, words in named:
         if getattr(args, option) != parser.get_default(option):
@@ -166,11 +131,8 @@ def main() -> None:
         "held_back": "h{}",
         "vote_judge": "judge-{}",
         "instruction_revision": "revision-{}",
-        "revision_feedback": "feedback-{}",
         "calibration": "calibration-{}",
-        "instruction_tokens": "tokens{}",
         "separate_feedback": "separate-feedback",
-        "example_revision": "examples-{}",
     }
     options = [
         label.format(getattr(args, name))

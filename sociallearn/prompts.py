@@ -71,19 +71,6 @@ REFINE_INSTRUCTION_BASE = (
     + "Teacher's improved general instructions for this task (no examples quoted):\n"
 )
 
-# `instruction_revision: amend`: the teacher adds rules for the student's errors instead of
-# rewriting the instruction (a rewrite tends to repeat it verbatim up to the token limit).
-AMEND_INSTRUCTION = (
-    REVISION_CONTEXT
-    + """Write at most three short new rules, one line each, that would make the student get cases like these right. Write only the new rules, not the instructions above. Describe the signals in general terms. Do not copy the examples, names, numbers or links.
-
-New rules:"""
-)
-AMEND_INSTRUCTION_BASE = (
-    REVISION_CONTEXT_BASE
-    + "New general rules the teacher adds for such cases, one per line (no examples quoted):\n"
-)
-
 # `instruction_revision: redraft`: a new instruction written as the first (WRITE_INSTRUCTION),
 # told of the student's errors with the current one but not shown it, so it cannot copy it.
 REDRAFT_FEEDBACK = """
@@ -104,11 +91,8 @@ Cases a student got wrong with earlier instructions:
 Teacher's general instructions for this task, covering these cases (no examples quoted):
 """
 
-# One wrong answer, as shown in REFINE_INSTRUCTION and AMEND_INSTRUCTION.
+# One wrong answer, as shown in REFINE_INSTRUCTION and REDRAFT_FEEDBACK.
 REFINE_ERROR = "{example}\nThe student answered: {predicted}"
-# `revision_feedback: confusions`: how the student went wrong, before the errors shown.
-REFINE_CONFUSIONS = "Of {checked} examples the student got {wrong} wrong: {confusions}."
-REFINE_CONFUSION = "it answered {predicted} to {count} {answer} examples"
 
 # The `merge` aggregator: one instruction written from the teachers' (filtered) instructions.
 MERGE_INSTRUCTIONS = """You are an expert teacher. Task: {description}

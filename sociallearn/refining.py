@@ -12,42 +12,43 @@ revision for fixing the very errors it was shown. The teacher's examples appear 
 own prompts to its own model; drafts, errors and the best drafts stay in its workspace, and
 only the final drafts go on to the privacy filter. The loop chooses among drafts on one half
 of the held-back examples and accepts its choice on the other (`accept`): the refined drafts
-replace the first ones only when they clearly do better there. With `refine_filtered` (the
-default) each round checks the drafts as the filter would share them (rejected ones left out,
-redactions applied), so the loop refines what the student will read, and a revision tops up
-what the filter removed.
+replace the first ones only when they clearly do better there. Each round checks the drafts
+as the filter would share them (rejected ones left out, redactions applied), so the loop
+refines what the student will read, and a revision tops up what the filter removed.
 
 - Instructions: the teacher's model rewrites the instruction, shown a few of the examples the
-  student got wrong with it (`revision_feedback: confusions`: and how many of
-  each label it answered wrongly, and as what), or (`instruction_revision: amend`) adds new
-  rules for them to the instruction, or (`redraft`) writes a new one as it wrote the first,
-  from its examples and notes, told of the errors but not shown the current instruction.
+  student got wrong with it, or (`instruction_revision: redraft`) writes a new one as it wrote
+  the first, from its examples and notes, told of the errors but not shown the current
+  instruction.
 - Synthetic examples: examples whose removal raises the student's held-back likelihood
   (leave-one-out) are dropped (if none, the least helpful one of a full set), and new examples
-  (`example_revision: replace`, the default: first of each label the dropped ones leave without
-  an example, so that a label's last example is replaced, not lost; then) of the labels the
-  student got wrong are sampled in their place, one label at a time.
+  (first of each label the dropped ones leave without an example, so that a label's last
+  example is replaced, not lost; then of the labels the student got wrong) are sampled in
+  their place, one label at a time.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sociallearn import prompts
-from sociallearn.drafting import balanced_samples, sampled_examples, write_instruction
+from sociallearn.drafting import (
+    INSTRUCTION_TOKENS,
+    balanced_samples,
+    sampled_examples,
+    write_instruction,
+)
 from sociallearn.evaluate import evaluate
 from sociallearn.filtering import shared_drafts
 from sociallearn.lm import LanguageModel
-from sociallearn.scoring import check_halves, interleave, labels_in_turn, scores_on
+from sociallearn.scoring import check_halves, labels_in_turn, scores_on
 from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, Task
 from sociallearn.workspace import Draft, Miss, TeacherWorkspace
 
 SHOWN_ERRORS = 4  # wrong answers shown to the teacher's model per revised instruction
-AMEND_TOKENS = 120  # the new rules of an amended instruction (at most three short lines)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def refine_round(
     settings, accuracy, passed = workspace.settings, -1.0, False
     held, _ = check_halves(workspace.task, workspace.silo, settings.votes_held_out)
     for candidate in workspace.candidates:
-        drafts = shared_drafts(workspace, candidate) if settings.refine_filtered else candidate
+        drafts = shared_drafts(workspace, candidate)
         if not drafts and accuracies:
             continue
         passed = True
@@ -129,7 +130,7 @@ def accept(
     best, first = workspace.best_drafts, workspace.first_drafts
     if not best:
         return workspace.drafts, {}
-    shared_first = shared_drafts(workspace, first) if workspace.settings.refine_filtered else first
+    shared_first = shared_drafts(workspace, first)
     _, held = check_halves(workspace.task, workspace.silo, workspace.settings.votes_held_out)
     if best == shared_first or not held:
         return best, {}
@@ -231,75 +232,43 @@ def revise(
 
 def revise_instruction(workspace: TeacherWorkspace, seed: int, *, greedy: bool) -> list[Draft]:
     """The instruction revised by the teacher's model from the student's errors with it
-    (greedily, or sampled at τ for another candidate): rewritten whole, with
-    `instruction_revision: amend` the current one plus the new rules the model adds, or with
-    `redraft` (and whenever there is no current one) written anew from the teacher's examples
-    and the errors, the current one unseen."""
+    (greedily, or sampled at τ for another candidate): rewritten whole, or with
+    `instruction_revision: redraft` (and whenever there is no current one) written anew from the
+    teacher's examples and the errors, the current one unseen."""
     task, revision = workspace.task, workspace.settings.instruction_revision
     errors = error_feedback(workspace)
     if revision == "redraft" or not workspace.best_drafts:
         text = write_instruction(workspace, [], seed, sampled=not greedy, errors=errors)
         return [Draft(text)] if text else []
     current = "\n".join(draft.text for draft in workspace.best_drafts)
-    amend = revision == "amend"
-    chat, base = (
-        (prompts.AMEND_INSTRUCTION, prompts.AMEND_INSTRUCTION_BASE)
-        if amend
-        else (prompts.REFINE_INSTRUCTION, prompts.REFINE_INSTRUCTION_BASE)
-    )
     values = {"description": task.description, "instruction": current, "errors": errors}
     text = workspace.model.instruct(
-        chat.format(**values),
-        base_prompt=base.format(**values),
-        max_tokens=AMEND_TOKENS if amend else workspace.settings.instruction_tokens,
+        prompts.REFINE_INSTRUCTION.format(**values),
+        base_prompt=prompts.REFINE_INSTRUCTION_BASE.format(**values),
+        max_tokens=INSTRUCTION_TOKENS,
         temperature=0.0 if greedy else workspace.settings.temperature,
         seed=seed,
     ).strip()
-    if amend:
-        known = {line.strip() for line in current.splitlines()}
-        added = [line.strip() for line in text.splitlines() if line.strip() not in known]
-        text = "\n".join([current, *added]) if added else ""
     return [Draft(text)] if text else []
 
 
 def error_feedback(workspace: TeacherWorkspace) -> str:
-    """The student's errors as the teacher's revision reads them: the first `SHOWN_ERRORS`; with
-    `revision_feedback: confusions` (classification tasks) first how many of each label it
-    answered wrongly and as what, most frequent first, and the errors shown drawn from each
-    kind in turn."""
-    task, misses = workspace.task, workspace.round_errors
-    shown, summary = misses, []
-    if workspace.settings.revision_feedback == "confusions" and task.labels:
-        kinds = Counter((miss.example.answer, miss.predicted) for miss in misses).most_common()
-        groups = [[m for m in misses if (m.example.answer, m.predicted) == k] for k, _ in kinds]
-        shown = interleave(groups)
-        held = feedback_examples(workspace)
-        confusions = "; ".join(
-            prompts.REFINE_CONFUSION.format(count=count, answer=answer, predicted=predicted)
-            for (answer, predicted), count in kinds
-        )
-        summary = [
-            prompts.REFINE_CONFUSIONS.format(
-                checked=len(held), wrong=len(misses), confusions=confusions
-            )
-        ]
-    errors = [
+    """The student's errors as the teacher's revision reads them: the first `SHOWN_ERRORS`."""
+    task = workspace.task
+    return prompts.EXAMPLE_SEPARATOR.join(
         prompts.REFINE_ERROR.format(example=task.format_example(m.example), predicted=m.predicted)
-        for m in shown[:SHOWN_ERRORS]
-    ]
-    return prompts.EXAMPLE_SEPARATOR.join(summary + errors)
+        for m in workspace.round_errors[:SHOWN_ERRORS]
+    )
 
 
 def revise_examples(workspace: TeacherWorkspace, kept: list[Draft], seed: int) -> list[Draft]:
     """`kept` (the best examples less the harmful ones) topped up to `keep` with new examples
-    of the labels the student got wrong (of any kind, on tasks without labels); with
-    `example_revision: replace` first of each label the dropped examples leave without one."""
+    of the labels the student got wrong (of any kind, on tasks without labels), first of each
+    label the dropped examples leave without one."""
     task, settings = workspace.task, workspace.settings
     wrong = {miss.example.answer for miss in workspace.round_errors}
-    lost: set[str] = set()
-    if settings.example_revision == "replace":
-        shown = {d.example.answer for d in workspace.best_drafts if d.example}
-        lost = shown - {d.example.answer for d in kept if d.example}
+    shown = {d.example.answer for d in workspace.best_drafts if d.example}
+    lost = shown - {d.example.answer for d in kept if d.example}
     labels = [label for label in task.labels if label in lost]
     labels += [label for label in task.labels if label in wrong - lost]
     fresh = (

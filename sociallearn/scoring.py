@@ -31,9 +31,7 @@ def labels_in_turn(task: Task, pool: Sequence[Example], size: int) -> list[Examp
     return interleave(by_label)[:size]
 
 
-def check_halves(
-    task: Task, silo: TeacherSilo, size: int
-) -> tuple[list[Example], list[Example]]:
+def check_halves(task: Task, silo: TeacherSilo, size: int) -> tuple[list[Example], list[Example]]:
     """Two disjoint sets of up to `size` held-back examples, labels in turn: a refining teacher
     chooses among its drafts on the first and accepts the chosen ones on the second, so that
     the choice cannot flatter the acceptance. Each label's examples go to the two in turn."""

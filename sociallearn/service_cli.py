@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from sociallearn.flags import add_flags, values_from
+from sociallearn.flags import add_flags, add_preset_flag, values_from
+from sociallearn.presets import with_preset
 from sociallearn.settings import SERVICE_CONFIG_ENV, SERVICE_OWNED, ServiceConfig, TeachSettings
 
 SILO_FILE = {"sms_spam": "{teacher}.tsv", "gsm8k": "{teacher}.jsonl"}
@@ -23,7 +24,9 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     import sociallearn.graphs.teacher_service as service_graph
     from sociallearn.service import current_service
 
-    owner = TeachSettings.model_validate(values_from(args, TeachSettings))
+    owner = TeachSettings.model_validate(
+        with_preset(values_from(args, TeachSettings), args.preset, SERVICE_OWNED)
+    )
     config = ServiceConfig.model_validate({**values_from(args, ServiceConfig), "owner": owner})
     absolute = {"data": str(Path(config.data).resolve())}
     if config.journal:
@@ -110,6 +113,7 @@ def add_service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         "serve-teacher",
         help="serve one data holder's teacher on LangGraph's server (for --remote-teachers)",
     )
+    add_preset_flag(serve)
     add_flags(serve, ServiceConfig, exclude={"owner"})
     add_flags(serve, TeachSettings, only=SERVICE_OWNED)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")

@@ -26,48 +26,19 @@ from sociallearn.tasks import TASKS
 
 # The settings of the `dp_voting` aggregator.
 DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
-# Settings added after result keys were first written: they enter a key only when not default,
-# so results computed before they existed keep their keys.
-_KEYED_WHEN_SET = (
-    "calibration",
-    "n_gpu_layers",
-    "privacy",
-    "refine_candidates",
-    "refine_filtered",
-    "refine_rounds",
-    "remote_teachers",
-    "remote_timeout",
-    "vote_judge",
-    "instruction_revision",
-    "revision_feedback",
-    "instruction_tokens",
-    "separate_feedback",
-    "example_revision",
-    *DP_SETTINGS,
-)
-# Of those, settings whose default changed after results were keyed, with the values results
-# keyed before the change were computed with: such results keep their keys, and a run with the
-# new default gets new ones (it does not resume a result of the old behaviour).
-_KEYED_BEFORE: dict[str, Any] = {
-    "privacy": {"rare_number_texts": 0},  # the private-numbers layer came later
-    "refine_filtered": False,  # refinement checked unfiltered drafts at first
-    "example_revision": "missed",  # dropped examples were not replaced by their label at first
-}
-
-
-def as_computed(values: dict[str, Any]) -> dict[str, Any]:
-    """Settings as a result file wrote them, where a field of `_KEYED_BEFORE` that the file
-    lacks (it was written before the field existed) takes the value the result was computed
-    with, not today's default."""
-    computed = dict(values)
-    for name, before in _KEYED_BEFORE.items():
-        if isinstance(before, dict) and isinstance(values.get(name), dict):
-            computed[name] = {**before, **values[name]}
-        elif not isinstance(before, dict) and name not in values:
-            computed[name] = before
-    return computed
-
-
+# Settings of one component, shown in their own group of a command's help (the rest: the main
+# group); the privacy filter's settings get theirs from `flags`.
+HELP_GROUPS: dict[str, tuple[str, ...]] = {
+    "synthetic examples": ("temperature", "samples", "keep", "balanced_generation",
+                           "teacher_check"),
+    "refinement (--refine-rounds R, or a method's +refined)": (
+        "refine_rounds", "refine_candidates", "instruction_revision", "separate_feedback"),
+    "voting (aggregators that vote, and refining teachers' checks)": (
+        "votes_held_out", "vote_judge"),
+    "differentially private voting (--aggregator dp_voting)": DP_SETTINGS,
+    "teacher services": ("remote_teachers", "remote_timeout"),
+    "privacy measurement": ("canary", "canary_answer"),
+}  # fmt: skip
 # What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
 # decides the rest of a run's settings.
 SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
@@ -78,9 +49,8 @@ _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "appr
 # The settings recorded on every lesson, besides the filter's main settings.
 _PROVENANCE = {"shots", "teachers", "temperature", "samples", "keep", "aggregator",
                "balanced_generation", "teacher_check", "seed", "lessons", "max_retries",
-               "student_model", "refine_rounds", "refine_candidates", "refine_filtered",
-               "vote_judge", "instruction_revision", "revision_feedback",
-               "instruction_tokens", "separate_feedback", "example_revision"}  # fmt: skip
+               "student_model", "refine_rounds", "refine_candidates", "vote_judge",
+               "instruction_revision", "separate_feedback"}  # fmt: skip
 
 
 class TeachSettings(BaseModel):
@@ -111,40 +81,17 @@ class TeachSettings(BaseModel):
         description="K: revisions a refining teacher proposes per round (the first greedy, the "
         "rest sampled at τ); the next round checks each and keeps the best",
     )
-    refine_filtered: bool = Field(
-        default=True,
-        description="a refining teacher checks its drafts as the privacy filter would pass them "
-        "(rejected ones left out, redactions applied), so it refines what the student will read",
-    )
-    instruction_revision: Literal["rewrite", "amend", "redraft"] = Field(
+    instruction_revision: Literal["rewrite", "redraft"] = Field(
         default="rewrite",
         description="how a refining teacher revises an instruction from the student's errors: "
-        "rewrites it whole, adds new rules for them to it, or writes a new one from its "
-        "examples and the errors without seeing the current one (which a rewrite may copy)",
-    )
-    revision_feedback: Literal["errors", "confusions"] = Field(
-        default="errors",
-        description="what a refining teacher is told of the student's errors with its "
-        "instruction: a few of them, or also how many of each label it answered wrongly and "
-        "as what (a few of each kind shown)",
+        "rewrites it whole, or writes a new one from its examples and the errors without "
+        "seeing the current one (which a rewrite may copy)",
     )
     separate_feedback: bool = Field(
         default=False,
         description="a refining teacher reads the student's errors on its teaching examples "
         "(not its shots), not on the held-back ones it checks revisions on, so that no revision "
         "is chosen for fixing the very errors it was shown",
-    )
-    example_revision: Literal["missed", "replace"] = Field(
-        default="replace",
-        description="what a refining teacher samples in place of the synthetic examples it "
-        "drops: new examples of the labels the student got wrong (missed), or first of each "
-        "label the dropped ones leave without an example (replace: replaced, not lost)",
-    )
-    instruction_tokens: int = Field(
-        default=200,
-        ge=16,
-        le=2048,
-        description="the longest instruction a teacher writes or rewrites, in tokens (cut there)",
     )
     votes_held_out: int = Field(
         default=8, ge=1, description="held-back examples a teacher votes or checks with"
@@ -182,13 +129,10 @@ class TeachSettings(BaseModel):
         ge=-1,
         description="layers on the GPU (-1: all; default: all if llama.cpp has GPU support)",
     )
-    calibrate: bool = Field(
-        default=True, description="contextual calibration of the student's label scores"
-    )
     calibration: Calibration = Field(
         default="content_free",
-        description="the label prior calibration removes: content_free (of an 'N/A' input) or "
-        "domain (of random strings of the words of 8 or more queries answered together, "
+        description="the label prior the student's label scores are calibrated against: none, "
+        "content_free (of an 'N/A' input) or domain (of random strings of the words of 8 or more queries answered together, "
         "Fei et al. 2023; content_free with fewer)",
     )
     privacy: FilterSettings = Field(
@@ -259,16 +203,6 @@ class TeachSettings(BaseModel):
     def key(self, *, exclude: Collection[str] = (), **extra: Any) -> str:
         """A short hash of the settings (less `exclude`, plus `extra`) a result depends on."""
         values = self.model_dump(mode="json", exclude=set(exclude))
-        defaults = type(self)().model_dump(mode="json")
-        for name in _KEYED_WHEN_SET:
-            unkeyed = defaults.get(name)
-            before = _KEYED_BEFORE.get(name)
-            if isinstance(before, dict):
-                unkeyed = {**defaults[name], **before}
-            elif name in _KEYED_BEFORE:
-                unkeyed = before
-            if name in values and values[name] == unkeyed:
-                del values[name]
         payload = json.dumps({**values, **extra}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

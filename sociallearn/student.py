@@ -19,7 +19,7 @@ from sociallearn.tasks import Task
 if TYPE_CHECKING:
     from sociallearn.settings import TeachSettings
 
-Calibration = Literal["content_free", "domain"]
+Calibration = Literal["none", "content_free", "domain"]
 # Domain-context calibration (Fei et al., ACL 2023): the label prior is the mean of the label
 # probabilities of this many strings of random words drawn from the queries' own words.
 DOMAIN_STRINGS = 20
@@ -65,12 +65,10 @@ class Student:
         model: LanguageModel,
         task: Task,
         *,
-        calibrate: bool = True,
         calibration: Calibration = "content_free",
     ) -> None:
         self.model = model
         self.task = task
-        self.calibrate = calibrate
         self.calibration = calibration
         self._domain_inputs: list[str] = []
         self._adapted = False
@@ -78,8 +76,8 @@ class Student:
 
     @classmethod
     def for_settings(cls, model: LanguageModel, task: Task, settings: TeachSettings) -> Student:
-        """The student as `settings` configure it (`calibrate`, `calibration`)."""
-        return cls(model, task, calibrate=settings.calibrate, calibration=settings.calibration)
+        """The student as `settings` configure it (`calibration`)."""
+        return cls(model, task, calibration=settings.calibration)
 
     def adapt_to(self, queries: Sequence[str]) -> None:
         """Draw the domain-calibration inputs from the words of `queries` (unlabelled), the
@@ -106,10 +104,14 @@ class Student:
         if not queries:
             return []
         if self.task.labels:
-            if self.calibrate and self.calibration == "domain" and not self._adapted:
+            if self.calibration == "domain" and not self._adapted:
                 self.adapt_to(queries)
             rows = self._label_logprobs(preamble, queries)
-            prior = self._prior(preamble) if self.calibrate else [0.0] * len(self.task.labels)
+            prior = (
+                [0.0] * len(self.task.labels)
+                if self.calibration == "none"
+                else self._prior(preamble)
+            )
             return [
                 self._classified(query, row, prior)
                 for query, row in zip(queries, rows, strict=True)

@@ -1,4 +1,5 @@
-"""`sociallearn experiment`: run an experiment spec (file, preset or flags) and write its tables."""
+"""`sociallearn experiment`: run an experiment spec (file, tables or flags, over a preset) and write
+its tables."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from rich.markdown import Markdown
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.ledger import LEDGER_NAME, FinalLedger
 from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
-from sociallearn.flags import add_flags, values_from
+from sociallearn.flags import add_flags, add_preset_flag, values_from
+from sociallearn.presets import with_preset
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -27,11 +29,12 @@ def add_experiment_parser(sub: Any) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--spec", type=Path, default=None, help="YAML or JSON spec file")
     source.add_argument(
-        "--preset",
+        "--tables",
         choices=["paper", "full", "quick"],
         default=None,
-        help="the benchmark's specs (benchmarks/paper_tables.py)",
+        help="the paper's tables on the small models (benchmarks/paper_tables.py)",
     )
+    add_preset_flag(parser)
     add_flags(parser, ExperimentSpec)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cells, library, checkpoints")
     parser.add_argument(
@@ -67,13 +70,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from sociallearn.experiments.runner import run_experiment
     from sociallearn.experiments.spec import load_specs, spec_from_values
 
-    overrides = values_from(args, ExperimentSpec)
+    overrides = with_preset(
+        values_from(args, ExperimentSpec), args.preset, ExperimentSpec.model_fields
+    )
     if args.spec is not None:
         specs = load_specs(args.spec, overrides)
-    elif args.preset is not None:
+    elif args.tables is not None:
         specs = [
             spec_from_values({**spec.model_dump(), **overrides})
-            for spec in paper_specs(args.preset)
+            for spec in paper_specs(args.tables)
         ]
     else:
         specs = [spec_from_values(overrides)]

@@ -92,20 +92,23 @@ class FinalLedger:
         return entry
 
 
-def code_commit() -> str | None:
-    """The git commit of this package's source tree, '+changes' after it when the tree has
-    uncommitted changes; None outside a git checkout."""
-    head = _git("rev-parse", "HEAD")
+def code_commit(where: Path = Path(__file__).parent) -> str | None:
+    """The git commit of this package's source tree, '+changes' after it when its code (Python
+    files, requirements) has uncommitted changes; results written meanwhile do not count.
+    None outside a git checkout."""
+    head = _git(where, "rev-parse", "HEAD")
     if not head:
         return None
-    return head + ("+changes" if _git("status", "--porcelain", "--untracked-files=no") else "")
+    code = (":(top)*.py", ":(top)pyproject.toml", ":(top)requirements*.txt")
+    changed = _git(where, "status", "--porcelain", "--untracked-files=no", "--", *code)
+    return head + ("+changes" if changed else "")
 
 
-def _git(*args: str) -> str:
+def _git(where: Path, *args: str) -> str:
     try:
         done = subprocess.run(
             ["git", *args],
-            cwd=Path(__file__).parent,
+            cwd=where,
             capture_output=True,
             text=True,
             timeout=10,

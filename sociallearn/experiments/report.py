@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.privacy import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
-from sociallearn.settings import as_computed
 
 # The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.
 # The synthetic-examples figures are recorded without their aggregator.
@@ -67,10 +66,7 @@ def read_json(path: Path) -> list[ExperimentResult]:
     """The results `write_json` wrote to `path`, with the settings they were computed with."""
     try:
         experiments = json.loads(path.read_text(encoding="utf-8"))["experiments"]
-        return [
-            ExperimentResult.model_validate({**result, "spec": as_computed(result["spec"])})
-            for result in experiments
-        ]
+        return [ExperimentResult.model_validate(result) for result in experiments]
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(map(str, error["loc"]))

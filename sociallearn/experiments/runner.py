@@ -182,9 +182,7 @@ def _refuse_evaluated_again(
         recorded = evaluated.get(spec.cell_key(method, seed), [])
         if recorded and finished(seed, method) is None:
             last = recorded[-1]
-            again.append(
-                f"{method.label} (seed {seed}): {100 * last.accuracy:.1f}% on {last.at}"
-            )
+            again.append(f"{method.label} (seed {seed}): {100 * last.accuracy:.1f}% on {last.at}")
     if again:
         raise AlreadyEvaluated(
             f"already evaluated on the locked test part ({ledger_path}): "

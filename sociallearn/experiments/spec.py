@@ -211,13 +211,9 @@ class ExperimentSpec(TeachSettings):
         if method.aggregator == "random":  # the others vote
             unused.add("vote_judge")
         if not method.refined:
-            unused |= {"refine_candidates", "refine_filtered", "separate_feedback"}
-        if method.method != "instructions":
-            unused.add("instruction_tokens")
+            unused |= {"refine_candidates", "separate_feedback"}
         if not method.refined or method.method != "instructions":
-            unused |= {"instruction_revision", "revision_feedback"}
-        if not method.refined or method.method != "synthetic_examples":
-            unused.add("example_revision")
+            unused.add("instruction_revision")
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 

@@ -29,7 +29,7 @@ TWO_SHOTS = (
 @pytest.fixture(scope="module")
 def qwen():
     if "qwen1.5b" not in EMBEDDED_MODELS:
-        reason = "qwen1.5b is not installed: SOCIALLEARN_MODELS=qwen1.5b bash scripts/setup.sh"
+        reason = "qwen1.5b is not installed: bash scripts/setup.sh installs it"
         if os.environ.get("CI"):
             pytest.fail(reason)  # CI installs it: a skip there would hide a broken install
         pytest.skip(reason)

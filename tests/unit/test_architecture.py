@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, ...]] = [
         "sociallearn.drafting", "sociallearn.refining", "sociallearn.filtering",
         "sociallearn.review", "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
         "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
-        "sociallearn.evaluate", "sociallearn.service",
+        "sociallearn.evaluate", "sociallearn.service", "sociallearn.presets",
     ),
     ("sociallearn.nodes",),
     ("sociallearn.graphs",),

@@ -49,7 +49,7 @@ def answers(student: Student, queries: list[str]) -> list[str]:
 def test_domain_calibration_removes_the_prior_that_a_content_free_input_misses() -> None:
     queries = SPAM + HAM
     expected = ["spam"] * len(SPAM) + ["ham"] * len(HAM)
-    assert answers(Student(BiasedLM(), TASK, calibrate=False), queries) == ["ham"] * 8
+    assert answers(Student(BiasedLM(), TASK, calibration="none"), queries) == ["ham"] * 8
     assert answers(Student(BiasedLM(), TASK), queries) == ["ham"] * 8  # content-free: 'N/A'
     assert answers(Student(BiasedLM(), TASK, calibration="domain"), queries) == expected
 
@@ -95,8 +95,8 @@ def test_too_few_queries_calibrate_on_the_content_free_input() -> None:
     assert answers(student, few) == ["spam", "spam", "ham", "ham"]
 
 
-def test_calibration_enters_keys_only_off_its_default() -> None:
+def test_calibration_is_keyed_and_configures_the_student() -> None:
     assert Settings(calibration="content_free").run_key() == Settings().run_key()
     assert Settings(calibration="domain").run_key() != Settings().run_key()
     student = Student.for_settings(BiasedLM(), TASK, Settings(calibration="domain"))
-    assert student.calibrate and student.calibration == "domain"
+    assert student.calibration == "domain"

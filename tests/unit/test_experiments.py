@@ -229,12 +229,11 @@ def test_cell_keys_follow_the_settings_a_cell_depends_on():
         ExperimentSpec.model_validate({"methods": "zero_shot,zero_shot"})
 
 
-def test_cells_taught_before_the_private_numbers_layer_are_not_resumed_with_it():
+def test_filter_settings_key_the_cells_that_teach_not_the_baselines():
     spec = ExperimentSpec()
     before = ExperimentSpec(privacy=FilterSettings(rare_number_texts=0))
     zero, voting = MethodSpec.parse("zero_shot"), MethodSpec.parse("synthetic_examples+voting")
     assert spec.cell_key(voting, 0) != before.cell_key(voting, 0)
-    assert before.key(exclude={"privacy"}) == before.key()  # old cells keep their keys
     assert spec.cell_key(zero, 0) == before.cell_key(zero, 0)  # a baseline is not filtered
 
 
@@ -348,11 +347,6 @@ def test_run_experiment_resumes_and_reports(sms_file, tmp_path, scripted, monkey
         again.model_dump_json(),
         one_run.model_dump_json(),
     ]
-    # A file written before the private-numbers layer existed was computed without it.
-    document = json.loads(paths[0].read_text())
-    del document["experiments"][0]["spec"]["privacy"]["rare_number_texts"]
-    paths[0].write_text(json.dumps(document))
-    assert [r.spec.privacy.rare_number_texts for r in read_json(paths[0])] == [0, 2]
     paths[0].write_text('{"experiments": [{"spec": {}}]}')
     with pytest.raises(
         ValueError, match=r"results\.json: not experiment results \(planned_cells: Field"

@@ -43,7 +43,7 @@ class KeywordJudge(ScriptedLM):
 def workspace(model: ScriptedLM, held: list[Example], **settings: object) -> TeacherWorkspace:
     shots = [example("Claim your prize today", "spam"), example("See you at lunch", "ham")]
     silo = TeacherSilo("teacher-0", shots * 4, held)
-    values = {"calibrate": False, "votes_held_out": 8, "privacy": FilterSettings(names=False)}
+    values = {"calibration": "none", "votes_held_out": 8, "privacy": FilterSettings(names=False)}
     return TeacherWorkspace("teacher-0", silo, SMS, model, Settings(**{**values, **settings}))
 
 
@@ -125,7 +125,9 @@ def test_a_teachers_share_takes_the_labels_in_turn():
 def test_degenerate_text_is_rejected_as_a_quality_failure(text):
     reason = degenerate(text)
     assert reason is not None and reason.startswith("quality:")
-    verdict, _ = check(text, ["an unrelated private message about lunch"], FilterSettings(names=False))
+    verdict, _ = check(
+        text, ["an unrelated private message about lunch"], FilterSettings(names=False)
+    )
     assert not verdict.passed and any(r.startswith("quality:") for r in verdict.reasons)
 
 
@@ -164,9 +166,7 @@ def test_a_name_found_in_one_text_of_an_example_is_redacted_in_both():
 
 def test_the_filter_off_shares_an_example_untouched():
     synthetic = Example(input="Jack had 7 pens.", output="Jack had 7.\n#### 7", answer="7")
-    _, shared = check_example(
-        synthetic, [], FilterSettings(enabled=False), records=[], labels=()
-    )
+    _, shared = check_example(synthetic, [], FilterSettings(enabled=False), records=[], labels=())
     assert shared == synthetic
 
 

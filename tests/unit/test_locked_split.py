@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from sociallearn.cli import main
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import CellResult
-from sociallearn.experiments.ledger import AlreadyEvaluated, FinalLedger
+from sociallearn.experiments.ledger import AlreadyEvaluated, FinalLedger, code_commit
 from sociallearn.experiments.report import finished_cells, to_markdown, write_all
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import ExperimentSpec
@@ -213,3 +214,22 @@ def test_the_results_page_gives_each_methods_worst_run_and_the_checks_optimism(
     }
     assert readme_tables.check_minus_test(cell) == pytest.approx(100 * ((0.9 + 0.75) / 2 - 0.7))
     assert readme_tables.check_minus_test({"accuracy": 0.5}) is None
+
+
+def test_the_ledger_marks_a_commit_changed_by_code_not_by_results(tmp_path):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "code.py").write_text("A = 1\n")
+    (tmp_path / "results" / "ledger.jsonl").write_text("")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    head = code_commit(tmp_path)
+    assert head is not None and len(head) == 40
+    (tmp_path / "results" / "ledger.jsonl").write_text('{"a": 1}\n')
+    assert code_commit(tmp_path / "results") == head  # a result written: still the commit
+    (tmp_path / "code.py").write_text("A = 2\n")
+    assert code_commit(tmp_path) == head + "+changes"
+    assert code_commit(tmp_path.parent / "elsewhere") is None

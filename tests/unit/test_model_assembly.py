@@ -132,5 +132,5 @@ def test_qwen_parts_are_the_22_pinned_packages_adding_up_to_the_gguf_file():
 
 def test_qwen_not_installed_names_the_setup_command(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(models, "_qwen_available", lambda: False)
-    with pytest.raises(ModelError, match=r"SOCIALLEARN_MODELS=qwen1\.5b bash scripts/setup\.sh"):
+    with pytest.raises(ModelError, match=r"requirements-qwen\.txt \(or run bash scripts/setup\.sh"):
         models.resolve_model("qwen1.5b")

@@ -1,4 +1,5 @@
-"""The README's commands are valid commands: each parses with the real argument parser."""
+"""The commands of the README and the docs are valid commands: each parses with the real
+argument parser; their tables are generated from the committed JSON."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 from sociallearn.cli import build_parser
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def readme_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    text = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     joined = [block.replace("\\\n", " ") for block in blocks]  # continued lines
     lines = [line.split("  #")[0].strip() for block in joined for line in block.splitlines()]
     commands = []
@@ -36,10 +39,16 @@ def test_readme_command_parses(command: str):
     assert callable(args.func)
 
 
-def test_readme_tables_are_generated_from_the_committed_json(benchmark):
-    text = README.read_text(encoding="utf-8")
-    assert text.count("<!-- table: ") >= 4
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_tables_are_generated_from_the_committed_json(benchmark, document: Path):
+    text = document.read_text(encoding="utf-8")
     assert benchmark("readme_tables").render(text) == text, "run benchmarks/readme_tables.py"
+
+
+def test_the_readme_and_the_results_page_show_tables():
+    assert "<!-- table: demo -->" in DOCUMENTS[0].read_text(encoding="utf-8")
+    results = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert results.count("<!-- table: ") >= 20 and "<!-- table: locked -->" in results
 
 
 def test_a_table_cell_marks_both_tests_and_the_gap(benchmark):

@@ -22,7 +22,7 @@ from sociallearn.refining import keep_refining, revise_examples
 from sociallearn.resources import Resources
 from sociallearn.schema import Lesson
 from sociallearn.scoring import check_halves
-from sociallearn.settings import Settings, as_computed
+from sociallearn.settings import Settings
 from sociallearn.tasks import Example
 from sociallearn.teaching import teach
 from sociallearn.workspace import Draft, Miss
@@ -101,7 +101,7 @@ class Classroom(ScriptedLM):
 
 
 def classroom_context(tmp_path: Path, model: Classroom, keywords: int = 4, **overrides: object):
-    values = {"method": "instructions", "teachers": 1, "calibrate": False, "refine_rounds": 2}
+    values = {"method": "instructions", "teachers": 1, "calibration": "none", "refine_rounds": 2}
     values["votes_held_out"] = 16  # 16 held back to choose drafts on, 16 others to accept them
     values["seed"] = 5  # a split whose teacher-0 misses 7 of 16 spam with its first draft
     values["privacy"] = FilterSettings(names=False)  # the NER takes keywords such as kw4 for names
@@ -244,30 +244,6 @@ def test_one_candidate_per_round_is_the_greedy_loop(tmp_path):
     assert model.revisions == 1  # a useless revision ends the loop, as without candidates
 
 
-def test_an_amended_instruction_is_the_current_one_plus_the_new_rules(tmp_path):
-    model = Classroom()  # its revision is one new "Spam words:" line
-    context = classroom_context(tmp_path, model, instruction_revision="amend", refine_rounds=2)
-    state, rounds = refine_updates(context)
-    accuracies = rounds[-1]["held_out_accuracy"]["teacher-0"]
-    assert model.revisions == 2 and accuracies == sorted(set(accuracies))
-    revision_prompts = [p for p in model.prompts if "still got these examples wrong" in p]
-    assert all("Write only the new rules" in p for p in revision_prompts)
-    first_draft = re.findall(r"followed these instructions:\n(.*)", revision_prompts[0])[0]
-    [lesson] = state["lessons"]
-    first_line, *added = lesson.text.splitlines()
-    assert first_line == first_draft and len(added) == 2  # one new line per revision
-    assert lesson.settings["instruction_revision"] == "amend"
-
-
-def test_an_amendment_that_only_repeats_the_instruction_ends_the_loop(tmp_path):
-    model = Classroom(revise=lambda words, missed: words)  # repeats the current rule verbatim
-    context = classroom_context(tmp_path, model, instruction_revision="amend", refine_rounds=3)
-    state, rounds = refine_updates(context)
-    assert model.revisions == 1 and len(rounds) == 1
-    [lesson] = state["lessons"]
-    assert len(lesson.text.splitlines()) == 1
-
-
 def test_a_redraft_is_written_from_the_examples_and_errors_without_the_current_one(tmp_path):
     model = Classroom()  # its redraft: its shots' keywords plus the first error's
     context = classroom_context(tmp_path, model, instruction_revision="redraft", refine_rounds=2)
@@ -282,20 +258,7 @@ def test_a_redraft_is_written_from_the_examples_and_errors_without_the_current_o
     assert lesson.settings["instruction_revision"] == "redraft"
 
 
-def test_confusion_feedback_counts_each_kind_of_error_and_shows_each_kind(tmp_path):
-    model = Classroom()  # its shots' keywords only: the student misses the held-back spam
-    context = classroom_context(tmp_path, model, revision_feedback="confusions", refine_rounds=1)
-    state, _ = refine_updates(context)
-    [revision] = [p for p in model.prompts if "still got these examples wrong" in p]
-    counts = re.findall(r"Of (\d+) examples the student got (\d+) wrong: (.*)\.", revision)
-    [(checked, wrong, confusions)] = counts
-    shown = revision.split(confusions, 1)[1]
-    assert (checked, wrong) == ("16", "7") and confusions == "it answered ham to 7 spam examples"
-    assert shown.count("The student answered: ham") == 4  # SHOWN_ERRORS
-    assert state["lessons"][0].settings["revision_feedback"] == "confusions"
-
-
-def test_plain_error_feedback_shows_no_counts(tmp_path):
+def test_error_feedback_shows_the_first_errors(tmp_path):
     model = Classroom()
     refine_updates(classroom_context(tmp_path, model, refine_rounds=1))
     [revision] = [p for p in model.prompts if "still got these examples wrong" in p]
@@ -331,38 +294,12 @@ def test_errors_shown_come_from_the_held_back_check_or_separate_examples(tmp_pat
     assert state["lessons"][0].settings["separate_feedback"] is separate
 
 
-class TokenCounting(Classroom):
-    """The classroom, recording the token limit of each instruction written or rewritten."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.limits: list[object] = []
-
-    def instruct(self, prompt: str, **options: object) -> str:
-        if "Write clear instructions" in prompt or "still got these examples wrong" in prompt:
-            self.limits.append(options.get("max_tokens"))
-        return super().instruct(prompt, **options)
-
-
-def test_instruction_tokens_limit_the_first_instruction_and_each_rewrite(tmp_path):
-    model = TokenCounting()
-    context = classroom_context(tmp_path, model, instruction_tokens=321, refine_rounds=2)
-    state, _ = refine_updates(context)
-    assert model.revisions >= 1  # drafted once, rewritten at least once
-    assert model.limits == [321] * (1 + model.revisions)
-    assert state["lessons"][0].settings["instruction_tokens"] == 321
-
-
 @pytest.mark.parametrize(
     ("field", "value", "keyed"),
     [
-        ("instruction_revision", "amend", {"instructions+refined"}),
         ("instruction_revision", "redraft", {"instructions+refined"}),
-        ("revision_feedback", "confusions", {"instructions+refined"}),
         ("refine_candidates", 3, {"instructions+refined", "synthetic_examples+random+refined"}),
         ("separate_feedback", True, {"instructions+refined", "synthetic_examples+random+refined"}),
-        ("example_revision", "missed", {"synthetic_examples+random+refined"}),
-        ("instruction_tokens", 400, {"instructions", "instructions+refined"}),
     ],
 )
 def test_settings_key_only_the_cells_that_depend_on_them(field: str, value: object, keyed: set):
@@ -371,17 +308,6 @@ def test_settings_key_only_the_cells_that_depend_on_them(field: str, value: obje
     changed = spec.replace(**{field: value})
     rekeyed = {m.label for m in spec.methods if changed.cell_key(m, 0) != spec.cell_key(m, 0)}
     assert rekeyed == keyed
-
-
-def test_refined_cells_checked_unfiltered_keep_their_keys():
-    spec = ExperimentSpec(methods=["instructions", "instructions+refined"])  # type: ignore[list-item]
-    before = spec.replace(refine_filtered=False)
-    plain, refined = spec.methods
-    assert spec.cell_key(plain, 0) == before.cell_key(plain, 0)
-    assert spec.cell_key(refined, 0) != before.cell_key(refined, 0)
-    # A result file written before the setting existed was computed without it.
-    written = before.model_dump(mode="json", exclude={"refine_filtered"})
-    assert ExperimentSpec.model_validate(as_computed(written)) == before
 
 
 def test_a_mislabelled_synthetic_example_is_dropped_before_it_is_shared(tmp_path):
@@ -403,12 +329,9 @@ def test_a_mislabelled_synthetic_example_is_dropped_before_it_is_shared(tmp_path
     assert [drop.reasons for drop in state["dropped"]] == [["no usable draft"]]
 
 
-@pytest.mark.parametrize(
-    ("revision", "labels"), [("missed", {"spam"}), ("replace", {"spam", "ham"})]
-)
-def test_a_dropped_examples_label_is_sampled_again_when_replaced(tmp_path, revision, labels):
-    # The ham example was dropped and the student missed only spam: with `missed` the top-up is
-    # spam alone and the lesson loses its ham label; with `replace` a new ham one takes its place.
+def test_a_dropped_examples_label_is_sampled_again(tmp_path):
+    # The ham example was dropped and the student missed only spam: a new ham example takes
+    # its place, so that the lesson does not lose its ham label.
     def spam_or_ham(prompt: str, n: int) -> str:
         if prompt.endswith("Label: ham\nMessage:"):
             return f" See you at the cinema at {n % 5 + 6} tonight"
@@ -416,9 +339,7 @@ def test_a_dropped_examples_label_is_sampled_again_when_replaced(tmp_path, revis
 
     model = Classroom()
     model.script = spam_or_ham
-    context = classroom_context(
-        tmp_path, model, method="synthetic_examples", keep=2, example_revision=revision
-    )
+    context = classroom_context(tmp_path, model, method="synthetic_examples", keep=2)
     workspace = context.resources.workspace("run", "teacher-0")
     ham, spam = (Example(input=text, output=label, answer=label) for text, label in [("Lunch at noon?", "ham"), ("Win a prize with code kw0", "spam")])  # fmt: skip
     workspace.best_drafts = [
@@ -427,7 +348,7 @@ def test_a_dropped_examples_label_is_sampled_again_when_replaced(tmp_path, revis
     workspace.round_errors = [Miss(spam, "ham")]
     revised = revise_examples(workspace, workspace.best_drafts[1:], seed=1)
     assert len(revised) == 2 and revised[1] not in workspace.best_drafts  # a new example
-    assert {draft.example.answer for draft in revised if draft.example} == labels
+    assert {draft.example.answer for draft in revised if draft.example} == {"spam", "ham"}
 
 
 def test_synthetic_examples_the_filter_rejects_whole_are_sampled_anew(tmp_path):
@@ -491,13 +412,8 @@ def test_refinement_resumes_after_a_restart_between_rounds(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(
-    ("method", "refine_filtered"),
-    [("instructions", True), ("instructions", False), ("synthetic_examples", True)],
-)
-def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(
-    tmp_path, method, refine_filtered
-):
+@pytest.mark.parametrize("method", ["instructions", "synthetic_examples"])
+def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(tmp_path, method):
     def leak_first_two(words: list[str], missed: list[str]) -> list[str]:
         return [*words, missed[0]]
 
@@ -521,7 +437,6 @@ def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(
         keywords=keywords,
         method=method,
         max_retries=3,
-        refine_filtered=refine_filtered,
     )
     saver = InMemorySaver()
     streamed: list[dict] = []
@@ -538,7 +453,7 @@ def test_refinement_keeps_private_examples_out_of_state_checkpoint_and_lessons(
     dump = repr(saver.storage) + repr(saver.writes) + repr(saver.blobs) + repr(streamed)
     dump += repr(state)
     assert [text for text in private if text in dump] == []
-    if method == "instructions" and refine_filtered:
+    if method == "instructions":
         # Checked as the filter would share them, the leaking revisions never become the best.
         assert not any("rejected by the privacy filter" in prompt for prompt in model.prompts)
 
@@ -607,7 +522,7 @@ def test_teachers_vote_with_the_model_vote_judge_names(tmp_path, judge, winner):
     models = {"smollm2": Classroom(), "gemma3": Contrarian()}
     settings = Settings(
         data_path=str(keyword_file(tmp_path, 2)), library=str(tmp_path / "library"),
-        method="instructions", aggregator="voting", teachers=2, test_size=4, calibrate=False,
+        method="instructions", aggregator="voting", teachers=2, test_size=4, calibration="none",
         privacy=FilterSettings(names=False), teacher_model="smollm2", student_model="gemma3",
         vote_judge=judge,
     )  # fmt: skip
@@ -655,7 +570,5 @@ def test_refined_method_labels_round_trip():
     assert spec.cell_key(plain, 0) != spec.cell_key(refined, 0)
 
 
-def test_refine_rounds_enter_run_keys_only_when_set():
-    unkeyed = {"approve", "library", "collection", "retrieve", "refine_rounds"}
-    assert Settings().run_key() == "run-" + Settings().key(exclude=unkeyed)  # keys of old runs
+def test_refine_rounds_enter_run_keys():
     assert Settings(refine_rounds=2).run_key() != Settings().run_key()

@@ -1,0 +1,65 @@
+"""Presets: measured configurations by name, applied under the flags given beside them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sociallearn.cli import build_parser, main, settings_from_args
+from sociallearn.experiments.spec import ExperimentSpec
+from sociallearn.presets import Preset, get_preset, load_presets, with_preset
+from sociallearn.settings import SERVICE_OWNED, Settings
+
+
+def test_every_preset_is_valid_settings_with_a_measurement_named():
+    presets = load_presets()
+    assert {"best", "paper", "quick"} <= set(presets)
+    for preset in presets.values():
+        Settings.model_validate(preset.settings)
+        assert preset.description and preset.measured is not None
+
+
+def test_each_measured_preset_finds_its_numbers_in_the_committed_results():
+    for preset in load_presets().values():
+        measurement = preset.measurement()
+        assert measurement is not None, preset.name
+        assert 0 < measurement.mean <= 1 and measurement.minutes_per_run > 0
+    assert load_presets()["best"].measurement().test_part == "locked"  # type: ignore[union-attr]
+
+
+def test_flags_override_the_preset_and_the_preset_the_defaults():
+    args = build_parser().parse_args(["teach", "--preset", "quick", "--teachers", "2"])
+    settings = settings_from_args(args)
+    assert settings.teachers == 2  # the flag
+    assert settings.samples == 16 and settings.calibration == "content_free"  # the preset
+    assert settings.aggregator == "random" and settings.test_size == Settings().test_size
+    plain = settings_from_args(build_parser().parse_args(["teach"]))
+    assert plain == Settings()
+
+
+def test_a_preset_gives_each_command_only_what_it_takes():
+    best = load_presets()["best"]
+    spec = with_preset({"runs": 2}, "quick", ExperimentSpec.model_fields)
+    assert "method" not in spec and spec["runs"] == 2 and spec["samples"] == 16
+    owner = best.values(SERVICE_OWNED)
+    assert set(owner) <= set(SERVICE_OWNED) and owner["teacher_model"] == "qwen1.5b"
+
+
+def test_an_unknown_preset_or_a_missing_model_is_a_clear_error(capsys, monkeypatch, tmp_path):
+    assert main(["teach", "--preset", "nope"]) == 2
+    assert "--preset: unknown preset 'nope'; known: best, paper, quick" in capsys.readouterr().err
+    monkeypatch.setattr(Preset, "missing_models", lambda self: ["qwen1.5b"])
+    with pytest.raises(ValueError, match=r"--preset best: needs qwen1\.5b.*bash scripts/setup\.sh"):
+        get_preset("best")
+
+
+def test_presets_lists_every_preset_with_its_numbers(capsys, tmp_path):
+    assert main(["presets"]) == 0
+    listed = capsys.readouterr().out
+    for name, preset in load_presets().items():
+        assert f"\n{name}" in listed
+        measurement = preset.measurement()
+        assert measurement is not None and f"{100 * measurement.mean:.1f}%" in listed
+    (tmp_path / "locked.json").write_text(json.dumps({"experiments": []}))
+    assert load_presets()["best"].measurement(tmp_path) is None
