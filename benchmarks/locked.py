@@ -13,7 +13,9 @@ lessons), K = 3 revisions per round, 100 label-balanced locked test messages per
 - `plain`: 0-shot, the original examples, instructions and synthetic examples (the paper's);
 - `refined instructions`: instructions refined by redrafting, errors shown from the teaching
   examples (the configuration of the committed 10-run table);
-- `refined synthetic`: synthetic examples refined (about 40 minutes a run on 2 cores).
+- `refined synthetic`: synthetic examples refined (about 40 minutes a run on 2 cores);
+- `paper setting`: the paper's methods as the `paper` preset runs them (content-free
+  calibration, m = 8 teachers), where 0-shot stands further below the original examples.
 
 Runs go whole runs first, study by study, under a time budget, and resume from the finished
 cells (here or committed in benchmarks/results/locked.json):
@@ -50,6 +52,12 @@ STUDIES: dict[str, dict[str, Any]] = {
     },
     "refined synthetic": {
         "methods": (*BARS, "synthetic_examples+random", "synthetic_examples+random+refined")
+    },
+    "paper setting": {  # the `paper` preset: content-free calibration, m = 8
+        "methods": (*BARS, "instructions", "synthetic_examples+random"),
+        "calibration": "content_free",
+        "teachers": 8,
+        "votes_held_out": 4,
     },
 }
 
