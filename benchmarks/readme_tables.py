@@ -160,8 +160,8 @@ def check_minus_test(cell: dict[str, Any]) -> float | None:
 
 
 def locked_rows(path: Path) -> list[str]:
-    """Final evaluations on the locked part (locked.json): per study and method, the runs, the
-    mean with its interval, the worst run and the worst difference from 0-shot on a run, the
+    """Final evaluations on the locked part (locked.json): per study and method (each set of
+    cells once, under the first study that has it), the runs, the mean with its interval, the worst run and the worst difference from 0-shot on a run, the
     gap recovered, the test against the original examples, the minutes per run, and for
     refined methods how far the loop's own held-back check stood above the test accuracy."""
     lines = [
@@ -169,6 +169,7 @@ def locked_rows(path: Path) -> list[str]:
         "| p vs original | min/run | check − test |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    shown: set[tuple[str, ...]] = set()  # a study's cells that an earlier study already shows
     for experiment in json.loads(path.read_text())["experiments"]:
         study = experiment["spec"]["name"].split(" (")[0]
         zero_shot = {c["seed"]: c["accuracy"] for c in experiment["cells"]
@@ -176,6 +177,10 @@ def locked_rows(path: Path) -> list[str]:
         for summary in experiment["summaries"]:
             method = summary["method"]
             cells = [c for c in experiment["cells"] if c["method"] == method]
+            keys = tuple(sorted(c["key"] for c in cells))
+            if keys in shown:
+                continue
+            shown.add(keys)
             gaps = [g for c in cells if (g := check_minus_test(c)) is not None]
             below = [100 * (c["accuracy"] - zero_shot[c["seed"]])
                      for c in cells if c["seed"] in zero_shot]  # fmt: skip
