@@ -28,12 +28,12 @@ from sociallearn.evaluate import evaluate
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.stats import mean_interval, permutation_p_value
 from sociallearn.lm import LanguageModel, Score
-from sociallearn.student import Student, build_prompt
-from sociallearn.tasks import Example, Task, get_task
+from sociallearn.student import Calibration, Student, build_prompt
+from sociallearn.tasks import Example, get_task
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("zero_shot", "instructions", "instructions+refined")
-CALIBRATIONS = ("none", "content_free", "domain")
+CALIBRATIONS: tuple[Calibration, ...] = ("none", "content_free", "domain")
 
 
 class RememberedScores:
@@ -55,12 +55,6 @@ class RememberedScores:
         return self._scores[key]
 
 
-def student(model: LanguageModel, task: Task, calibration: str) -> Student:
-    if calibration == "none":
-        return Student(model, task, calibration="none")
-    return Student(model, task, calibration=calibration)  # type: ignore[arg-type]
-
-
 def measure(path: Path, get_model: Callable[[str], LanguageModel]) -> dict[str, Any]:
     """Every calibration on every run of each instruction method of `path`'s experiment."""
     (result,) = read_json(path)
@@ -79,7 +73,7 @@ def measure(path: Path, get_model: Callable[[str], LanguageModel]) -> dict[str, 
             test = [Example(input=p.input, output=p.gold, answer=p.gold) for p in cell.predictions]
             preamble = build_prompt(task, instructions=cell.lessons)
             for name in CALIBRATIONS:
-                scored = evaluate(student(model, task, name), preamble, test)
+                scored = evaluate(Student(model, task, calibration=name), preamble, test)
                 runs[name].append(
                     {
                         "seed": cell.seed,

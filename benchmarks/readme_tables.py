@@ -161,8 +161,8 @@ def check_minus_test(cell: dict[str, Any]) -> float | None:
 
 def locked_rows(path: Path) -> list[str]:
     """Final evaluations on the locked part (locked.json): per study and method (each set of
-    cells once, under the first study that has it), the runs, the mean with its interval, the worst run and the worst difference from 0-shot on a run, the
-    gap recovered, the test against the original examples, the minutes per run, and for
+    cells once, under the first study that has it), the runs, the mean with its interval, the
+    worst run and the worst difference from 0-shot on a run, the gap recovered, the test against the original examples, the minutes per run, and for
     refined methods how far the loop's own held-back check stood above the test accuracy."""
     lines = [
         "| study | method | per run (%) | mean [95% interval] | worst run | worst − 0-shot | gap "

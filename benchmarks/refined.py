@@ -24,7 +24,6 @@ benchmarks/results/refined.{json,md,png}, named after the options off their defa
         --held-back 32 --calibration domain --runs 5 --budget-minutes 40 \
         --methods zero_shot,original_examples,synthetic_examples+random,synthetic_examples+random+refined \
         --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-refined.json \
         --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace
         # 44 min per run on 2 cores: in pieces, resuming from the committed cells
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
