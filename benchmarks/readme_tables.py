@@ -18,8 +18,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sociallearn.demo import COLUMNS as DEMO_COLUMNS
+from sociallearn.demo import demo_rows as demo_table
+from sociallearn.demo import verdict
 from sociallearn.experiments.harness import CellResult
-from sociallearn.experiments.report import read_json
+from sociallearn.experiments.report import PAPER, TEST_PARTS, read_json
 from sociallearn.experiments.runner import (
     ExperimentResult,
     gap_on_runs,
@@ -32,11 +35,6 @@ from sociallearn.experiments.stats import recovered_gap
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-PAPER = {  # PaLM 2-S, n = 8 (Mohtashami et al.)
-    "sms_spam": {"zero_shot": 14.2, "original_examples": 96.0, "instructions": 92.9,
-                 "synthetic_examples": 86.5},
-    "gsm8k": {"original_examples": 64.1, "synthetic_examples": 63.4},
-}  # fmt: skip
 COLUMNS = {
     "zero_shot": "0-shot",
     "original_examples": "original",
@@ -314,24 +312,20 @@ def against_methods(
 
 
 def demo_rows(path: Path) -> list[str]:
-    result = json.loads(path.read_text())
-    spec = result["spec"]
+    result = ExperimentResult.model_validate_json(path.read_text())
+    spec = result.spec
     lines = [
-        f"{spec['teacher_model']} teaching {spec['student_model']}, m = {spec['teachers']} "
-        f"teachers, n = {spec['shots']} shots, {result['test_size']} held-out messages × "
-        f"{spec['runs']} runs (seeds {spec['seed']}–{spec['seed'] + spec['runs'] - 1}), "
-        f"{result['cpu_count']} CPU cores:",
+        f"{spec.teacher_model} teaching {spec.student_model}, m = {spec.teachers} teachers, "
+        f"n = {spec.shots} shots, {spec.calibration} calibration, {result.test_size} held-out "
+        f"messages, {TEST_PARTS[result.test_part]}, × {spec.runs} runs (seeds {spec.seed}–"
+        f"{spec.seed + spec.runs - 1}), {result.seconds / 60:.0f} min on {result.cpu_count} "
+        "CPU cores:",
         "",
-        "| method | accuracy: mean [95% interval] (gap recovered) | runs | paper (PaLM 2-S) |",
-        "|---|---|---|---|",
+        "| " + " | ".join(DEMO_COLUMNS) + " |",
+        "|" + "---|" * len(DEMO_COLUMNS),
     ]
-    paper = PAPER.get(spec["task"], {})
-    for summary in result["summaries"]:
-        runs = ", ".join(f"{100 * a:.1f}" for a in summary["accuracies"])
-        reference = paper.get(summary["method"].removesuffix("+random"), "")
-        name = COLUMNS.get(summary["method"], summary["method"])
-        lines.append(f"| {name} | {percent(summary)} | {runs} | {reference} |")
-    return lines
+    lines += ["| " + " | ".join(row) + " |" for row in demo_table(result)]
+    return [*lines, "", verdict(result)]
 
 
 def privacy_rows(path: Path) -> list[str]:

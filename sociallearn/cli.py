@@ -10,18 +10,26 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from sociallearn.flags import add_flags, add_preset_flag, values_from
-from sociallearn.presets import load_presets, with_preset
+from sociallearn.presets import default_preset, load_presets, with_preset
 from sociallearn.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
+
+
+def choose_preset(args: argparse.Namespace, purpose: Literal["teach", "demo"]) -> None:
+    """Without `--preset`, run the command's default preset (`default_preset`) and say why."""
+    if args.preset is None:
+        preset, why = default_preset(purpose)
+        args.preset = preset.name
+        console.print(f"preset {preset.name}: {why} (--preset none: no preset)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -36,6 +44,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     from sociallearn.library_cli import lessons_table
     from sociallearn.lifecycle import ask_in_terminal, teach_until_done
 
+    choose_preset(args, "teach")
     settings = settings_from_args(args)
 
     def show(node: str, update: dict[str, Any]) -> None:
@@ -170,6 +179,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sociallearn.demo import run_demo
 
+    choose_preset(args, "demo")
     settings = settings_from_args(args)
     run_demo(settings, runs=args.runs, eval_size=args.eval_size, json_path=args.json_out)
     return 0
@@ -229,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     teach = sub.add_parser("teach", help="run the social-learning graph and publish lessons")
-    add_preset_flag(teach)
+    add_preset_flag(teach, "the most accurate installed preset")
     add_flags(teach, Settings, exclude={"final"})
     teach.add_argument("--run-id", default=None, help="default: a key of the settings")
     teach.add_argument(
@@ -261,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="teach with both methods over several seeds; the student's accuracy"
     )
-    add_preset_flag(demo)
+    add_preset_flag(demo, "the most accurate installed preset with a gap of 15 points")
     add_flags(
         demo,
         Settings,

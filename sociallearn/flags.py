@@ -17,7 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from sociallearn.presets import load_presets
+from sociallearn.presets import NO_PRESET, load_presets
 from sociallearn.privacy.filter import FilterSettings
 from sociallearn.settings import HELP_GROUPS
 
@@ -102,14 +102,16 @@ def add_flags(
         _add(where, name, info.annotation, info.description or "", default)
 
 
-def add_preset_flag(parser: argparse.ArgumentParser) -> None:
-    """`--preset NAME`: a measured configuration, which the flags given beside it override."""
+def add_preset_flag(parser: argparse.ArgumentParser, default: str = NO_PRESET) -> None:
+    """`--preset NAME`: a measured configuration, which the flags given beside it override;
+    `default` says what runs without it."""
     parser.add_argument(
         "--preset",
         default=None,
         metavar="NAME",
-        help=f"a measured configuration: {', '.join(load_presets())} (`sociallearn presets` "
-        "lists them with their numbers); flags given beside it override it (default: none)",
+        help=f"a measured configuration: {', '.join(load_presets())}, or {NO_PRESET} "
+        "(`sociallearn presets` lists them with their numbers); flags given beside it "
+        f"override it (default: {default})",
     )
 
 

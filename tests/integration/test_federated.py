@@ -212,7 +212,7 @@ def test_a_killed_coordinator_resumes_without_asking_finished_teachers_again(
     slow = start_service(silos[1], tmp_path / "slow", model="gemma3", record=False)
     checkpoint = tmp_path / "checkpoint.sqlite"
     command = [
-        *CLI, "teach", "--teachers", "0", "--remote-teachers", fast.url, slow.url,
+        *CLI, "teach", "--preset", "none", "--teachers", "0", "--remote-teachers", fast.url, slow.url,
         "--method", "instructions", "--test-size", "20", "--library", str(tmp_path / "library"),
         "--checkpoint", str(checkpoint), "--thread-id", "federated",
     ]  # fmt: skip

@@ -42,7 +42,7 @@ def finished_teachers(checkpoint: Path) -> int:
 def test_stop_then_resume_loses_and_repeats_nothing(tmp_path: Path, datasets: Path, stop: int):
     library, checkpoint = tmp_path / "library", tmp_path / "checkpoints.sqlite"
     command = [
-        *CLI, "teach", "--library", str(library), "--checkpoint", str(checkpoint),
+        *CLI, "teach", "--preset", "none", "--library", str(library), "--checkpoint", str(checkpoint),
         "--thread-id", "thread-1", "--run-id", "run-1", "--teachers", "3", "--samples", "4",
         "--keep", "2", "--lessons", "4", "--test-size", "20",
     ]  # fmt: skip

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import build_parser, main, settings_from_args
+from sociallearn.cli import build_parser, choose_preset, main, settings_from_args
 from sociallearn.experiments.spec import ExperimentSpec
-from sociallearn.presets import Preset, get_preset, load_presets, with_preset
+from sociallearn.presets import Preset, default_preset, get_preset, load_presets, with_preset
 from sociallearn.settings import SERVICE_OWNED, Settings
 
 
@@ -63,3 +64,50 @@ def test_presets_lists_every_preset_with_its_numbers(capsys, tmp_path):
         assert measurement is not None and f"{100 * measurement.mean:.1f}%" in listed
     (tmp_path / "locked.json").write_text(json.dumps({"experiments": []}))
     assert load_presets()["best"].measurement(tmp_path) is None
+
+
+def write_measured(results: Path, numbers: dict[str, tuple[float, float, float]]) -> None:
+    """Results files under `results` giving each preset (name → its method's, 0-shot's and the
+    original examples' accuracy) where its `measured` table says to look."""
+    documents: dict[str, list[dict]] = {}
+    for name, (ours, zero, original) in numbers.items():
+        measured = load_presets()[name].measured
+        assert measured is not None
+        summaries = [
+            {"method": method, "accuracies": [mean], "runs": 1, "seconds": 60.0,
+             "interval": {"mean": mean, "low": mean, "high": mean}}
+            for method, mean in ((measured.method, ours), ("zero_shot", zero),
+                                 ("original_examples", original))
+        ]  # fmt: skip
+        experiment = {"spec": {"name": f"{measured.study} (test)"}, "summaries": summaries}
+        documents.setdefault(measured.results, []).append(experiment)
+    for file, experiments in documents.items():
+        (results / file).write_text(json.dumps({"experiments": experiments}))
+
+
+def test_teach_runs_the_most_accurate_installed_preset_and_demo_one_with_a_gap(
+    tmp_path, monkeypatch
+):
+    write_measured(
+        tmp_path, {"best": (0.9, 0.85, 0.88), "paper": (0.8, 0.6, 0.85), "quick": (0.55, 0.5, 0.9)}
+    )
+    teach, why = default_preset("teach", tmp_path)
+    assert teach.name == "best" and "most accurate installed preset: 90.0%" in why
+    demo, why = default_preset("demo", tmp_path)
+    assert demo.name == "paper" and "gap 25.0 points" in why  # best's 3 points say little
+    monkeypatch.setattr(
+        Preset, "missing_models", lambda self: ["qwen1.5b"] * ("qwen1.5b" in str(self.settings))
+    )
+    assert default_preset("teach", tmp_path)[0].name == "quick"
+    assert default_preset("demo", tmp_path)[0].name == "quick"
+
+
+def test_without_preset_teach_says_which_it_runs_and_none_keeps_the_defaults(capsys):
+    args = build_parser().parse_args(["teach"])
+    choose_preset(args, "teach")
+    chosen, _ = default_preset("teach")
+    assert args.preset == chosen.name
+    assert f"preset {chosen.name}: the most accurate" in capsys.readouterr().err
+    none = build_parser().parse_args(["teach", "--preset", "none"])
+    choose_preset(none, "teach")
+    assert settings_from_args(none) == Settings()
