@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sociallearn.flags import add_flags, add_preset_flag, values_from
-from sociallearn.presets import default_preset, load_presets, with_preset
+from sociallearn.presets import NO_PRESET, default_preset, load_presets, with_preset
 from sociallearn.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -302,6 +302,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def preset_part(args: argparse.Namespace, errors: str) -> str:
+    """Which of the settings an error names came from `--preset` rather than a flag."""
+    name = getattr(args, "preset", None)
+    if name in (None, NO_PRESET):
+        return ""
+    from_preset = {
+        key: value
+        for key, value in load_presets()[name].settings.items()
+        if f"--{key.replace('_', '-')}" in errors and getattr(args, key, None) is None
+    }
+    if not from_preset:
+        return ""
+    given = ", ".join(f"--{key.replace('_', '-')} {value}" for key, value in from_preset.items())
+    return f"note: --preset {name} set {given}; a flag given beside it overrides it"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -311,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             flag = "-".join(str(part) for part in error["loc"]).replace("_", "-")
             where = f"--{flag}: " if flag else ""  # a check across several settings names none
             print(f"error: {where}{error['msg']}", file=sys.stderr)
+        if preset_note := preset_part(args, str(exc)):
+            print(preset_note, file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)

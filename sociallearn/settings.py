@@ -162,6 +162,11 @@ class TeachSettings(BaseModel):
     def _someone_teaches(self) -> Self:
         if self.teacher_count() < 1:
             raise ValueError("no teacher: give --teachers at least 1 or a --remote-teachers URL")
+        if self.keep > self.samples:
+            raise ValueError(
+                f"--keep {self.keep} is more than --samples {self.samples}: a teacher shares "
+                "at most the candidates it samples"
+            )
         return self
 
     def teacher_count(self) -> int:

@@ -111,3 +111,13 @@ def test_without_preset_teach_says_which_it_runs_and_none_keeps_the_defaults(cap
     none = build_parser().parse_args(["teach", "--preset", "none"])
     choose_preset(none, "teach")
     assert settings_from_args(none) == Settings()
+
+
+def test_a_flag_that_cannot_work_with_its_preset_is_refused_naming_both(capsys, monkeypatch):
+    monkeypatch.setattr(
+        "sociallearn.engine.pool.load_llama", lambda *a: pytest.fail("a model loaded")
+    )
+    assert main(["teach", "--preset", "best", "--keep", "16"]) == 2
+    err = capsys.readouterr().err
+    assert "--keep 16 is more than --samples 8" in err
+    assert "note: --preset best set --samples 8; a flag given beside it overrides it" in err
