@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
     (  # foundations
         "sociallearn.schema", "sociallearn.lm", "sociallearn.models", "sociallearn.prompts",
         "sociallearn.engine", "sociallearn.tasks", "sociallearn.stores", "sociallearn.privacy",
-        "sociallearn.remote",
+        "sociallearn.remote", "sociallearn.service_auth",
     ),
     (  # the library: plain Python, no LangGraph
         "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
