@@ -19,7 +19,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.aggregators.dp_voting import total_privacy
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.report import (
@@ -31,6 +30,7 @@ from sociallearn.experiments.report import (
 )
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
+from sociallearn.teaching.aggregators.dp_voting import total_privacy
 
 RESULTS = Path(__file__).parent / "results"
 EPSILONS = (1.0, 8.0)  # per selection

@@ -50,7 +50,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import dspy_peer
 
 from sociallearn.engine import ModelPool
-from sociallearn.evaluate import evaluate
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.report import output_paths
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
@@ -59,8 +58,9 @@ from sociallearn.experiments.stats import (
     mean_interval,
     permutation_p_value,
 )
-from sociallearn.resources import Resources
-from sociallearn.student import Student, build_prompt
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).parent / "results"
 PEER_METHODS = ("predict", "bootstrap", "copro")

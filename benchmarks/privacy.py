@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sociallearn.experiments.privacy import measure_privacy, saved_report
+from sociallearn.experiments.leakage import measure_privacy, saved_report
 from sociallearn.experiments.report import privacy_markdown, write_privacy
 from sociallearn.experiments.spec import PRESETS
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sociallearn.demo import COLUMNS as DEMO_COLUMNS
-from sociallearn.demo import demo_rows as demo_table
-from sociallearn.demo import verdict
+from sociallearn.apps.demo import COLUMNS as DEMO_COLUMNS
+from sociallearn.apps.demo import demo_rows as demo_table
+from sociallearn.apps.demo import verdict
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.report import PAPER, TEST_PARTS, read_json
 from sociallearn.experiments.runner import (

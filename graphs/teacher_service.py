@@ -5,7 +5,7 @@ START ─request─→ teach (the teacher subgraph on the owner's silo, model an
 
 Its input is public (the run's public settings, a teacher id, lessons to judge); its output is
 what passed the filter, drops and numbers. `sociallearn serve-teacher` starts it; the
-coordinator calls it through `RemoteGraph` (`sociallearn.remote`).
+coordinator calls it through `RemoteGraph` (`sociallearn.teaching.remote`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from sociallearn.context import Context
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.nodes.state import ServiceInput, ServiceOutput, ServiceState
-from sociallearn.service import current_service
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.service import current_service
 
 
 def route(state: ServiceState) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from sociallearn.schema import Answer, Lesson, TeacherDrop
+from sociallearn.core.schema import Answer, Lesson, TeacherDrop
 
 
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

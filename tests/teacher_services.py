@@ -14,9 +14,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sociallearn.service_cli import free_port, start_teacher_service
+from sociallearn.apps.service_cli import free_port, start_teacher_service
 
-CLI = [sys.executable, "-m", "sociallearn.cli"]
+CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
 
 class RecordingProxy(socketserver.ThreadingTCPServer):

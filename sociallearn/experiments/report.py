@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sociallearn.experiments.harness import CellResult
-from sociallearn.experiments.privacy import PrivacyReport
+from sociallearn.experiments.leakage import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
 
 # The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.

@@ -24,8 +24,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sociallearn.methods import METHODS
-from sociallearn.settings import DP_SETTINGS, TeachSettings
+from sociallearn.teaching.methods import METHODS
+from sociallearn.teaching.settings import DP_SETTINGS, TeachSettings
 
 OPTIONS = ("random", "voting", "dp", "merge", "balanced", "checked", "refined")
 AGGREGATOR_OPTIONS = ("random", "voting", "dp", "merge")
@@ -217,7 +217,7 @@ class ExperimentSpec(TeachSettings):
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 
-# The methods a privacy measurement compares (`experiments.privacy`).
+# The methods a privacy measurement compares (`experiments.leakage`).
 MethodName = Literal[
     "original_examples", "instructions", "synthetic_examples", "synthetic_unfiltered"
 ]

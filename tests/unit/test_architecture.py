@@ -1,7 +1,7 @@
 """The shape of the code: imports point one way, settings are defined once, registries extend.
 
-graphs → nodes → library (plain Python) → {engine, stores, tasks, privacy, ...}; applications
-(CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` are for type checkers only
+graphs → nodes → teaching (the library, plain Python) → {engine, stores, tasks, privacy} → core;
+applications (CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` are for type checkers only
 and are not dependencies.
 """
 
@@ -15,15 +15,15 @@ from typing import ClassVar
 import pytest
 from pydantic import BaseModel
 
-from sociallearn.cli import build_parser
+from sociallearn.apps.cli import build_parser
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec, PrivacyConfig
-from sociallearn.lm import ScriptedLM
-from sociallearn.methods import METHODS
-from sociallearn.methods.base import TeachingMethod
-from sociallearn.settings import ServiceConfig, Settings, TeachSettings
-from sociallearn.teaching import teach
-from sociallearn.workspace import Draft, TeacherWorkspace
+from sociallearn.teaching.methods import METHODS
+from sociallearn.teaching.methods.base import TeachingMethod
+from sociallearn.teaching.settings import ServiceConfig, Settings, TeachSettings
+from sociallearn.teaching.workspace import Draft, TeacherWorkspace
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each installed package's modules live (graphs/, nodes/, stores/ install as sociallearn.*).
@@ -33,28 +33,16 @@ PACKAGES = {
     "sociallearn.nodes": ROOT / "nodes",
     "sociallearn.stores": ROOT / "stores",
 }
-# Lowest layer first; a module may import its own layer or lower ones only.
+# Lowest layer first; a module may import its own layer or lower ones only. Each layer is a
+# folder (graphs/, nodes/, stores/ install as sociallearn.*).
 LAYERS: list[tuple[str, ...]] = [
-    (  # foundations
-        "sociallearn.schema", "sociallearn.lm", "sociallearn.models", "sociallearn.prompts",
-        "sociallearn.engine", "sociallearn.tasks", "sociallearn.stores", "sociallearn.privacy",
-        "sociallearn.remote",
-    ),
-    (  # the library: plain Python, no LangGraph
-        "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
-        "sociallearn.drafting", "sociallearn.refining", "sociallearn.filtering",
-        "sociallearn.review", "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
-        "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
-        "sociallearn.evaluate", "sociallearn.service", "sociallearn.presets",
-    ),
+    ("sociallearn.core",),  # records, the model interface, model files, prompts, literals
+    ("sociallearn.engine", "sociallearn.tasks", "sociallearn.privacy", "sociallearn.stores"),
+    ("sociallearn.teaching",),  # the library: plain Python, no LangGraph
     ("sociallearn.nodes",),
     ("sociallearn.graphs",),
-    (  # applications
-        "sociallearn.teaching", "sociallearn.lifecycle", "sociallearn.experiments",
-        "sociallearn.demo", "sociallearn.cli", "sociallearn.flags", "sociallearn.library_cli",
-        "sociallearn.diagram", "sociallearn.service_cli",
-    ),
-]  # fmt: skip
+    ("sociallearn.apps", "sociallearn.experiments"),  # applications: CLI, harness, demo
+]
 
 
 def module_files() -> dict[str, Path]:
@@ -152,10 +140,10 @@ def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
     bad.write_text(
         "from typing import TYPE_CHECKING\n"
         "from sociallearn.graphs.social_learning import graph\n"
-        "if TYPE_CHECKING:\n    from sociallearn.cli import main\n"
+        "if TYPE_CHECKING:\n    from sociallearn.apps.cli import main\n"
     )
     assert runtime_imports(bad) == {"sociallearn.graphs.social_learning"}
-    assert layer_of("sociallearn.graphs.social_learning") > layer_of("sociallearn.student")
+    assert layer_of("sociallearn.graphs.social_learning") > layer_of("sociallearn.teaching.student")
 
 
 # ------------------------------------------------------------------- one settings model
@@ -202,7 +190,7 @@ def test_cli_flags_are_the_settings_fields():
 
 
 def test_bad_settings_are_refused_with_the_flag_named(capsys):
-    from sociallearn.cli import main
+    from sociallearn.apps.cli import main
 
     assert main(["teach", "--teachers", "-1"]) == 2
     assert "--teachers: Input should be greater than or equal to 0" in capsys.readouterr().err

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.experiments.report import read_json
-from sociallearn.lm import ScriptedLM
 
 
 def test_every_calibration_rescores_every_run_of_each_instruction_method(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sociallearn.cli import main
-from sociallearn.demo import GOAL, verdict
+from sociallearn.apps.cli import main
+from sociallearn.apps.demo import GOAL, verdict
+from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.experiments.runner import ExperimentResult
-from sociallearn.lm import Score, ScriptedLM
 
 
 class TaughtLM(ScriptedLM):

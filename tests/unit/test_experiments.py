@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
-from sociallearn.aggregators.voting import elect, take_by_label
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import Score
+from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
-from sociallearn.evaluate import Prediction
 from sociallearn.experiments.harness import CellResult, run_cell
 from sociallearn.experiments.report import (
     finished_cells,
@@ -40,11 +41,10 @@ from sociallearn.experiments.spec import (
     parse_methods,
 )
 from sociallearn.experiments.stats import mean_interval, permutation_p_value, recovered_gap
-from sociallearn.lm import Score
 from sociallearn.privacy.filter import FilterSettings
-from sociallearn.schema import Lesson
-from sociallearn.settings import Settings
-from sociallearn.teaching import teach
+from sociallearn.teaching.aggregators.voting import elect, take_by_label
+from sociallearn.teaching.evaluate import Prediction
+from sociallearn.teaching.settings import Settings
 
 # ---------------------------------------------------------------- statistics
 
@@ -490,7 +490,7 @@ def test_identical_lessons_from_several_teachers_are_chosen_once(sms_file, tmp_p
 
 
 def test_library_get_accepts_repeated_ids(tmp_path):
-    from sociallearn.schema import Lesson
+    from sociallearn.core.schema import Lesson
     from sociallearn.stores.library import LessonLibrary
 
     library = LessonLibrary.open(tmp_path / "lib")

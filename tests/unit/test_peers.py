@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
-from sociallearn.lm import ScriptedLM
-from sociallearn.resources import Resources
 from sociallearn.tasks import Example, get_task
+from sociallearn.teaching.resources import Resources
 
 pytestmark = pytest.mark.filterwarnings("ignore:Implementing custom LMs:DeprecationWarning")
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"

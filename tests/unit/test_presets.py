@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import build_parser, choose_preset, main, settings_from_args
+from sociallearn.apps.cli import build_parser, choose_preset, main, settings_from_args
+from sociallearn.apps.presets import Preset, default_preset, get_preset, load_presets, with_preset
 from sociallearn.experiments.spec import ExperimentSpec
-from sociallearn.presets import Preset, default_preset, get_preset, load_presets, with_preset
-from sociallearn.settings import SERVICE_OWNED, Settings
+from sociallearn.teaching.settings import SERVICE_OWNED, Settings
 
 
 def test_every_preset_is_valid_settings_with_a_measurement_named():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import build_parser
+from sociallearn.apps.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
