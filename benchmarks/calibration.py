@@ -23,13 +23,14 @@ from typing import Any, cast
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.core.literals import Calibration
 from sociallearn.core.lm import LanguageModel, Score
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.stats import mean_interval, permutation_p_value
 from sociallearn.tasks import Example, get_task
 from sociallearn.teaching.evaluate import evaluate
-from sociallearn.teaching.student import Calibration, Student, build_prompt
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = ("zero_shot", "instructions", "instructions+refined")

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from sociallearn.apps.flags import add_flags, add_preset_flag, values_from
 from sociallearn.apps.presets import default_preset, load_presets, with_preset
+from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.settings import Settings
 
 console = Console(stderr=True, soft_wrap=True)
@@ -37,7 +38,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     values = with_preset(
         values_from(args, Settings), getattr(args, "preset", None), Settings.model_fields
     )
-    return Settings.model_validate(values)
+    settings = Settings.model_validate(values)
+    check_registered(settings)
+    return settings
 
 
 def cmd_teach(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from sociallearn.apps.presets import NO_PRESET, load_presets
 from sociallearn.privacy.filter import FilterSettings
+from sociallearn.teaching.registries import REGISTRIES
 from sociallearn.teaching.settings import HELP_GROUPS
 
 FILTER_PREFIX = "filter_"
@@ -75,7 +76,8 @@ def add_flags(
     only: Collection[str] | None = None,
 ) -> None:
     """A flag for every field of `model` (and of its privacy filter settings); a component's
-    settings (`settings.HELP_GROUPS`, the filter's) in a help group of their own."""
+    settings (`settings.HELP_GROUPS`, the filter's) in a help group of their own. A setting that
+    names a registered component lists the registered names."""
     groups: dict[str, argparse._ArgumentGroup] = {}
 
     def group(title: str) -> argparse._ArgumentGroup:
@@ -99,7 +101,10 @@ def add_flags(
             continue
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         where = group(_GROUP_OF[name]) if name in _GROUP_OF else parser
-        _add(where, name, info.annotation, info.description or "", default)
+        help_text = info.description or ""
+        if name in REGISTRIES:  # a name: the registered ones
+            help_text = f"{help_text}: {', '.join(REGISTRIES[name].names)}"
+        _add(where, name, info.annotation, help_text, default)
 
 
 def add_preset_flag(parser: argparse.ArgumentParser, default: str = NO_PRESET) -> None:

@@ -15,6 +15,7 @@ from sociallearn.graphs.social_learning import builder
 from sociallearn.stores.library import LessonLibrary
 from sociallearn.teaching.context import Context
 from sociallearn.teaching.methods import get_method
+from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.resources import Resources
 from sociallearn.teaching.settings import Settings
 
@@ -50,6 +51,7 @@ def teach(
     returned state has "__interrupt__": [review request]; call again with `resume` (a
     `sociallearn.teaching.review.Decision` or its dict) to go on, as `Command(resume=...)` does.
     """
+    check_registered(run.settings if isinstance(run, Context) else run)
     context = run if isinstance(run, Context) else context_for(run, models)
     if not get_method(context.settings.method).teaches:
         raise ValueError(f"{context.settings.method} is a baseline: it teaches nothing")

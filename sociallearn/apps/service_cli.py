@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sociallearn.apps.flags import add_flags, add_preset_flag, values_from
 from sociallearn.apps.presets import with_preset
+from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.settings import (
     SERVICE_CONFIG_ENV,
     SERVICE_OWNED,
@@ -32,6 +33,7 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     owner = TeachSettings.model_validate(
         with_preset(values_from(args, TeachSettings), args.preset, SERVICE_OWNED)
     )
+    check_registered(owner)
     config = ServiceConfig.model_validate({**values_from(args, ServiceConfig), "owner": owner})
     absolute = {"data": str(Path(config.data).resolve())}
     if config.journal:
@@ -68,6 +70,7 @@ def cmd_silos(args: argparse.Namespace) -> int:
     from sociallearn.tasks import get_task
 
     settings = TeachSettings.model_validate(values_from(args, TeachSettings))
+    check_registered(settings)
     task = get_task(settings.task)
     split = load_split(
         task, settings.data_path, settings.teachers, settings.test_size, settings.seed

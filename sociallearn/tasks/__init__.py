@@ -17,11 +17,12 @@ TASKS: dict[str, Callable[[], Task]] = {
 
 
 def get_task(name: str) -> Task:
-    """The task registered under `name`."""
+    """The task registered under `name`; a name not registered is a `ValueError` that lists
+    the known ones."""
     try:
         return TASKS[name]()
     except KeyError:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+        raise ValueError(f"unknown task {name!r}; known: {', '.join(TASKS)}") from None
 
 
 __all__ = ["TASKS", "DataError", "Example", "Task", "default_data_dir", "get_task"]

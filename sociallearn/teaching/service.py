@@ -27,6 +27,7 @@ from sociallearn.stores.silo import DataSplit, TeacherSilo, own_silo
 from sociallearn.tasks import DataError, Example, get_task
 from sociallearn.teaching.context import Context
 from sociallearn.teaching.judging import held_out_scores
+from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.resources import Resources
 from sociallearn.teaching.settings import SERVICE_OWNED, ServiceConfig, Settings
 
@@ -77,7 +78,9 @@ class TeacherService:
             )
         owned = {name: getattr(self.owner, name) for name in SERVICE_OWNED}
         owned["data_path"] = self.config.data
-        return Settings.model_validate({**public, **owned})
+        settings = Settings.model_validate({**public, **owned})
+        check_registered(settings)
+        return settings
 
     def silo(self, teacher_id: str) -> TeacherSilo:
         """The owner's data as the silo of `teacher_id` (the id seeds the teacher's draws)."""

@@ -3,7 +3,8 @@
 `TeachSettings` holds what teach runs, experiments and privacy measurements share; `Settings`
 adds the choices of one teach run (method, aggregator, library, ...). The CLI's flags, the
 experiment spec (`ExperimentSpec`) and the privacy config are built from these classes, and
-the graph's runtime context (`Context`) is a `Settings` with the run's resources.
+the graph's runtime context (`Context`) is a `Settings` with the run's resources. The task,
+method and aggregator are names: their registries refuse unknown ones (`registries`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sociallearn.core.literals import Calibration
 from sociallearn.core.models import DEFAULT_MODEL, EMBEDDED_MODELS, OPTIONAL_MODELS
 from sociallearn.privacy.filter import FilterSettings
-from sociallearn.tasks import TASKS
-from sociallearn.teaching.aggregators import AGGREGATORS
-from sociallearn.teaching.methods import METHODS
-from sociallearn.teaching.student import Calibration
 
 # The settings of the `dp_voting` aggregator.
 DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
@@ -58,7 +56,7 @@ class TeachSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    task: str = Field(default="sms_spam", description=f"the task: {', '.join(TASKS)}")
+    task: str = Field(default="sms_spam", description="the task")
     data_path: str | None = Field(
         default=None,
         description="a dataset file in the task's upstream format (default: the shared datasets)",
@@ -172,13 +170,6 @@ class TeachSettings(BaseModel):
         """The model a voting teacher scores candidates with (`vote_judge`)."""
         return self.student_model if self.vote_judge == "student" else self.teacher_model
 
-    @field_validator("task")
-    @classmethod
-    def _known_task(cls, task: str) -> str:
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-        return task
-
     @field_validator("teacher_model", "student_model")
     @classmethod
     def _model_exists(cls, model: str) -> str:
@@ -210,12 +201,8 @@ class TeachSettings(BaseModel):
 class Settings(TeachSettings):
     """The settings of one teach run."""
 
-    method: str = Field(
-        default="synthetic_examples", description=f"teaching method: {', '.join(METHODS)}"
-    )
-    aggregator: str = Field(
-        default="random", description=f"builds the student's prompt: {', '.join(AGGREGATORS)}"
-    )
+    method: str = Field(default="synthetic_examples", description="the teaching method")
+    aggregator: str = Field(default="random", description="builds the student's prompt")
     balanced_generation: bool = Field(
         default=False, description="condition each synthetic example on a label, labels in turn"
     )
@@ -263,20 +250,6 @@ class Settings(TeachSettings):
 
     def teacher_count(self) -> int:
         return self.teachers + len(self.remote_teachers)
-
-    @field_validator("method")
-    @classmethod
-    def _known_method(cls, method: str) -> str:
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
-        return method
-
-    @field_validator("aggregator")
-    @classmethod
-    def _known_aggregator(cls, aggregator: str) -> str:
-        if aggregator not in AGGREGATORS:
-            raise ValueError(f"unknown aggregator {aggregator!r}; known: {', '.join(AGGREGATORS)}")
-        return aggregator
 
     def run_key(self) -> str:
         """The default run id: the same settings and seed make the same run."""

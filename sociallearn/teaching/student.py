@@ -6,12 +6,13 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import logsumexp
 
 from sociallearn.core import prompts
+from sociallearn.core.literals import Calibration
 from sociallearn.core.lm import LanguageModel
 from sociallearn.core.schema import Answer, Lesson
 from sociallearn.tasks import Task
@@ -19,7 +20,6 @@ from sociallearn.tasks import Task
 if TYPE_CHECKING:
     from sociallearn.teaching.settings import TeachSettings
 
-Calibration = Literal["none", "content_free", "domain"]
 # Domain-context calibration (Fei et al., ACL 2023): the label prior is the mean of the label
 # probabilities of this many strings of random words drawn from the queries' own words.
 DOMAIN_STRINGS = 20

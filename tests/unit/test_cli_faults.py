@@ -28,8 +28,8 @@ SMALL = ["--teachers", "1", "--samples", "1", "--keep", "1", "--test-size", "2"]
         ("--max-retries", "-1", "--max-retries: Input should be greater than or equal to 0"),
         ("--retrieve", "-1", "--retrieve: Input should be greater than or equal to 0"),
         ("--student-model", "missing.gguf", "model file not found: missing.gguf"),
-        ("--aggregator", "loudest", "unknown aggregator 'loudest'"),
-        ("--task", "chess", "unknown task 'chess'"),
+        ("--aggregator", "loudest", "--aggregator: Value error, unknown aggregator 'loudest'"),
+        ("--task", "chess", "--task: Value error, unknown task 'chess'"),
     ],
 )
 def test_bad_flags_are_refused_naming_the_flag(tmp_path, capsys, flag, value, message):

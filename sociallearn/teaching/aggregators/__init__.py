@@ -18,11 +18,12 @@ AGGREGATORS: dict[str, type[Aggregator]] = {
 
 
 def get_aggregator(name: str) -> Aggregator:
-    """The aggregator registered under `name`."""
+    """The aggregator registered under `name`; a name not registered is a `ValueError` that lists
+    the known ones."""
     try:
         return AGGREGATORS[name]()
     except KeyError:
-        raise KeyError(f"unknown aggregator {name!r}; known: {', '.join(AGGREGATORS)}") from None
+        raise ValueError(f"unknown aggregator {name!r}; known: {', '.join(AGGREGATORS)}") from None
 
 
 __all__ = ["AGGREGATORS", "Aggregator", "get_aggregator"]

@@ -17,11 +17,12 @@ METHODS: dict[str, type[TeachingMethod]] = {
 
 
 def get_method(name: str) -> TeachingMethod:
-    """The method registered under `name`."""
+    """The method registered under `name`; a name not registered is a `ValueError` that lists
+    the known ones."""
     try:
         return METHODS[name]()
     except KeyError:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(METHODS)}") from None
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}") from None
 
 
 __all__ = ["METHODS", "TeachingMethod", "get_method"]
