@@ -34,7 +34,7 @@ from sociallearn.experiments.stats import recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 COLUMNS = {
     "zero_shot": "0-shot",
     "original_examples": "original",
@@ -827,10 +827,6 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "refined-qwen-student-domain": (
         "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
         experiment_rows,
-    ),
-    "refined-qwen-student-domain-extensions": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-        extension_rows,
     ),
     "refined-qwen-student-domain-vs-content-free": (
         "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",

@@ -1,10 +1,12 @@
 """Teacher services for the tests: real `sociallearn serve-teacher` processes on loopback ports,
-each behind a proxy that records every byte sent and received."""
+each behind a proxy that records every byte sent and received, each answering only the test
+coordinator's token (`$SOCIALLEARN_TEACHER_TOKEN`, which the tests' coordinators send)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import socketserver
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sociallearn.apps.service_cli import free_port, start_teacher_service
+from sociallearn.teaching.service_auth import TOKEN_ENV
 
 CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
@@ -112,21 +115,32 @@ class Service:
             self.proxy.close()
 
 
+def coordinators_file(folder: Path, others: dict[str, str]) -> Path:
+    """An owner's list of coordinators: the tests' coordinator, with the token it sends (one
+    made for this session unless .ci/run set one), and `others` (name: token)."""
+    listed = {"tests": os.environ.setdefault(TOKEN_ENV, secrets.token_urlsafe(24)), **others}
+    path = folder / "coordinators"
+    path.write_text("".join(f"{name} {token}\n" for name, token in listed.items()))
+    return path
+
+
 def start_service(
-    data: Path, folder: Path, *, model: str = "smollm2", record: bool = True, threads: int = 1
+    data: Path,
+    folder: Path,
+    *,
+    model: str = "smollm2",
+    record: bool = True,
+    threads: int = 1,
+    coordinators: dict[str, str] | None = None,
 ) -> Service:
     """`sociallearn serve-teacher` on a free loopback port (ready when this returns)."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     service = Service(data=data, journal=folder / "journal.jsonl", port=port, log=folder / "log")
     options = (
-        "--teacher-model",
-        model,
-        "--threads",
-        str(threads),
-        "--journal",
-        str(service.journal),
-    )
+        "--teacher-model", model, "--threads", str(threads), "--journal", str(service.journal),
+        "--coordinators", str(coordinators_file(folder, coordinators or {})),
+    )  # fmt: skip
     service.process = start_teacher_service(data, port, log=service.log, options=options)
     if record:
         service.proxy = RecordingProxy(port)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import json
 import os
 import socket
 import subprocess
@@ -28,6 +30,7 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     from langgraph_api.cli import run_server
 
     import sociallearn.graphs.teacher_service as service_graph
+    from sociallearn.teaching import service_auth
     from sociallearn.teaching.service import current_service
 
     owner = TeachSettings.model_validate(
@@ -35,16 +38,29 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     )
     check_registered(owner)
     config = ServiceConfig.model_validate({**values_from(args, ServiceConfig), "owner": owner})
+    if config.coordinators is None and not loopback(args.host):
+        raise ValueError(
+            f"--host {args.host} serves beyond this machine: list the coordinators allowed to "
+            "call with --coordinators FILE (one `name token` line each, tokens of 16+ "
+            "characters; each coordinator sets $SOCIALLEARN_TEACHER_TOKEN to its token)"
+        )
+    auth = None
+    if config.coordinators:
+        hashes = service_auth.read_coordinators(Path(config.coordinators))  # bad lines fail here
+        os.environ[service_auth.COORDINATORS_ENV] = json.dumps(hashes)
+        auth = {"path": f"{service_auth.__file__}:auth"}
     absolute = {"data": str(Path(config.data).resolve())}
-    if config.journal:
-        absolute["journal"] = str(Path(config.journal).resolve())
+    for name in ("journal", "coordinators"):
+        if value := getattr(config, name):
+            absolute[name] = str(Path(value).resolve())
     config = config.model_copy(update=absolute)
     os.environ[SERVICE_CONFIG_ENV] = config.model_dump_json()
     service = current_service()  # a bad data file or model fails here, before serving
     service.models.get(owner.teacher_model)
+    callers = f"{len(hashes)} coordinators" if auth else "anyone on this machine"
     print(
         f"teacher service: {len(service.examples)} private examples from {config.data}, "
-        f"model {owner.teacher_model}, on http://{args.host}:{args.port}",
+        f"model {owner.teacher_model}, on http://{args.host}:{args.port}, for {callers}",
         file=sys.stderr,
         flush=True,
     )
@@ -60,8 +76,28 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
         allow_blocking=True,  # the teacher's nodes are plain synchronous Python
         disable_persistence=True,  # the service keeps no run state on disk
         server_level="WARNING",
+        auth=auth,
+        http=CLOSED_ROUTES,
     )
     return 0
+
+
+# LangGraph's routes a teacher service does not need: runs, threads, assistants and a bare /ok
+# remain (no /info, /metrics or /docs).
+CLOSED_ROUTES = {
+    "disable_store": True, "disable_ui": True, "disable_mcp": True, "disable_a2a": True,
+    "disable_webhooks": True, "disable_meta": True,
+}  # fmt: skip
+
+
+def loopback(host: str) -> bool:
+    """Whether `host` listens on this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve beyond this machine
+        return False
 
 
 def cmd_silos(args: argparse.Namespace) -> int:

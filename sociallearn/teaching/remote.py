@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sociallearn.core.schema import Lesson, TeacherDrop
+from sociallearn.teaching.service_auth import coordinator_token
 
 if TYPE_CHECKING:
     from sociallearn.teaching.settings import Settings
@@ -68,9 +69,11 @@ class RemoteTeacher:
         from langgraph_sdk import get_sync_client
 
         connect = min(CONNECT_TIMEOUT_S, self.timeout)
+        token = coordinator_token(self.url)
         client = get_sync_client(
             url=self.url,
             api_key=None,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
             timeout=(connect, self.timeout, self.timeout, connect),
         )
         remote = RemoteGraph(SERVICE_GRAPH, sync_client=client)

@@ -296,6 +296,11 @@ class ServiceConfig(BaseModel):
     journal: str | None = Field(
         default=None, description="a JSONL file recording every request served (no private text)"
     )
+    coordinators: str | None = Field(
+        default=None,
+        description="the owner's file of the coordinators allowed to call, `name token` per "
+        "line (required to listen beyond this machine)",
+    )
     owner: TeachSettings = Field(
         default_factory=TeachSettings,
         description=f"the owner's {', '.join(SERVICE_OWNED)} (the rest: the coordinator's)",
