@@ -14,7 +14,7 @@ filter's share of a real default teach run (the only part that runs a model).
 
     python benchmarks/privacy_filter.py [--per-kind 60] [--clean 400]
 
-Writes benchmarks/results/privacy_filter.json and .md.
+Writes benchmarks/results/privacy_filter.json and prints its tables.
 """
 
 from __future__ import annotations
@@ -442,7 +442,6 @@ def main() -> None:
     report["timing"] = timing
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "privacy_filter.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    (RESULTS / "privacy_filter.md").write_text(markdown(report))
     print(markdown(report))
 
 

@@ -13,7 +13,7 @@ def test_every_calibration_rescores_every_run_of_each_instruction_method(
     benchmark: Callable[[str], ModuleType],
 ) -> None:
     calibration = benchmark("calibration")
-    file = calibration.RESULTS / "refined_qwen1.5b_student-qwen1.5b_k3_h32.json"
+    file = calibration.RESULTS / calibration.INPUTS[0]
     asked: list[str] = []
 
     def get_model(name: str) -> ScriptedLM:

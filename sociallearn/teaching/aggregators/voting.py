@@ -7,7 +7,7 @@ local copy of the student's, the model that will read the winner. To choose seve
 voting repeats over the candidates not yet chosen.
 
 `balanced_voting` takes the voted ranking one label at a time in turn, on classification tasks.
-Measured on SMS spam (benchmarks/results/paper_tables_full.md): plain voting twice in three
+Measured on SMS spam (benchmarks/results/paper_tables_full.json): plain voting twice in three
 runs filled the prompt with spam alone (55.3% → 71.3% with balancing); a random draw is
 unbiased and, balanced the same way, did worse (74.3% → 64.3%), so it is left as drawn.
 """
