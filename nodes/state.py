@@ -84,6 +84,7 @@ class ServiceOutput(TypedDict, total=False):
     held_out_accuracy: dict[str, list[float]]
     acceptance: dict[str, dict[str, float]]
     scores: list[float]
+    epsilon: float  # judge: the ε its noisy scores spent (none: exact scores)
 
 
 class ServiceState(ServiceInput, ServiceOutput, total=False):

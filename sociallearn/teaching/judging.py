@@ -3,19 +3,25 @@
 The score of a student prompt is the length-normalised log-likelihood (mean per token) of each
 held-back example's output after the prompt and the example's query, averaged over the
 examples. The examples never leave the teacher: only the scores do, and only as votes or as
-keep/drop decisions.
+keep/drop decisions. A teacher service can answer with ε-differentially private scores
+(`private_scores`): each example's score clipped to [−`JUDGE_CLIP`, 0], so that replacing one
+held-back example moves a mean by at most `JUDGE_CLIP` / n, and Laplace noise of that
+sensitivity times the number of prompts over ε added to each (the prompts of one answer share ε).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import TypeVar
 
 from sociallearn.core.lm import LanguageModel
+from sociallearn.privacy.noise import laplace
 from sociallearn.stores.silo import TeacherSilo
 from sociallearn.tasks import Example, Task
 
 T = TypeVar("T")
+JUDGE_CLIP = 10.0  # nats per token: the lowest score one held-back example adds to a private answer
 
 
 def judging_examples(task: Task, silo: TeacherSilo, size: int) -> list[Example]:
@@ -50,9 +56,14 @@ def held_out_scores(
 
 
 def scores_on(
-    model: LanguageModel, task: Task, held: Sequence[Example], preambles: Sequence[str]
+    model: LanguageModel,
+    task: Task,
+    held: Sequence[Example],
+    preambles: Sequence[str],
+    clip: float | None = None,
 ) -> list[float]:
-    """The score of each student prompt preamble on the examples `held`."""
+    """The score of each student prompt preamble on the examples `held` (each example's score
+    clipped to [−`clip`, 0] when given)."""
     if not held or not preambles:
         return [0.0] * len(preambles)
     pairs = [
@@ -60,11 +71,27 @@ def scores_on(
         for preamble in preambles
         for example in held
     ]
-    scores = model.score_pairs(pairs)
-    per = len(held)
-    return [
-        sum(s.mean for s in scores[i * per : (i + 1) * per]) / per for i in range(len(preambles))
+    means = [
+        s.mean if clip is None else max(-clip, min(0.0, s.mean)) for s in model.score_pairs(pairs)
     ]
+    per = len(held)
+    return [sum(means[i * per : (i + 1) * per]) / per for i in range(len(preambles))]
+
+
+def private_scores(
+    model: LanguageModel,
+    task: Task,
+    held: Sequence[Example],
+    preambles: Sequence[str],
+    epsilon: float,
+    rng: random.Random,
+) -> list[float]:
+    """`scores_on` as an ε-differentially private answer about the examples `held`."""
+    if not held:
+        raise ValueError("no held-back examples to judge on")
+    scale = len(preambles) * JUDGE_CLIP / (len(held) * epsilon)
+    clipped = scores_on(model, task, held, preambles, clip=JUDGE_CLIP)
+    return [score + laplace(rng, scale) for score in clipped]
 
 
 def interleave(groups: Sequence[Sequence[T]]) -> list[T]:

@@ -301,10 +301,61 @@ class ServiceConfig(BaseModel):
         description="the owner's file of the coordinators allowed to call, `name token` per "
         "line (required to listen beyond this machine)",
     )
+    max_requests: int | None = Field(
+        default=None, ge=0, description="teach and judge requests each coordinator may make"
+    )
+    max_lessons: int | None = Field(
+        default=None, ge=0, description="lessons the service may release to each coordinator"
+    )
+    judge_epsilon: float | None = Field(
+        default=None,
+        gt=0,
+        description="ε of each judge answer: held-back scores leave with Laplace noise "
+        "(default: exact scores)",
+    )
+    max_epsilon: float | None = Field(
+        default=None, gt=0, description="the ε each coordinator's judge answers may spend in all"
+    )
+    max_held_out: int = Field(
+        default=32, ge=1, description="the most held-back examples a request may judge on"
+    )
+    max_samples: int = Field(
+        default=16, ge=1, description="the most synthetic candidates a request may sample"
+    )
+    max_shots: int = Field(default=16, ge=1, description="the most shots a request may read")
+    max_rounds: int = Field(
+        default=3, ge=0, description="the most refinement rounds a request may ask for"
+    )
+    max_candidates: int = Field(
+        default=3, ge=1, description="the most revisions per refinement round a request may ask"
+    )
     owner: TeachSettings = Field(
         default_factory=TeachSettings,
         description=f"the owner's {', '.join(SERVICE_OWNED)} (the rest: the coordinator's)",
     )
+
+    @model_validator(mode="after")
+    def _budgets_are_remembered(self) -> Self:
+        budgets = [n for n in ("max_requests", "max_lessons", "max_epsilon") if getattr(self, n)]
+        if budgets and self.journal is None:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in budgets)
+            raise ValueError(
+                f"{flags} need --journal FILE, where the service remembers what each "
+                "coordinator has spent across restarts"
+            )
+        if self.max_epsilon is not None and self.judge_epsilon is None:
+            raise ValueError("--max-epsilon needs --judge-epsilon: exact scores spend no finite ε")
+        return self
+
+    def cost_limits(self) -> dict[str, int]:
+        """The most each run setting that drives a request's cost may be."""
+        return {
+            "votes_held_out": self.max_held_out,
+            "samples": self.max_samples,
+            "shots": self.max_shots,
+            "refine_rounds": self.max_rounds,
+            "refine_candidates": self.max_candidates,
+        }
 
     @classmethod
     def from_env(cls) -> ServiceConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sociallearn.core.registry import build
 from sociallearn.teaching.aggregators.base import Aggregator
 from sociallearn.teaching.aggregators.dp_voting import DPVoting
 from sociallearn.teaching.aggregators.merge import Merge
@@ -18,12 +19,8 @@ AGGREGATORS: dict[str, type[Aggregator]] = {
 
 
 def get_aggregator(name: str) -> Aggregator:
-    """The aggregator registered under `name`; a name not registered is a `ValueError` that lists
-    the known ones."""
-    try:
-        return AGGREGATORS[name]()
-    except KeyError:
-        raise ValueError(f"unknown aggregator {name!r}; known: {', '.join(AGGREGATORS)}") from None
+    """The aggregator registered under `name` (a `ValueError` listing the known ones otherwise)."""
+    return build(AGGREGATORS, "aggregator", name)
 
 
 __all__ = ["AGGREGATORS", "Aggregator", "get_aggregator"]

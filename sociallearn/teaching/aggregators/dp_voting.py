@@ -21,6 +21,7 @@ import math
 import random
 
 from sociallearn.core.schema import Lesson
+from sociallearn.privacy.noise import laplace
 from sociallearn.teaching.aggregators.base import Aggregator, Ballot
 from sociallearn.teaching.aggregators.voting import score_table, tally
 
@@ -64,11 +65,6 @@ def noisy_elect(
         chosen.append(best)
         remaining.remove(best)
     return chosen
-
-
-def laplace(rng: random.Random, scale: float) -> float:
-    """A draw of Laplace(0, scale): the difference of two exponential draws of mean `scale`."""
-    return rng.expovariate(1 / scale) - rng.expovariate(1 / scale)
 
 
 def total_privacy(epsilon: float, selections: int, delta: float) -> tuple[float, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sociallearn.core.registry import build
 from sociallearn.teaching.methods.base import TeachingMethod
 from sociallearn.teaching.methods.instructions import Instructions
 from sociallearn.teaching.methods.original_examples import OriginalExamples
@@ -17,12 +18,8 @@ METHODS: dict[str, type[TeachingMethod]] = {
 
 
 def get_method(name: str) -> TeachingMethod:
-    """The method registered under `name`; a name not registered is a `ValueError` that lists
-    the known ones."""
-    try:
-        return METHODS[name]()
-    except KeyError:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}") from None
+    """The method registered under `name` (a `ValueError` listing the known ones otherwise)."""
+    return build(METHODS, "method", name)
 
 
 __all__ = ["METHODS", "TeachingMethod", "get_method"]
