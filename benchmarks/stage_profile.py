@@ -9,8 +9,8 @@ floor of a stage is the time llama.cpp needs for its tokens on this machine: its
 at the measured prompt rate plus its steps at the measured step rate (`floor_rates`). What is
 not inside a model call (the privacy filter, LangGraph, Chroma, Python) is its own row.
 
-    .venv/bin/python benchmarks/profile.py                 # about 40 minutes on 2 cores
-    .venv/bin/python benchmarks/profile.py --methods synthetic_examples+random --test-size 20
+    .venv/bin/python benchmarks/stage_profile.py                 # about 40 minutes on 2 cores
+    .venv/bin/python benchmarks/stage_profile.py --methods synthetic_examples+random --test-size 20
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main() -> None:
                         "synthetic_examples+random+refined")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-size", type=int, default=SPEC["test_size"])
-    parser.add_argument("--out", type=Path, default=RESULTS / "profile.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "stage_profile.json")
     args = parser.parse_args()
     methods = [MethodSpec.parse(label) for label in args.methods.split(",")]
     spec = ExperimentSpec.model_validate({**SPEC, "test_size": args.test_size, "methods": methods})

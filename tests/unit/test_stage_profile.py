@@ -1,4 +1,4 @@
-"""benchmarks/profile.py's bookkeeping on a scripted model: each model call and each decode
+"""benchmarks/stage_profile.py's bookkeeping on a scripted model: each model call and each decode
 lands in the stage of the library function that made it."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class DecodingLM(ScriptedLM):
 
 
 def test_model_calls_land_in_the_stage_of_their_caller(benchmark):
-    profiling = benchmark("profile")
+    profiling = benchmark("stage_profile")
     profile = profiling.Profile()
     model = profiling.ProfiledModel(DecodingLM(profile), profile)
 
