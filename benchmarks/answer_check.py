@@ -32,10 +32,10 @@ from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
-from sociallearn.filtering import check_example, filter_settings
 from sociallearn.privacy.filter import check, check_answer
-from sociallearn.resources import Resources
 from sociallearn.tasks import Example
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.sharing import check_example, filter_settings
 
 RESULTS = Path(__file__).parent / "results"
 TABLES = ("gsm8k", "random_insertion")

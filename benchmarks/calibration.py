@@ -9,6 +9,10 @@ accuracy and spam answers side by side and writes benchmarks/results/calibration
 
     flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/calibration.py \
         refined_qwen1.5b_student-qwen1.5b_k3_h32.json refined_qwen1.5b_k3_h32.json
+
+Those two files (`INPUTS`: `benchmarks/refined.py` with the content-free default, qwen1.5b
+teaching qwen1.5b and gemma3, 3 candidates × 32 held back) stay in benchmarks/results/ as this
+benchmark's inputs only; no page shows a table of them.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ from typing import Any, cast
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.core.literals import Calibration
+from sociallearn.core.lm import LanguageModel, Score
 from sociallearn.engine import ModelPool
-from sociallearn.evaluate import evaluate
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.stats import mean_interval, permutation_p_value
-from sociallearn.lm import LanguageModel, Score
-from sociallearn.student import Calibration, Student, build_prompt
 from sociallearn.tasks import Example, get_task
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).parent / "results"
+INPUTS = ("refined_qwen1.5b_student-qwen1.5b_k3_h32.json", "refined_qwen1.5b_k3_h32.json")
 METHODS = ("zero_shot", "instructions", "instructions+refined")
 CALIBRATIONS: tuple[Calibration, ...] = ("none", "content_free", "domain")
 

@@ -5,7 +5,7 @@ student, m = 8, n = 8, k = 8, keep 4, 8 lessons, 100 test examples × 3 runs), w
 the original examples, random choice, plain voting and `dp_voting` at each ε (one table row per
 ε; the other methods' cells are shared, and with the same `--out` reused from the paper
 tables). Prints each method's accuracy with the run's total (ε, δ) and writes
-benchmarks/results/dp_voting.{json,md,png}.
+benchmarks/results/dp_voting.json.
 
     flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/dp_voting.py   # ~30 min
 """
@@ -19,7 +19,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.aggregators.dp_voting import total_privacy
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.report import (
@@ -27,10 +26,11 @@ from sociallearn.experiments.report import (
     finished_cells,
     method_name,
     output_paths,
-    write_all,
+    write_json,
 )
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
+from sociallearn.teaching.aggregators.dp_voting import total_privacy
 
 RESULTS = Path(__file__).parent / "results"
 EPSILONS = (1.0, 8.0)  # per selection
@@ -100,13 +100,14 @@ def main() -> None:
     started = time.time()
     models = ModelPool()
     stem = RESULTS / "dp_voting"
-    finished = finished_cells(output_paths(stem)[0])  # a fresh clone resumes from these
+    json_path = output_paths(stem)[0]
+    finished = finished_cells(json_path)  # a fresh clone resumes from these
     results = [
         run_experiment(spec, models=models, out_dir=args.out, reuse=finished) for spec in dp_specs()
     ]
-    paths = write_all(results, stem, title="Differentially private voting")
+    write_json(results, json_path)
     print_table(results)
-    console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
+    console.print(f"{(time.time() - started) / 60:.1f} min; wrote {json_path}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
-from sociallearn.lm import LanguageModel
+from sociallearn.core.lm import LanguageModel
 from sociallearn.tasks import Example, Task
 
 if TYPE_CHECKING:

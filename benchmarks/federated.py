@@ -31,13 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sociallearn.apps.run import teach
+from sociallearn.apps.service_cli import free_port, start_teacher_service
+from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
-from sociallearn.schema import Lesson
-from sociallearn.service_cli import free_port, start_teacher_service
-from sociallearn.settings import Settings
 from sociallearn.stores.silo import load_split, share_of
 from sociallearn.tasks import get_task
-from sociallearn.teaching import teach
+from sociallearn.teaching.settings import Settings
 
 RESULTS = Path(__file__).parent / "results" / "federated.json"
 

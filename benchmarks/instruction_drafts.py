@@ -31,17 +31,17 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.drafting import write_instruction, write_notes
 from sociallearn.engine import ModelPool
-from sociallearn.evaluate import evaluate
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.presets import refined_specs
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.experiments.stats import permutation_p_value
-from sociallearn.methods import get_method
-from sociallearn.resources import Resources
-from sociallearn.scoring import judging_examples
-from sociallearn.student import Student, build_prompt
+from sociallearn.teaching.drafting import write_instruction, write_notes
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.judging import judging_examples
+from sociallearn.teaching.methods import get_method
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).parent / "results"
 CHECKS = (32, 96)  # held-back examples a choice is made on; the last also measures

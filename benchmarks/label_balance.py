@@ -24,14 +24,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.drafting import sampled_examples
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
-from sociallearn.filtering import filter_drafts
-from sociallearn.resources import Resources
-from sociallearn.workspace import Draft
+from sociallearn.teaching.drafting import sampled_examples
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.sharing import filter_drafts
+from sociallearn.teaching.workspace import Draft
 
 RESULTS = Path(__file__).parent / "results"
 STAGES = ("shots", "sampled", "kept", "passed")

@@ -12,7 +12,7 @@ lessons), K = 3 revisions per round, 100 label-balanced locked test messages per
 
 - `plain`: 0-shot, the original examples, instructions and synthetic examples (the paper's);
 - `refined instructions`: instructions refined by redrafting, errors shown from the teaching
-  examples (the configuration of the committed 10-run table);
+  examples (the configuration of the redraft table on docs/results/refined.md);
 - `refined synthetic`: synthetic examples refined (about 40 minutes a run on 2 cores);
 - `paper setting`: the paper's methods as the `paper` preset runs them (content-free
   calibration, m = 8 teachers), where 0-shot stands further below the original examples.
@@ -32,7 +32,7 @@ from typing import Any
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.ledger import LEDGER_NAME, FinalLedger
-from sociallearn.experiments.report import finished_cells, output_paths, write_all
+from sociallearn.experiments.report import finished_cells, output_paths, write_json
 from sociallearn.experiments.runner import ExperimentResult, finished_so_far, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
 
@@ -91,7 +91,8 @@ def main() -> None:
     specs = [spec for spec, name in zip(every, STUDIES, strict=True) if name in chosen]
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
     ledger = FinalLedger(RESULTS / LEDGER_NAME)
-    finished = finished_cells(output_paths(args.results)[0])
+    json_path = output_paths(args.results)[0]
+    finished = finished_cells(json_path)
     models = ModelPool()
     for spec in specs:
         for runs in range(1, spec.runs + 1):  # whole runs first
@@ -102,10 +103,9 @@ def main() -> None:
             results: list[ExperimentResult] = [  # every study's, run now or before
                 finished_so_far(other, out_dir=args.out, reuse=finished) for other in every
             ]
-            title = "Results that hold: final evaluations on the locked test part"
-            paths = write_all(results, args.results, title=title)
+            write_json(results, json_path)
     done = sum(len(r.cells) for r in results)
-    print(f"{done} of {sum(r.planned_cells for r in results)} cells; wrote {paths[0]}")
+    print(f"{done} of {sum(r.planned_cells for r in results)} cells; wrote {json_path}")
 
 
 if __name__ == "__main__":

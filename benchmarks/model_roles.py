@@ -4,7 +4,7 @@ Every (teacher, student) pair of the chosen models (default smollm2, SmolLM2-135
 and gemma3, Gemma 3 270M base) on SMS spam: the baselines (which depend on the student only),
 instructions, and synthetic examples (free-form and class-balanced); plus the Random Insertion
 baselines per student. Side by side in one process; writes
-benchmarks/results/model_roles.{json,md,png}, and resumes from it.
+benchmarks/results/model_roles.json, and resumes from it.
 
     .venv/bin/python benchmarks/model_roles.py            # about 30 min on 2 idle cores
     .venv/bin/python benchmarks/model_roles.py --models smollm2 gemma3 qwen1.5b --budget-minutes 60
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.report import finished_cells, method_name, output_paths, write_all
+from sociallearn.experiments.report import finished_cells, method_name, output_paths, write_json
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
 
@@ -97,15 +97,15 @@ def main() -> None:
     started = time.time()
     deadline = started + 60 * args.budget_minutes if args.budget_minutes is not None else None
     models = ModelPool()
-    finished = finished_cells(output_paths(args.results)[0])  # a fresh clone resumes from these
+    json_path = output_paths(args.results)[0]
+    finished = finished_cells(json_path)  # a fresh clone resumes from these
     results = [
         run_experiment(spec, models=models, out_dir=args.out, deadline=deadline, reuse=finished)
         for spec in specs(args.test_size, args.runs, args.models)
     ]
     show(results)
-    title = "Model per role: " + " vs ".join(args.models)
-    paths = write_all(results, args.results, title=title)
-    console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
+    write_json(results, json_path)
+    console.print(f"{(time.time() - started) / 60:.1f} min; wrote {json_path}")
 
 
 if __name__ == "__main__":

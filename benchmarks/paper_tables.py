@@ -4,7 +4,8 @@ SMS spam, Random Insertion and GSM8K (see sociallearn/experiments/presets.py for
 each method × run evaluated on the same test examples, side by side in one process. Prints
 the tables (mean, 95% interval, permutation-test p-value against the original examples, and
 the fraction of the 0-shot → original gap recovered) and writes
-benchmarks/results/paper_tables.{json,md,png}. Interrupted runs resume from finished cells.
+benchmarks/results/paper_tables.json (`--full`: paper_tables_full.json, `--capable`:
+paper_tables_capable.json). Interrupted runs resume from finished cells.
 
     .venv/bin/python benchmarks/paper_tables.py             # under 30 min on 2 idle cores
     .venv/bin/python benchmarks/paper_tables.py --full      # + voting and checked teachers (~45 min)
@@ -27,7 +28,7 @@ from sociallearn.experiments.report import (
     output_paths,
     read_json,
     to_markdown,
-    write_all,
+    write_json,
 )
 from sociallearn.experiments.runner import ExperimentResult, finished_so_far, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec
@@ -104,10 +105,10 @@ def main() -> None:
             for spec in specs
             if chosen(spec) or spec.name in kept
         ]
-        title = "Social learning on the embedded models: the paper's Tables 1–2"
-        paths = write_all(results, stem, title=title)  # every finished cell, rewritten each round
+        write_json(results, json_path)  # every finished cell, rewritten each round
+    title = "Social learning on the embedded models: the paper's Tables 1–2"
     console.print(Markdown(to_markdown(results, title=title)))
-    console.print(f"{(time.time() - started) / 60:.1f} min; wrote " + ", ".join(map(str, paths)))
+    console.print(f"{(time.time() - started) / 60:.1f} min; wrote {json_path}")
 
 
 if __name__ == "__main__":

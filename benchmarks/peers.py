@@ -22,15 +22,15 @@ prompt (instruction and demos) is also given to our student, which scores the la
     .venv/bin/python benchmarks/peers.py --markdown-only        # the table from the JSON
 
 Finished cells are kept (`--out`) and reused; the results go to benchmarks/results/peers.json
-and peers.md. With `--compare EXPERIMENT.json` (an experiment's JSON, e.g. refined.json) the
+(the table is printed). With `--compare EXPERIMENT.json` (an experiment's JSON, e.g. refined.json) the
 table puts our methods beside DSPy's and tests each DSPy method against `original_examples`,
 and each of our methods against each DSPy method, with the same paired permutation test, on
 the same (run, test example) pairs. Every committed peers report's cells are reused, so a new
 experiment is set beside DSPy without running DSPy again:
 
     .venv/bin/python benchmarks/peers.py --student qwen1.5b --markdown-only \
-        --compare benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
-        --results benchmarks/results/peers_qwen1.5b_student-qwen1.5b_calibration-domain
+        --compare benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback.json \
+        --results .sociallearn/peers-redraft   # a report kept out of benchmarks/results
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import dspy_peer
 
 from sociallearn.engine import ModelPool
-from sociallearn.evaluate import evaluate
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.report import output_paths
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
@@ -59,8 +58,9 @@ from sociallearn.experiments.stats import (
     mean_interval,
     permutation_p_value,
 )
-from sociallearn.resources import Resources
-from sociallearn.student import Student, build_prompt
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).parent / "results"
 PEER_METHODS = ("predict", "bootstrap", "copro")
@@ -440,7 +440,8 @@ def our_rows(experiment: dict[str, Any], student: str) -> list[dict[str, Any]]:
     return rows
 
 
-def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> list[Path]:
+def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> Path:
+    """`stem`.json: DSPy's summaries and cells, beside the experiment `compare` if given."""
     experiment = json.loads(compare.read_text()) if compare and compare.is_file() else {}
     if experiment:  # beside an experiment: its students' cells only
         compared = {entry["spec"]["student_model"] for entry in experiment["experiments"]}
@@ -469,10 +470,9 @@ def write_report(cells: list[PeerCell], stem: Path, compare: Path | None) -> lis
         "cells": [c.model_dump() for c in cells],
     }
     stem.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path, _ = output_paths(stem)
+    json_path = output_paths(stem)[0]
     json_path.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    md_path.write_text(to_markdown(report), encoding="utf-8")
-    return [json_path, md_path]
+    return json_path
 
 
 def load_cells(folder: Path) -> list[PeerCell]:
@@ -511,7 +511,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/peers"))
     parser.add_argument("--results", type=Path, default=RESULTS / "peers", help="output stem")
     parser.add_argument("--compare", type=Path, default=None, help="an experiment's JSON")
-    parser.add_argument("--markdown-only", action="store_true", help="rewrite the report only")
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="run no DSPy cell: rewrite the report only"
+    )
     args = parser.parse_args()
     cells_dir = args.out / "cells"
     cells_dir.mkdir(parents=True, exist_ok=True)
@@ -555,8 +557,9 @@ def main() -> None:
                     f"compile {cell.compile_seconds:.0f}s, eval {cell.eval_seconds:.0f}s",
                     flush=True,
                 )
-    paths = write_report(load_cells(cells_dir), args.results, args.compare)
-    print("wrote " + ", ".join(map(str, paths)))
+    path = write_report(load_cells(cells_dir), args.results, args.compare)
+    print(to_markdown(json.loads(path.read_text(encoding="utf-8"))))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

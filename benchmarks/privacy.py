@@ -7,8 +7,8 @@
     .venv/bin/python benchmarks/privacy.py --paper --task sms_spam --budget-minutes 10
     .venv/bin/python benchmarks/privacy.py --paper --task gsm8k --budget-minutes 10
 
-Writes benchmarks/results/privacy.json, privacy.md and privacy.png (`--paper`:
-privacy-t100-<task>.*: T = 100, N = 1000, original examples, instructions and synthetic
+Writes benchmarks/results/privacy.json and prints its tables (`--paper`:
+privacy-t100-<task>.json: T = 100, N = 1000, original examples, instructions and synthetic
 examples). An existing result file with the same settings is resumed: its repetitions are kept
 and the run goes on from the next one (`--fresh` starts over). Not a timed test.
 """
@@ -19,8 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sociallearn.experiments.privacy import measure_privacy, saved_report
-from sociallearn.experiments.report import privacy_markdown, write_privacy
+from sociallearn.experiments.leakage import measure_privacy, saved_report
+from sociallearn.experiments.report import privacy_markdown, write_privacy_json
 from sociallearn.experiments.spec import PRESETS
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     report = measure_privacy(  # results are rewritten after every repetition
         config,
         budget_s=budget,
-        on_repetition=lambda partial: write_privacy(partial, args.out, stem),
+        on_repetition=lambda partial: write_privacy_json(partial, saved),
         resume=resume,
     )
-    paths = write_privacy(report, args.out, stem)
+    write_privacy_json(report, saved)
     print(privacy_markdown(report))
     print(f"{report.completed} of {config.repetitions} planned repetitions")
     print(f"{report.seconds:.0f} s on {report.cpu_count} CPUs (load average {report.load_average})")
-    print("wrote " + ", ".join(str(path) for path in paths))
+    print(f"wrote {saved}")
     return 0
 
 

@@ -14,7 +14,7 @@ filter's share of a real default teach run (the only part that runs a model).
 
     python benchmarks/privacy_filter.py [--per-kind 60] [--clean 400]
 
-Writes benchmarks/results/privacy_filter.json and .md.
+Writes benchmarks/results/privacy_filter.json and prints its tables.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from typing import Any
 
 from faker import Faker
 
-import sociallearn.filtering
+import sociallearn.teaching.sharing
+from sociallearn.apps.run import teach
 from sociallearn.engine import ModelPool
 from sociallearn.privacy.filter import FilterSettings, check, clean
 from sociallearn.privacy.pii import SPACY_MODEL, PiiSpan, analyzer, pii_spans
-from sociallearn.settings import Settings
-from sociallearn.teaching import teach
+from sociallearn.teaching.settings import Settings
 
 RESULTS = Path(__file__).parent / "results"
 DEV_LOCALES = ("en_US", "de_DE", "fr_FR", "es_ES", "it_IT")
@@ -378,7 +378,7 @@ def teach_run_share() -> dict[str, float]:
     """The filter's share of a real default teach run (smollm2, m = 4, synthetic examples, a
     fresh process state: models and the filter's engine load inside the run)."""
     analyzer.cache_clear()
-    original = sociallearn.filtering.check
+    original = sociallearn.teaching.sharing.check
     spent, calls = 0.0, 0
 
     def timed(*args: Any, **kwargs: Any) -> Any:
@@ -390,14 +390,14 @@ def teach_run_share() -> dict[str, float]:
             spent += time.perf_counter() - started
             calls += 1
 
-    sociallearn.filtering.check = timed
+    sociallearn.teaching.sharing.check = timed
     try:
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             teach(Settings(library=folder), models=ModelPool())
             run_s = time.perf_counter() - started
     finally:
-        sociallearn.filtering.check = original
+        sociallearn.teaching.sharing.check = original
     return {
         "teach_run_s": run_s,
         "filter_s": spent,
@@ -442,7 +442,6 @@ def main() -> None:
     report["timing"] = timing
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "privacy_filter.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
-    (RESULTS / "privacy_filter.md").write_text(markdown(report))
     print(markdown(report))
 
 

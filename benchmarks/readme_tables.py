@@ -14,13 +14,13 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sociallearn.demo import COLUMNS as DEMO_COLUMNS
-from sociallearn.demo import demo_rows as demo_table
-from sociallearn.demo import verdict
+from sociallearn.apps.demo import COLUMNS as DEMO_COLUMNS
+from sociallearn.apps.demo import demo_rows as demo_table
+from sociallearn.apps.demo import verdict
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.report import PAPER, TEST_PARTS, read_json
 from sociallearn.experiments.runner import (
@@ -28,7 +28,6 @@ from sociallearn.experiments.runner import (
     gap_on_runs,
     p_values_against,
     p_values_against_extended,
-    paired_p_value,
 )
 from sociallearn.experiments.stats import recovered_gap
 
@@ -251,64 +250,6 @@ def extension_rows(path: Path) -> list[str]:
                 )
             )
     return lines
-
-
-def compared_to(
-    result: ExperimentResult, method: str, other: ExperimentResult, against: str, name: str
-) -> str | None:
-    """The row of `method` in `result` against `against` in `other` (named `name`), on the runs
-    both have, with the paired test; None without a run in common."""
-    ours, theirs = cells_of(result, method), cells_of(other, against)
-    p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
-    return None if p is None else compared_row(COLUMNS.get(method, method), name, ours, theirs, p)
-
-
-def against_before(
-    before: str, how: str, experiment: str | None = None
-) -> Callable[[Path], list[str]]:
-    """Rows of each method computed anew (its cells' keys differ) against the same method in
-    the results file `before`, which computed it `how` on the same runs (splits, silos, test
-    messages), with the paired test; methods whose cells were reused are left out. The
-    earlier experiment is the one of the same name, or `experiment`."""
-
-    def rows(path: Path) -> list[str]:
-        lines = list(COMPARED)
-        earlier = {r.spec.name: r for r in read_json(RESULTS / before)}
-        for result in read_json(path):
-            old = earlier[experiment or result.spec.name]
-            for method in (m.label for m in result.spec.methods):
-                if {c.key for c in cells_of(result, method)} & {
-                    c.key for c in cells_of(old, method)
-                }:
-                    continue  # the same cells
-                name = f"{COLUMNS.get(method, method)}, {how}"
-                if row := compared_to(result, method, old, method, name):
-                    lines.append(row)
-        return lines
-
-    return rows
-
-
-def against_methods(
-    comparisons: Sequence[tuple[str, str, str | None, str]],
-) -> Callable[[Path], list[str]]:
-    """Rows of each (method, against, file, how): `method` against the method `against` of the
-    results file `file` (None: the same file), which computed it `how` ("": as here), on the
-    runs both have, with the paired test."""
-
-    def rows(path: Path) -> list[str]:
-        lines = list(COMPARED)
-        files = {file for _, _, file, _ in comparisons if file is not None}
-        earlier = {f: {r.spec.name: r for r in read_json(RESULTS / f)} for f in files}
-        for result in read_json(path):
-            for method, against, file, how in comparisons:
-                other = result if file is None else earlier[file][result.spec.name]
-                name = COLUMNS.get(against, against) + (f", {how}" if how else "")
-                if row := compared_to(result, method, other, against, name):
-                    lines.append(row)
-        return lines
-
-    return rows
 
 
 def demo_rows(path: Path) -> list[str]:
@@ -744,13 +685,9 @@ def peers_rows(path: Path) -> list[str]:
     return lines
 
 
-DOMAIN_EXPERIMENT = (
-    "sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back), domain calibration"
-)
 REDRAFT = (
     "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback"
 )
-REDRAFT_SHARED = "refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain"
 SYNTHETIC_REPLACE = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
@@ -786,98 +723,13 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "answer-check": ("answer_check.json", answer_check_rows),
     "rare-numbers": ("rare_numbers.json", rare_numbers_rows),
     "peers": ("peers.json", peers_rows),
-    "refined-qwen": ("refined_qwen1.5b.json", experiment_rows),
-    "refined-qwen-beam": ("refined_qwen1.5b_k3_h32.json", experiment_rows),
-    "refined-qwen-beam-extensions": ("refined_qwen1.5b_k3_h32.json", extension_rows),
-    "refined-qwen-filtered": ("refined_qwen1.5b_k3_h32_filtered.json", experiment_rows),
-    "refined-qwen-filtered-extensions": (
-        "refined_qwen1.5b_k3_h32_filtered.json",
-        extension_rows,
-    ),
-    "refined-qwen-judge": ("refined_qwen1.5b_k3_h32_judge-student.json", experiment_rows),
-    "refined-qwen-judge-extensions": ("refined_qwen1.5b_k3_h32_judge-student.json", extension_rows),
-    "refined-qwen-judge-vs-teacher": (
-        "refined_qwen1.5b_k3_h32_judge-student.json",
-        against_before("refined_qwen1.5b_k3_h32.json", "teachers' models judging"),
-    ),
-    "refined-qwen-voting-refined": (
-        "refined_qwen1.5b_k3_h32_judge-student_voting-refined.json",
-        experiment_rows,
-    ),
-    "refined-qwen-voting-refined-against": (
-        "refined_qwen1.5b_k3_h32_judge-student_voting-refined.json",
-        against_methods(
-            [
-                ("instructions+voting+refined", "instructions+refined", None, ""),
-                (
-                    "instructions+voting+refined",
-                    "instructions+voting",
-                    "refined_qwen1.5b_k3_h32_judge-student.json",
-                    "unrefined",
-                ),
-            ]
-        ),
-    ),
-    "refined-qwen-student": ("refined_qwen1.5b_student-qwen1.5b_k3_h32.json", experiment_rows),
-    "refined-qwen-student-extensions": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
-        extension_rows,
-    ),
     "calibration": ("calibration.json", calibration_rows),
-    "refined-qwen-student-domain": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-        experiment_rows,
-    ),
-    "refined-qwen-student-domain-vs-content-free": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-        against_before(
-            "refined_qwen1.5b_student-qwen1.5b_k3_h32.json",
-            "content-free calibration",
-            experiment="sms_spam (qwen1.5b → qwen1.5b, 3 candidates × 32 held back)",
-        ),
-    ),
-    "refined-qwen-student-separate": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
-        experiment_rows,
-    ),
-    "refined-qwen-student-separate-vs-shared": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
-        against_before(
-            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json",
-            "errors shown from the held-back check",
-            experiment=DOMAIN_EXPERIMENT,
-        ),
-    ),
-    "refined-qwen-student-separate-held-back": (
-        "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
-        held_back_rows,
-    ),
     "refined-qwen-student-redraft": (f"{REDRAFT}.json", experiment_rows),
-    "refined-qwen-student-redraft-vs-rewrite": (
-        f"{REDRAFT}.json",
-        against_before(
-            "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_separate-feedback.json",
-            "rewritten",
-            experiment=f"{DOMAIN_EXPERIMENT}, errors shown from other examples",
-        ),
-    ),
     "refined-qwen-student-redraft-held-back": (f"{REDRAFT}.json", held_back_rows),
-    "refined-qwen-student-redraft-shared": (f"{REDRAFT_SHARED}.json", experiment_rows),
-    "refined-qwen-student-redraft-shared-vs-separate": (
-        f"{REDRAFT_SHARED}.json",
-        against_before(
-            f"{REDRAFT}.json",
-            "errors shown from other examples",
-            experiment=f"{DOMAIN_EXPERIMENT}, errors shown from other examples, instructions redrafted",
-        ),
-    ),
-    "refined-qwen-student-redraft-shared-held-back": (f"{REDRAFT_SHARED}.json", held_back_rows),
     "refined-qwen-student-synthetic": (f"{SYNTHETIC_REPLACE}.json", experiment_rows),
     "refined-qwen-student-synthetic-extensions": (f"{SYNTHETIC_REPLACE}.json", extension_rows),
     "refined-qwen-student-synthetic-held-back": (f"{SYNTHETIC_REPLACE}.json", held_back_rows),
     "instruction-drafts": ("instruction_drafts.json", instruction_drafts_rows),
-    "peers-qwen-beam": ("peers_qwen1.5b_k3_h32.json", peers_rows),
-    "peers-qwen-student": ("peers_qwen1.5b_student-qwen1.5b.json", peers_rows),
     "peers-qwen-student-domain": (
         "peers_qwen1.5b_student-qwen1.5b_calibration-domain.json",
         peers_rows,

@@ -6,37 +6,26 @@ and synthetic examples as the paper writes them, the same refined with a local c
 student (`+refined`), and m teachers' instructions merged (`instructions+merge`). Each method ×
 run is a cell of the experiment harness (intervals over runs, the paired permutation test
 against the original examples, the gap recovered, and each method's time). Runs are added one
-at a time under a time budget and resume from the finished cells; the results go to
-benchmarks/results/refined.{json,md,png}, named after the options off their defaults
-(e.g. refined_qwen1.5b, refined_qwen1.5b_k3_h32).
+at a time under a time budget and resume from the finished cells; the result goes to
+benchmarks/results/refined.json, named after the options off their defaults
+(e.g. refined_qwen1.5b_k3_h32.json for `--teacher qwen1.5b --candidates 3 --held-back 32`).
 
     .venv/bin/python benchmarks/refined.py --runs 3 --budget-minutes 10
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
-        --runs 5 --budget-minutes 60   # a beam of 3 revisions per round: refined_qwen1.5b_k3_h32
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --candidates 3 --held-back 32 \
-        --vote-judge student --methods zero_shot,original_examples,instructions,instructions+voting,instructions+merge \
-        --runs 5   # teachers vote with the student's model: refined_qwen1.5b_k3_h32_judge-student
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
-        --held-back 32 --calibration domain --methods zero_shot,original_examples,instructions,instructions+refined,synthetic_examples+random \
-        --runs 5   # domain-context calibration: refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --runs 5 --budget-minutes 40 \
         --methods zero_shot,original_examples,synthetic_examples+random,synthetic_examples+random+refined \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json \
         --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace
-        # 44 min per run on 2 cores: in pieces, resuming from the committed cells
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
-        --held-back 32 --calibration domain --separate-feedback \
-        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
-        # errors shown from the teaching examples, revisions checked on the held-back ones
+        # refined synthetic examples, about 42 min per run on 2 cores: in pieces, resuming from the
+        # committed cells
     .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --separate-feedback --instruction-revision redraft \
-        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5 \
-        --reuse benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain.json
-        # each revision written anew from the teacher's examples and the errors
-        # (without --separate-feedback: refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain)
+        --methods zero_shot,original_examples,instructions,instructions+refined --runs 5
+        # errors shown from the teaching examples, revisions checked on the held-back ones, each
+        # written anew from the teacher's examples and the errors
+
+`--reuse FILE` (optional) takes the finished cells of another results file whose keys match,
+e.g. the baselines of a run with other options.
 """
 
 from __future__ import annotations
@@ -47,7 +36,7 @@ from pathlib import Path
 
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
-from sociallearn.experiments.report import finished_cells, output_paths, write_all
+from sociallearn.experiments.report import finished_cells, output_paths, write_json
 from sociallearn.experiments.runner import finished_so_far, run_experiment
 from sociallearn.experiments.spec import parse_methods
 
@@ -153,11 +142,10 @@ def main() -> None:
             reuse=finished,
         )
         result = finished_so_far(spec, out_dir=args.out, reuse=finished)
-        title = "Refined lessons and merged instructions (beyond the paper)"
-        paths = write_all([result], stem, title=title)  # every finished cell, rewritten each run
+        write_json([result], output_paths(stem)[0])  # every finished cell, rewritten each run
     if result is not None:
         done = len(result.cells)
-        print(f"{done} of {result.planned_cells} cells; wrote " + ", ".join(map(str, paths)))
+        print(f"{done} of {result.planned_cells} cells; wrote {output_paths(stem)[0]}")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ from tqdm import tqdm
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings, teach_cell
 from sociallearn.experiments.spec import MethodSpec
-from sociallearn.retrieval import retrieve
-from sociallearn.settings import TeachSettings
-from sociallearn.student import Student, build_prompt, prompt_from_lessons
 from sociallearn.tasks import Example
+from sociallearn.teaching.retrieval import retrieve
+from sociallearn.teaching.settings import TeachSettings
+from sociallearn.teaching.student import Student, build_prompt, prompt_from_lessons
 
 console = Console()
 TEMPERATURES = (0.5, 0.7, 0.9, 1.1, 1.3, 1.5)

@@ -71,11 +71,11 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from sociallearn import prompts
+from sociallearn.core import prompts
+from sociallearn.core.lm import PARALLEL_SEQUENCES, rank_by_scores
 from sociallearn.engine import LlamaEngine
-from sociallearn.lm import PARALLEL_SEQUENCES, rank_by_scores
-from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
+from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TOLERANCE = 1e-4
@@ -745,16 +745,16 @@ class FunctionTimer:
 
 
 def bench_graph(runs: int) -> dict[str, Any]:
-    from sociallearn import filtering
+    from sociallearn.apps.run import context_for
     from sociallearn.graphs.social_learning import graph
-    from sociallearn.settings import Settings
     from sociallearn.stores.library import LessonLibrary
-    from sociallearn.teaching import context_for
+    from sociallearn.teaching import sharing
+    from sociallearn.teaching.settings import Settings
 
     timer = EngineTimer()
     timer.install()
     functions = FunctionTimer()
-    functions.patch(filtering, "check", "privacy filter (check)")
+    functions.patch(sharing, "check", "privacy filter (check)")
     for name in ("publish", "get"):
         if name in LessonLibrary.__dict__:
             functions.patch(LessonLibrary, name, f"chroma (LessonLibrary.{name})")

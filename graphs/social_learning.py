@@ -10,7 +10,6 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Send
 
-from sociallearn.context import Context
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.nodes.aggregator import aggregate
 from sociallearn.nodes.assign import assign_teachers
@@ -19,6 +18,7 @@ from sociallearn.nodes.remote_teacher import remote_teach
 from sociallearn.nodes.review import review
 from sociallearn.nodes.state import SocialLearningState, TeachInput
 from sociallearn.nodes.student import student_answers
+from sociallearn.teaching.context import Context
 
 
 def fan_out(state: SocialLearningState) -> list[Send]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from sociallearn.context import Context
 from sociallearn.nodes.drafting import draft_lessons, route_after_drafting
 from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
 from sociallearn.nodes.refine import refine, route_after_refine
 from sociallearn.nodes.state import TeacherInput, TeacherOutput, TeacherState
 from sociallearn.nodes.teacher import teacher_reasoning
+from sociallearn.teaching.context import Context
 
 builder = StateGraph(
     TeacherState, context_schema=Context, input_schema=TeacherInput, output_schema=TeacherOutput

@@ -5,26 +5,32 @@ START ─request─→ teach (the teacher subgraph on the owner's silo, model an
 
 Its input is public (the run's public settings, a teacher id, lessons to judge); its output is
 what passed the filter, drops and numbers. `sociallearn serve-teacher` starts it; the
-coordinator calls it through `RemoteGraph` (`sociallearn.remote`).
+coordinator calls it through `RemoteGraph` (`sociallearn.teaching.remote`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
-from sociallearn.context import Context
 from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.nodes.state import ServiceInput, ServiceOutput, ServiceState
-from sociallearn.service import current_service
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.service import ANYONE, current_service
 
 
 def route(state: ServiceState) -> str:
     return "judge" if state.get("request") == "judge" else "teach"
 
 
-def teach(state: ServiceState) -> dict[str, Any]:
+def caller(config: RunnableConfig) -> str:
+    """The coordinator the server authenticated (`sociallearn.teaching.service_auth`)."""
+    return str(config.get("configurable", {}).get("langgraph_auth_user_id") or ANYONE)
+
+
+def teach(state: ServiceState, config: RunnableConfig) -> dict[str, Any]:
     """The teacher subgraph, run on this service's resources."""
     teacher_id, run_id = state["teacher_id"], state["run_id"]
 
@@ -35,12 +41,13 @@ def teach(state: ServiceState) -> dict[str, Any]:
             config={"recursion_limit": context.settings.step_limit()},
         )
 
-    return current_service().teach(teacher_id, run_id, state.get("settings", {}), run_teacher)
+    settings = state.get("settings", {})
+    return current_service().teach(teacher_id, run_id, settings, run_teacher, caller(config))
 
 
-def judge(state: ServiceState) -> dict[str, Any]:
+def judge(state: ServiceState, config: RunnableConfig) -> dict[str, Any]:
     return current_service().judge(
-        state["teacher_id"], state.get("settings", {}), state.get("preambles", [])
+        state["teacher_id"], state.get("settings", {}), state.get("preambles", []), caller(config)
     )
 
 

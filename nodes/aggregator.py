@@ -6,11 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.aggregators import get_aggregator
-from sociallearn.aggregators.base import Ballot
-from sociallearn.context import Context
-from sociallearn.methods import get_method
 from sociallearn.nodes.state import SocialLearningState
+from sociallearn.teaching.aggregators import get_aggregator
+from sociallearn.teaching.aggregators.base import Ballot
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.methods import get_method
 
 
 def aggregate(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:

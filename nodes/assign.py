@@ -6,8 +6,8 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
 from sociallearn.nodes.state import SocialLearningState
+from sociallearn.teaching.context import Context
 
 
 def assign_teachers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
-from sociallearn.methods import get_method
 from sociallearn.nodes.state import TeacherState
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.methods import get_method
 
 
 def draft_lessons(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from typing import Any
 from langgraph.graph import END
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
-from sociallearn.filtering import filter_drafts
+from sociallearn.core.schema import TeacherDrop
 from sociallearn.nodes.state import TeacherState
-from sociallearn.schema import TeacherDrop
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.sharing import filter_drafts
 
 
 def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:

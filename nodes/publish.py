@@ -7,9 +7,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
 from sociallearn.nodes.state import SocialLearningState
 from sociallearn.stores.library import LessonLibrary
+from sociallearn.teaching.context import Context
 
 UNPUBLISHED = Path(".sociallearn") / "unpublished"  # lessons kept when publishing fails
 

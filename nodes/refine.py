@@ -1,6 +1,6 @@
 """Refinement: a teacher checks its drafts with a local copy of the student and revises them.
 
-Each visit is one round (`sociallearn.refining.refine_round`); only numbers enter the state.
+Each visit is one round (`sociallearn.teaching.refining.refine_round`); only numbers enter the state.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
 from sociallearn.nodes.state import TeacherState
-from sociallearn.refining import refine_round
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.refining import refine_round
 
 
 def refine(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:

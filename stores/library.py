@@ -54,7 +54,7 @@ from chromadb.api.models.Collection import Collection
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ValidationError
 
-from sociallearn.schema import Lesson
+from sociallearn.core.schema import Lesson
 from sociallearn.stores.admission import refusal
 from sociallearn.stores.embeddings import embedding_function
 

@@ -1,6 +1,6 @@
 """Teachers' private silos: a task's data split into one private share per teacher.
 
-Private examples live only here and in the teachers' workspaces (`sociallearn.resources`),
+Private examples live only here and in the teachers' workspaces (`sociallearn.teaching.resources`),
 inside the teacher's side of the privacy boundary. The graph state carries teacher ids only.
 
 Every dataset is split once, by a fixed hash of each example (`is_locked`), into a tuning part

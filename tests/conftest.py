@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from sociallearn.lm import ScriptedLM
+from sociallearn.core.lm import ScriptedLM
 
 SPAM = [
     "Congratulations you have been selected for a free cruise holiday reply YES now",

@@ -16,10 +16,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sociallearn.service_auth import TOKEN_ENV
-from sociallearn.service_cli import free_port, start_teacher_service
+from sociallearn.apps.service_cli import free_port, start_teacher_service
+from sociallearn.teaching.service_auth import TOKEN_ENV
 
-CLI = [sys.executable, "-m", "sociallearn.cli"]
+CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
 
 class RecordingProxy(socketserver.ThreadingTCPServer):

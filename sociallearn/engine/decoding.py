@@ -12,7 +12,7 @@ import numpy as np
 from llama_cpp import _internals as llama_internals
 from llama_cpp._utils import suppress_stdout_stderr
 
-from sociallearn.lm import PARALLEL_SEQUENCES
+from sociallearn.core.lm import PARALLEL_SEQUENCES
 
 SAMPLE_STREAMS = PARALLEL_SEQUENCES
 SIDE_CELLS_STEP = 256  # side-context streams grow in steps of this many tokens

@@ -17,11 +17,11 @@ from typing import Any
 
 import llama_cpp
 
+from sociallearn.core.lm import Score, rank_in
+from sociallearn.core.models import EMBEDDED_MODELS, ModelError, resolve_model
 from sociallearn.engine.ranking import TreeRanker
 from sociallearn.engine.sampling import StreamSampler
 from sociallearn.engine.scoring import PrefixScorer
-from sociallearn.lm import Score, rank_in
-from sociallearn.models import EMBEDDED_MODELS, ModelError, resolve_model
 
 # llama-cpp-python silences llama.cpp by swapping the process's stdout/stderr file descriptors,
 # which is not thread-safe (LangGraph runs teachers in threads), and two cores gain nothing from

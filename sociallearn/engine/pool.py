@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from sociallearn.lm import LanguageModel, MemoisedSampling
+from sociallearn.core.lm import LanguageModel, MemoisedSampling
 
 Loader = Callable[[str, "int | None"], LanguageModel]
 

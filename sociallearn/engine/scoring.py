@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import llama_cpp
 import numpy as np
 
+from sociallearn.core.lm import Score
 from sociallearn.engine.decoding import Batch, common_prefix, decode, logsumexp_rows
-from sociallearn.lm import Score
 
 
 @dataclass

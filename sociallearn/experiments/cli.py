@@ -10,11 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.markdown import Markdown
 
+from sociallearn.apps.flags import add_flags, add_preset_flag, values_from
+from sociallearn.apps.presets import with_preset
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.ledger import LEDGER_NAME, FinalLedger
 from sociallearn.experiments.spec import DEFAULT_OUT, ExperimentSpec
-from sociallearn.flags import add_flags, add_preset_flag, values_from
-from sociallearn.presets import with_preset
 
 console = Console(stderr=True, soft_wrap=True)
 

@@ -21,16 +21,16 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from pydantic import BaseModel, Field
 
-from sociallearn.context import Context
+from sociallearn.apps.run import teach
+from sociallearn.core.schema import Lesson
 from sociallearn.engine.pool import ModelPool
-from sociallearn.evaluate import Prediction, evaluate
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
-from sociallearn.methods import get_method
-from sociallearn.resources import Resources
-from sociallearn.schema import Lesson
-from sociallearn.settings import Settings, TeachSettings
-from sociallearn.student import Student, prompt_from_lessons
-from sociallearn.teaching import teach
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.evaluate import Prediction, evaluate
+from sociallearn.teaching.methods import get_method
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.settings import Settings, TeachSettings
+from sociallearn.teaching.student import Student, prompt_from_lessons
 
 
 class CellResult(BaseModel):

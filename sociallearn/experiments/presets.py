@@ -1,7 +1,7 @@
 """The specs of `benchmarks/paper_tables.py`: the paper's tables on the embedded models.
 
 Sized to finish in about 30 minutes on 2 CPU cores. Models per role, as measured by
-`benchmarks/model_roles.py` (benchmarks/results/model_roles.md): smollm2 (instruction-tuned)
+`benchmarks/model_roles.py` (benchmarks/results/model_roles.json): smollm2 (instruction-tuned)
 is the better teacher; gemma3 the better SMS-spam student. On Random Insertion both students
 are near 0% and smollm2 scored higher; on GSM8K both scored 0 and smollm2 writes its answers
 several times faster, so it is the student there.

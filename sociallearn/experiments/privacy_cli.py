@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.apps.flags import add_flags, values_from
 from sociallearn.experiments.spec import PRESETS, PrivacyConfig
-from sociallearn.flags import add_flags, values_from
 
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -56,7 +56,7 @@ def add_privacy_parser(sub: Any) -> None:
 
 
 def cmd_privacy_run(args: argparse.Namespace) -> int:
-    from sociallearn.experiments.privacy import measure_privacy, saved_report
+    from sociallearn.experiments.leakage import measure_privacy, saved_report
     from sociallearn.experiments.report import privacy_markdown, write_privacy
 
     overrides = values_from(args, PrivacyConfig)

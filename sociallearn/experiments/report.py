@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from sociallearn.experiments.harness import CellResult
-from sociallearn.experiments.privacy import PrivacyReport
+from sociallearn.experiments.leakage import PrivacyReport
 from sociallearn.experiments.runner import ExperimentResult, MethodSummary
 
 # The paper's numbers (PaLM 2-S teacher and student, n = 8) that this project has on record.
@@ -290,7 +290,7 @@ OUTPUTS = (".json", ".md", ".png")
 
 
 def output_paths(stem: Path) -> list[Path]:
-    """`stem`.json, .md and .png. Dots in the name are kept ("refined_qwen1.5b"); a stem given
+    """`stem`.json, .md and .png. Dots in the name are kept ("refined_qwen1.5b_k3_h32"); a stem given
     as one of the outputs ("results.json") loses that suffix first."""
     if stem.suffix in OUTPUTS:
         stem = stem.with_suffix("")
@@ -397,11 +397,16 @@ def privacy_plot(report: PrivacyReport, path: Path) -> None:
     plt.close(figure)
 
 
+def write_privacy_json(report: PrivacyReport, path: Path) -> None:
+    """The privacy report as one JSON document (the benchmark's results file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+
+
 def write_privacy(report: PrivacyReport, folder: Path, stem: str = "privacy") -> list[Path]:
     """`<stem>.json`, `<stem>.md` and `<stem>.png` in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
     paths = output_paths(folder / stem)
-    write_text(paths[0], json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+    write_privacy_json(report, paths[0])
     write_text(paths[1], privacy_markdown(report))
     privacy_plot(report, paths[2])
     return paths

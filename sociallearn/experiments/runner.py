@@ -19,6 +19,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
+from sociallearn.apps.lifecycle import checkpoint_serializer
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.harness import CellResult, run_cell
 from sociallearn.experiments.ledger import (
@@ -34,7 +35,6 @@ from sociallearn.experiments.stats import (
     permutation_p_value,
     recovered_gap,
 )
-from sociallearn.lifecycle import checkpoint_serializer
 
 SIGNIFICANCE = 0.05
 

@@ -24,8 +24,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sociallearn.methods import METHODS
-from sociallearn.settings import DP_SETTINGS, TeachSettings
+from sociallearn.tasks import get_task
+from sociallearn.teaching.methods import METHODS, get_method
+from sociallearn.teaching.settings import DP_SETTINGS, TeachSettings
 
 OPTIONS = ("random", "voting", "dp", "merge", "balanced", "checked", "refined")
 AGGREGATOR_OPTIONS = ("random", "voting", "dp", "merge")
@@ -79,8 +80,7 @@ class MethodSpec(BaseModel):
     @field_validator("method")
     @classmethod
     def _known(cls, method: str) -> str:
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        get_method(method)  # the registry refuses a name it does not know
         return method
 
     @model_validator(mode="after")
@@ -167,6 +167,12 @@ _TEACHING_ONLY = {
 }  # fmt: skip
 
 
+def _known_task(task: str) -> str:
+    """A task the registry knows (the settings hold its name only)."""
+    get_task(task)
+    return task
+
+
 class ExperimentSpec(TeachSettings):
     """Everything an experiment needs: the shared run settings, the methods and the runs.
 
@@ -183,6 +189,8 @@ class ExperimentSpec(TeachSettings):
     permutations: int = Field(
         default=10_000, ge=100, description="reshuffles of the permutation test"
     )
+
+    _task = field_validator("task")(_known_task)
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -217,7 +225,7 @@ class ExperimentSpec(TeachSettings):
         return self.key(exclude=unused, method=method.label, seed=seed)
 
 
-# The methods a privacy measurement compares (`experiments.privacy`).
+# The methods a privacy measurement compares (`experiments.leakage`).
 MethodName = Literal[
     "original_examples", "instructions", "synthetic_examples", "synthetic_unfiltered"
 ]
@@ -251,6 +259,8 @@ class PrivacyConfig(TeachSettings):
         default_factory=lambda: list(PRIVACY_METHODS),
         description="the methods whose leakage is measured",
     )
+
+    _task = field_validator("task")(_known_task)
 
 
 PRESETS: dict[str, PrivacyConfig] = {

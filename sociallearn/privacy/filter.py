@@ -41,6 +41,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from sociallearn.core.schema import Verdict
 from sociallearn.privacy.names import is_name
 from sociallearn.privacy.pii import (
     EVERYDAY_ZIPF,
@@ -52,7 +53,6 @@ from sociallearn.privacy.pii import (
     pii_spans,
     redact,
 )
-from sociallearn.schema import Verdict
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 from scipy import stats
 
-from sociallearn.lm import LanguageModel
+from sociallearn.core.lm import LanguageModel
 from sociallearn.privacy.names import common_names
 from sociallearn.tasks import Example, Task
 

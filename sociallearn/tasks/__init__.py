@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sociallearn.core.registry import build
 from sociallearn.tasks.base import DataError, Example, Task, default_data_dir
 from sociallearn.tasks.gsm8k import Gsm8k
 from sociallearn.tasks.random_insertion import RandomInsertion
@@ -17,11 +18,8 @@ TASKS: dict[str, Callable[[], Task]] = {
 
 
 def get_task(name: str) -> Task:
-    """The task registered under `name`."""
-    try:
-        return TASKS[name]()
-    except KeyError:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+    """The task registered under `name` (a `ValueError` listing the known ones otherwise)."""
+    return build(TASKS, "task", name)
 
 
 __all__ = ["TASKS", "DataError", "Example", "Task", "default_data_dir", "get_task"]

@@ -15,11 +15,11 @@ import llama_cpp
 import numpy as np
 import pytest
 
-from sociallearn import prompts
+from sociallearn.core import prompts
 from sociallearn.engine import LlamaEngine
-from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import Example, get_task
 from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
+from sociallearn.teaching.student import Student, build_prompt
 
 pytestmark = pytest.mark.integration
 

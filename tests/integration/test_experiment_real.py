@@ -16,8 +16,8 @@ from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.report import write_all
 from sociallearn.experiments.runner import ExperimentResult, run_experiment
 from sociallearn.experiments.spec import ExperimentSpec, parse_methods
-from sociallearn.resources import Resources
 from sociallearn.tasks import get_task
+from sociallearn.teaching.resources import Resources
 
 METHODS = [
     "zero_shot",
@@ -112,7 +112,7 @@ def test_the_cli_resumes_without_redoing_finished_cells(experiment: dict):
         [
             sys.executable,
             "-m",
-            "sociallearn.cli",
+            "sociallearn.apps.cli",
             "experiment",
             "--spec",
             str(spec_file),
@@ -138,7 +138,7 @@ def test_a_bad_spec_file_is_a_clear_cli_error(tmp_path: Path):
     spec_file = tmp_path / "bad.yaml"
     spec_file.write_text("task: sms_spam\nruns: 0\n")
     run = subprocess.run(
-        [sys.executable, "-m", "sociallearn.cli", "experiment", "--spec", str(spec_file)],
+        [sys.executable, "-m", "sociallearn.apps.cli", "experiment", "--spec", str(spec_file)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -16,10 +16,10 @@ import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 from teacher_services import CLI, HungService, Service, free_port, start_service
 
-from sociallearn.settings import Settings
+from sociallearn.apps.run import teach
 from sociallearn.stores.silo import load_split, share_of
 from sociallearn.tasks import get_task
-from sociallearn.teaching import teach
+from sociallearn.teaching.settings import Settings
 
 TASK = get_task("sms_spam")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from sociallearn.schema import Lesson, Verdict
+from sociallearn.core.schema import Lesson, Verdict
 from sociallearn.stores.library import (
     DATABASE_FILE,
     LOCK_FILE,
@@ -37,7 +37,7 @@ NARROW = {**os.environ, "COLUMNS": "40"}  # a narrow terminal must not wrap erro
 # Runs `LessonLibrary.open(library).<action>` in a child process at a shared start time.
 AT_ONCE = """
 import sys, time
-from sociallearn.schema import Lesson
+from sociallearn.core.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 library, action, argument, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 time.sleep(max(0.0, start - time.time()))
@@ -77,7 +77,7 @@ SPAM = [f"Win a free cruise number {i}, reply YES to claim it" for i in range(6)
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """`sociallearn ARGS` in a child process, in a 40-column terminal."""
     return subprocess.run(
-        [sys.executable, "-m", "sociallearn.cli", *map(str, args)],
+        [sys.executable, "-m", "sociallearn.apps.cli", *map(str, args)],
         capture_output=True,
         text=True,
         env=NARROW,

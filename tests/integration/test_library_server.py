@@ -17,14 +17,14 @@ from pathlib import Path
 import chromadb
 import pytest
 
-from sociallearn.schema import Lesson
-from sociallearn.service_cli import free_port
+from sociallearn.apps.service_cli import free_port
+from sociallearn.core.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 
 WRITER = """
 import sys, time
 from datetime import datetime, timezone
-from sociallearn.schema import Lesson
+from sociallearn.core.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 url, collection, name = sys.argv[1:4]
 count, start = int(sys.argv[4]), float(sys.argv[5])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sociallearn.core.models import ModelError
 from sociallearn.engine import LlamaEngine
-from sociallearn.models import ModelError
 
 
 @pytest.mark.parametrize("name", ["smollm2", "gemma3"])

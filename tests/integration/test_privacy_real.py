@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.experiments.privacy import PrivacyReport, measure_privacy
+from sociallearn.experiments.leakage import PrivacyReport, measure_privacy
 from sociallearn.experiments.report import write_privacy
 from sociallearn.experiments.spec import PRESETS
 from sociallearn.privacy.adversarial import evaluate_filter, load_cases
 
-CLI = [sys.executable, "-m", "sociallearn.cli"]
+CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import os
 
 import pytest
 
+from sociallearn.core.models import EMBEDDED_MODELS
 from sociallearn.engine import LlamaEngine
-from sociallearn.evaluate import evaluate
-from sociallearn.models import EMBEDDED_MODELS
-from sociallearn.student import Student, build_prompt
 from sociallearn.tasks import get_task
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.student import Student, build_prompt
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from sociallearn.core.schema import Lesson
 from sociallearn.graphs.social_learning import builder
-from sociallearn.schema import Lesson
-from sociallearn.settings import Settings
 from sociallearn.stores.library import LessonLibrary
+from sociallearn.teaching.settings import Settings
 
-CLI = [sys.executable, "-m", "sociallearn.cli"]
+CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
 
 def finished_teachers(checkpoint: Path) -> int:

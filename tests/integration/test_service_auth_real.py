@@ -9,9 +9,9 @@ import httpx
 import pytest
 from teacher_services import Service, start_service
 
-from sociallearn.remote import RemoteTeacher, TeacherServiceError
-from sociallearn.service_auth import TOKEN_ENV
-from sociallearn.settings import Settings
+from sociallearn.teaching.remote import RemoteTeacher, TeacherServiceError
+from sociallearn.teaching.service_auth import TOKEN_ENV
+from sociallearn.teaching.settings import Settings
 
 pytestmark = pytest.mark.integration
 OTHER = "another-coordinator-0123456789"  # a second coordinator the owner lists

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from sociallearn.context import Context
-from sociallearn.teaching import teach
+from sociallearn.apps.run import teach
+from sociallearn.teaching.context import Context
 
-CLI = [sys.executable, "-m", "sociallearn.cli"]
+CLI = [sys.executable, "-m", "sociallearn.apps.cli"]
 
 
 def small_context(library: Path, method: str, teacher_model: str = "smollm2") -> Context:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sociallearn.context import Context
+from sociallearn.core.lm import LanguageModel
 from sociallearn.engine import ModelPool
-from sociallearn.lm import LanguageModel
-from sociallearn.resources import Resources
-from sociallearn.settings import Settings
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.settings import Settings
 
 
 def small_settings(sms_file: Path, tmp_path: Path, **overrides: object) -> Settings:

@@ -1,8 +1,8 @@
 """The shape of the code: imports point one way, settings are defined once, registries extend.
 
-graphs → nodes → library (plain Python) → {engine, stores, tasks, privacy, ...}; applications
-(CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` are for type checkers only
-and are not dependencies.
+graphs → nodes → teaching (the library, plain Python) → {engine, stores, tasks, privacy} → core;
+applications (CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` count too: a
+type-only import is still a dependency, and a cycle through one is still a cycle.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import ClassVar
 import pytest
 from pydantic import BaseModel
 
-from sociallearn.cli import build_parser
+from sociallearn.apps.cli import build_parser
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec, PrivacyConfig
-from sociallearn.lm import ScriptedLM
-from sociallearn.methods import METHODS
-from sociallearn.methods.base import TeachingMethod
-from sociallearn.settings import ServiceConfig, Settings, TeachSettings
-from sociallearn.teaching import teach
-from sociallearn.workspace import Draft, TeacherWorkspace
+from sociallearn.teaching.methods import METHODS
+from sociallearn.teaching.methods.base import TeachingMethod
+from sociallearn.teaching.settings import ServiceConfig, Settings, TeachSettings
+from sociallearn.teaching.workspace import Draft, TeacherWorkspace
 
 ROOT = Path(__file__).resolve().parents[2]
 # Where each installed package's modules live (graphs/, nodes/, stores/ install as sociallearn.*).
@@ -33,28 +33,16 @@ PACKAGES = {
     "sociallearn.nodes": ROOT / "nodes",
     "sociallearn.stores": ROOT / "stores",
 }
-# Lowest layer first; a module may import its own layer or lower ones only.
+# Lowest layer first; a module may import its own layer or lower ones only. Each layer is a
+# folder (graphs/, nodes/, stores/ install as sociallearn.*).
 LAYERS: list[tuple[str, ...]] = [
-    (  # foundations
-        "sociallearn.schema", "sociallearn.lm", "sociallearn.models", "sociallearn.prompts",
-        "sociallearn.engine", "sociallearn.tasks", "sociallearn.stores", "sociallearn.privacy",
-        "sociallearn.remote", "sociallearn.service_auth",
-    ),
-    (  # the library: plain Python, no LangGraph
-        "sociallearn.workspace", "sociallearn.student", "sociallearn.scoring",
-        "sociallearn.drafting", "sociallearn.refining", "sociallearn.filtering",
-        "sociallearn.review", "sociallearn.methods", "sociallearn.aggregators", "sociallearn.settings",
-        "sociallearn.resources", "sociallearn.context", "sociallearn.retrieval",
-        "sociallearn.evaluate", "sociallearn.service", "sociallearn.presets",
-    ),
+    ("sociallearn.core",),  # records, the model interface, model files, prompts, literals
+    ("sociallearn.engine", "sociallearn.tasks", "sociallearn.privacy", "sociallearn.stores"),
+    ("sociallearn.teaching",),  # the library: plain Python, no LangGraph
     ("sociallearn.nodes",),
     ("sociallearn.graphs",),
-    (  # applications
-        "sociallearn.teaching", "sociallearn.lifecycle", "sociallearn.experiments",
-        "sociallearn.demo", "sociallearn.cli", "sociallearn.flags", "sociallearn.library_cli",
-        "sociallearn.diagram", "sociallearn.service_cli",
-    ),
-]  # fmt: skip
+    ("sociallearn.apps", "sociallearn.experiments"),  # applications: CLI, harness, demo
+]
 
 
 def module_files() -> dict[str, Path]:
@@ -72,20 +60,11 @@ def module_files() -> dict[str, Path]:
 MODULES = module_files()
 
 
-def runtime_imports(path: Path) -> set[str]:
-    """The project modules `path` imports when it runs (not under `if TYPE_CHECKING:`)."""
+def project_imports(path: Path) -> set[str]:
+    """The project modules `path` imports, at run time or under `if TYPE_CHECKING:`."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
-        id(node)
-        for block in ast.walk(tree)
-        if isinstance(block, ast.If) and ast.unparse(block.test).endswith("TYPE_CHECKING")
-        for statement in block.body
-        for node in ast.walk(statement)
-    }
     found: set[str] = set()
     for node in ast.walk(tree):
-        if id(node) in typing_only:
-            continue
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -99,37 +78,20 @@ def runtime_imports(path: Path) -> set[str]:
 
 
 def layer_of(module: str) -> int:
-    matches = [
-        (len(prefix), index)
+    layers = [
+        index
         for index, prefixes in enumerate(LAYERS)
         for prefix in prefixes
         if module == prefix or module.startswith(prefix + ".")
     ]
-    if not matches:
-        raise AssertionError(f"{module} belongs to no layer: add it to LAYERS")
-    return max(matches)[1]
+    if len(layers) != 1:
+        raise AssertionError(f"{module} is in {len(layers)} layers, not one: fix LAYERS")
+    return layers[0]
 
 
-def test_every_module_has_a_layer():
-    for module in MODULES:
-        if module != "sociallearn":
-            layer_of(module)
-
-
-def test_no_module_imports_upward():
-    upward = [
-        f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})"
-        for module, path in MODULES.items()
-        if module != "sociallearn"
-        for target in runtime_imports(path)
-        if target != "sociallearn" and layer_of(target) > layer_of(module)
-    ]
-    assert upward == []
-
-
-def test_no_import_cycles():
-    graph = {module: runtime_imports(path) - {"sociallearn"} for module, path in MODULES.items()}
-    # A package imports its own modules (registries): that edge is not a cycle back.
+def import_cycles(graph: dict[str, set[str]]) -> list[str]:
+    """The cycles of `graph` (module → the modules it imports), each as 'a → b → a'. A package
+    importing its own modules (registries) is no cycle back."""
     cycles = []
     for start in graph:
         stack = [(start, [start])]
@@ -144,7 +106,29 @@ def test_no_import_cycles():
                 elif target not in seen:
                     seen.add(target)
                     stack.append((target, [*trail, target]))
-    assert cycles == []
+    return cycles
+
+
+def test_every_module_has_a_layer():
+    for module in MODULES:
+        if module != "sociallearn":
+            layer_of(module)
+
+
+def test_no_module_imports_upward():
+    upward = [
+        f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})"
+        for module, path in MODULES.items()
+        if module != "sociallearn"
+        for target in project_imports(path)
+        if target != "sociallearn" and layer_of(target) > layer_of(module)
+    ]
+    assert upward == []
+
+
+def test_no_import_cycles():
+    graph = {module: project_imports(path) - {"sociallearn"} for module, path in MODULES.items()}
+    assert import_cycles(graph) == []
 
 
 def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
@@ -152,10 +136,30 @@ def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
     bad.write_text(
         "from typing import TYPE_CHECKING\n"
         "from sociallearn.graphs.social_learning import graph\n"
-        "if TYPE_CHECKING:\n    from sociallearn.cli import main\n"
+        "if TYPE_CHECKING:\n    from sociallearn.apps.cli import main\n"
     )
-    assert runtime_imports(bad) == {"sociallearn.graphs.social_learning"}
-    assert layer_of("sociallearn.graphs.social_learning") > layer_of("sociallearn.student")
+    assert project_imports(bad) == {"sociallearn.graphs.social_learning", "sociallearn.apps.cli"}
+    assert layer_of("sociallearn.graphs.social_learning") > layer_of("sociallearn.teaching.student")
+
+
+def test_the_cycle_checker_sees_a_type_only_cycle(tmp_path: Path):
+    """The cycle the settings once made: they imported the method registry to check names, and
+    the methods imported them for types only."""
+    settings = tmp_path / "settings.py"
+    settings.write_text("from sociallearn.teaching.methods import METHODS\n")
+    method = tmp_path / "method.py"
+    method.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from sociallearn.teaching.settings import Settings\n"
+    )
+    graph = {
+        "sociallearn.teaching.settings": project_imports(settings),
+        "sociallearn.teaching.methods": project_imports(method),
+    }
+    assert (
+        "sociallearn.teaching.settings → sociallearn.teaching.methods → "
+        "sociallearn.teaching.settings" in import_cycles(graph)
+    )
 
 
 # ------------------------------------------------------------------- one settings model
@@ -202,7 +206,7 @@ def test_cli_flags_are_the_settings_fields():
 
 
 def test_bad_settings_are_refused_with_the_flag_named(capsys):
-    from sociallearn.cli import main
+    from sociallearn.apps.cli import main
 
     assert main(["teach", "--teachers", "-1"]) == 2
     assert "--teachers: Input should be greater than or equal to 0" in capsys.readouterr().err
@@ -213,7 +217,7 @@ def test_bad_settings_are_refused_with_the_flag_named(capsys):
     assert main(["teach", "--student-model", "missing.gguf"]) == 2
     assert "model file not found: missing.gguf" in capsys.readouterr().err
     assert main(["teach", "--method", "telepathy"]) == 2
-    assert "unknown method 'telepathy'" in capsys.readouterr().err
+    assert "--method: Value error, unknown method 'telepathy'" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------- registries
@@ -243,6 +247,6 @@ def test_a_new_method_is_one_class_and_one_registry_line(sms_file, tmp_path, mon
     assert [lesson.method for lesson in state["lessons"]] == ["echo_label"]
     assert state["lessons"][0].text.startswith("When unsure, answer")
     assert state["answers"][0].answer in {"spam", "ham"}
+    monkeypatch.delitem(METHODS, "echo_label")
     with pytest.raises(ValueError, match="unknown method 'echo_label'"):
-        monkeypatch.delitem(METHODS, "echo_label")
-        settings.replace(seed=1)
+        teach(settings, models=ModelPool.fixed(model), queries=["hello"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sociallearn.evaluate import evaluate
-from sociallearn.lm import Score, ScriptedLM
-from sociallearn.settings import Settings
-from sociallearn.student import Student
+from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.tasks import Example, get_task
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.settings import Settings
+from sociallearn.teaching.student import Student
 
 TASK = get_task("sms_spam")
 PREAMBLE = "Lesson\n\n"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.experiments.report import read_json
-from sociallearn.lm import ScriptedLM
 
 
 def test_every_calibration_rescores_every_run_of_each_instruction_method(
     benchmark: Callable[[str], ModuleType],
 ) -> None:
     calibration = benchmark("calibration")
-    file = calibration.RESULTS / "refined_qwen1.5b_student-qwen1.5b_k3_h32.json"
+    file = calibration.RESULTS / calibration.INPUTS[0]
     asked: list[str] = []
 
     def get_model(name: str) -> ScriptedLM:

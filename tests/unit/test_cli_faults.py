@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import main
+from sociallearn.apps.cli import main
 
 SMALL = ["--teachers", "1", "--samples", "1", "--keep", "1", "--test-size", "2"]
 
@@ -28,8 +28,8 @@ SMALL = ["--teachers", "1", "--samples", "1", "--keep", "1", "--test-size", "2"]
         ("--max-retries", "-1", "--max-retries: Input should be greater than or equal to 0"),
         ("--retrieve", "-1", "--retrieve: Input should be greater than or equal to 0"),
         ("--student-model", "missing.gguf", "model file not found: missing.gguf"),
-        ("--aggregator", "loudest", "unknown aggregator 'loudest'"),
-        ("--task", "chess", "unknown task 'chess'"),
+        ("--aggregator", "loudest", "--aggregator: Value error, unknown aggregator 'loudest'"),
+        ("--task", "chess", "--task: Value error, unknown task 'chess'"),
     ],
 )
 def test_bad_flags_are_refused_naming_the_flag(tmp_path, capsys, flag, value, message):
@@ -79,12 +79,12 @@ def test_an_unreadable_results_file_is_refused_and_kept(tmp_path, capsys):
 def test_help_answers_at_once():
     started = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-m", "sociallearn.cli", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "sociallearn.apps.cli", "--help"], capture_output=True, text=True
     )
     assert run.returncode == 0 and "teach" in run.stdout
     assert time.perf_counter() - started < 4.0  # no model, Chroma or LangGraph at start-up
     flags = subprocess.run(
-        [sys.executable, "-m", "sociallearn.cli", "privacy", "run", "--help"],
+        [sys.executable, "-m", "sociallearn.apps.cli", "privacy", "run", "--help"],
         capture_output=True,
         text=True,
     )
@@ -92,7 +92,7 @@ def test_help_answers_at_once():
 
 
 def test_doctor_decodes_with_each_model_in_a_child_process():
-    from sociallearn.cli import decode_check
+    from sociallearn.apps.cli import decode_check
 
     status, path = decode_check("smollm2")
     assert status == 0 and path.endswith(".gguf") and Path(path).is_file()
@@ -103,7 +103,7 @@ def test_doctor_decodes_with_each_model_in_a_child_process():
 def test_doctor_reports_a_llama_build_that_crashes(monkeypatch, capsys):
     """A build for CPU features this machine lacks dies of a signal; doctor names it and exits
     with the status that makes setup.sh rebuild llama-cpp-python."""
-    import sociallearn.cli as cli
+    import sociallearn.apps.cli as cli
 
     monkeypatch.setattr(cli, "DECODE_CHECK", "import os, signal; os.kill(os.getpid(), 11)")
     assert cli.decode_check("smollm2") == (-11, "crashed decoding (SIGSEGV)")

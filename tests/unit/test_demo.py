@@ -3,13 +3,14 @@ table is generated from."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 
-from sociallearn.cli import main
-from sociallearn.demo import GOAL, verdict
+from sociallearn.apps.cli import build_parser, main
+from sociallearn.apps.demo import DEMO_EVAL_SIZE, GOAL, verdict
+from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.experiments.runner import ExperimentResult
-from sociallearn.lm import Score, ScriptedLM
 
 
 class TaughtLM(ScriptedLM):
@@ -53,3 +54,11 @@ def test_the_demo_prints_the_gap_and_what_it_reached(
     rows = benchmark("readme_tables").demo_rows(out)
     assert rows[-1] == verdict(result) and "| 0-shot | 50.0 [50.0, 50.0] | 50, 50 |" in rows[-6]
     assert json.loads(out.read_text())["spec"]["name"] == "demo"
+
+
+def test_the_demo_help_states_its_default_size():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    demo = commands.choices["demo"]
+    action = next(a for a in demo._actions if "--eval-size" in a.option_strings)
+    assert f"default: {DEMO_EVAL_SIZE}," in (action.help or "")

@@ -26,6 +26,9 @@ def test_the_site_builds_strictly_with_every_page(tmp_path):
              "notebooks/01_quickstart/index.html"]  # fmt: skip
     assert all((site / page).is_file() for page in pages)
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
-    assert "sociallearn.settings.Settings" in api and "sociallearn.student.Student" in api
+    assert (
+        "sociallearn.teaching.settings.Settings" in api
+        and "sociallearn.teaching.student.Student" in api
+    )
     results = (site / "results" / "index.html").read_text(encoding="utf-8")
     assert "Results that hold" in results

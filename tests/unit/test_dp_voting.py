@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from small_context import small_context, small_settings
 
-from sociallearn.aggregators.base import Ballot
-from sociallearn.aggregators.dp_voting import DPVoting, noisy_elect, total_privacy
-from sociallearn.aggregators.voting import elect
-from sociallearn.cli import main
+from sociallearn.apps.cli import main
+from sociallearn.apps.run import teach
+from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
-from sociallearn.schema import Lesson
-from sociallearn.settings import Settings
-from sociallearn.teaching import teach
+from sociallearn.teaching.aggregators.base import Ballot
+from sociallearn.teaching.aggregators.dp_voting import DPVoting, noisy_elect, total_privacy
+from sociallearn.teaching.aggregators.voting import elect
+from sociallearn.teaching.settings import Settings
 
 SCORES = [  # teachers × candidates; plurality rounds choose 0, 1, 2 with no tie in votes
     [0.9, 0.8, 0.1, 0.0],

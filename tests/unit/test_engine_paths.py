@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sociallearn.core.lm import Score
 from sociallearn.engine import LlamaEngine, decoding, scoring
 from sociallearn.engine.decoding import logsumexp_rows
-from sociallearn.lm import Score
 from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
 
 LESSON = (

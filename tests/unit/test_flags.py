@@ -7,8 +7,8 @@ import argparse
 
 import pytest
 
-from sociallearn.cli import build_parser
-from sociallearn.settings import Settings
+from sociallearn.apps.cli import build_parser
+from sociallearn.teaching.settings import Settings
 
 REMOVED = ("calibrate", "refine_filtered", "revision_feedback", "example_revision",
            "instruction_tokens")  # fmt: skip

@@ -10,10 +10,10 @@ import pytest
 from langgraph.graph.state import CompiledStateGraph
 from langgraph_cli.config import validate_config_file
 
-from sociallearn.cli import main
-from sociallearn.diagram import to_dot
+from sociallearn.apps.cli import main
+from sociallearn.apps.diagram import to_dot
+from sociallearn.core.schema import Lesson
 from sociallearn.graphs.social_learning import graph
-from sociallearn.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +78,8 @@ def test_cli_exports_imports_and_lists_versions(tmp_path: Path, capsys):
 
 
 def test_checkpoints_rebuild_lessons_as_registered_types(caplog: pytest.LogCaptureFixture):
-    from sociallearn.lifecycle import checkpoint_serializer
-    from sociallearn.schema import Verdict
+    from sociallearn.apps.lifecycle import checkpoint_serializer
+    from sociallearn.core.schema import Verdict
 
     lesson = Lesson(
         task="sms_spam",

@@ -10,13 +10,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 from small_context import small_context
 
-from sociallearn.context import Context
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import LanguageModel, ScriptedLM
 from sociallearn.graphs.social_learning import builder
-from sociallearn.lm import LanguageModel, ScriptedLM
 from sociallearn.nodes.privacy_filter import privacy_filter, route_after_filter
-from sociallearn.review import Decision
 from sociallearn.stores.library import LessonLibrary
-from sociallearn.teaching import teach
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.review import Decision
 
 
 def offer(prompt: str, n: int) -> str:
@@ -164,7 +164,7 @@ def test_student_retrieves_the_nearest_lessons_per_query(sms_file, tmp_path, scr
 def test_cli_asks_before_publishing(sms_file, tmp_path, scripted_cli, monkeypatch):
     import io
 
-    from sociallearn.cli import main
+    from sociallearn.apps.cli import main
 
     scripted_cli(offer)
     library = tmp_path / "library"

@@ -8,9 +8,9 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 from small_context import small_context
 
-from sociallearn.context import Context
-from sociallearn.lm import LanguageModel
-from sociallearn.teaching import teach
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import LanguageModel
+from sociallearn.teaching.context import Context
 
 CLEAN = " Dear customer, you have won a voucher, reply WIN to claim\nLabel: spam"
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.drafting import labelled_as_taught, labels_alternating, without_repeats
-from sociallearn.filtering import check_example
-from sociallearn.lm import Score, ScriptedLM
+from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings, check, degenerate
-from sociallearn.refining import accept, clearly_better
-from sociallearn.scoring import check_halves
-from sociallearn.settings import Settings
 from sociallearn.stores.silo import TeacherSilo
 from sociallearn.tasks import Example, get_task
-from sociallearn.workspace import Draft, TeacherWorkspace
+from sociallearn.teaching.drafting import labelled_as_taught, labels_alternating, without_repeats
+from sociallearn.teaching.judging import check_halves
+from sociallearn.teaching.refining import accept, clearly_better
+from sociallearn.teaching.settings import Settings
+from sociallearn.teaching.sharing import check_example
+from sociallearn.teaching.workspace import Draft, TeacherWorkspace
 
 SMS = get_task("sms_spam")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.presets import refined_specs
-from sociallearn.lm import ScriptedLM
 
 OPENER = "Sure, I'd be happy to help you with that:\n\n"
 RULE = "Spam offers prizes; ham is personal chat."

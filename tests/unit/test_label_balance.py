@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec
-from sociallearn.lm import ScriptedLM
 
 SPAM = "Congratulations, you won a cash prize! Email claim@prizes-example.com to get it today"
 SAMPLES = [f" {SPAM}\nLabel: spam", " ok see you at 5\nLabel: ham", " running late\nLabel: ham"]

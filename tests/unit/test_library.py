@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.schema import Lesson, Verdict
+from sociallearn.core.schema import Lesson, Verdict
 from sociallearn.stores.library import (
     LessonLibrary,
     LibraryFormatError,
@@ -153,7 +153,7 @@ def test_bad_import_names_file_line_and_field(library: LessonLibrary, tmp_path: 
 # several threads' heaps (glibc arenas), as a long run leaves them, before the library opens.
 LITTERED_LIBRARY = """
 import sys, threading
-from sociallearn.schema import Lesson
+from sociallearn.core.schema import Lesson
 from sociallearn.stores.library import LessonLibrary
 
 MARK = b"PRIVATE-MARKER-7f3a9c "

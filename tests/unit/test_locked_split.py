@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import main
+from sociallearn.apps.cli import main
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.ledger import AlreadyEvaluated, FinalLedger, code_commit

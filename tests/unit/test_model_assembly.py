@@ -8,8 +8,8 @@ from typing import BinaryIO
 
 import pytest
 
-from sociallearn import models
-from sociallearn.models import ModelError, ModelPart, assemble_once
+from sociallearn.core import models
+from sociallearn.core.models import ModelError, ModelPart, assemble_once
 
 CHUNKS = [b"GGUF" + b"a" * 96, b"b" * 100, b"c" * 37]
 WHOLE_SHA256 = hashlib.sha256(b"".join(CHUNKS)).hexdigest()

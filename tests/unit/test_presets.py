@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import build_parser, choose_preset, main, settings_from_args
+from sociallearn.apps.cli import build_parser, choose_preset, main, settings_from_args
+from sociallearn.apps.presets import Preset, default_preset, get_preset, load_presets, with_preset
 from sociallearn.experiments.spec import ExperimentSpec
-from sociallearn.presets import Preset, default_preset, get_preset, load_presets, with_preset
-from sociallearn.settings import SERVICE_OWNED, Settings
+from sociallearn.teaching.settings import SERVICE_OWNED, Settings
 
 
 def test_every_preset_is_valid_settings_with_a_measurement_named():
@@ -111,13 +111,3 @@ def test_without_preset_teach_says_which_it_runs_and_none_keeps_the_defaults(cap
     none = build_parser().parse_args(["teach", "--preset", "none"])
     choose_preset(none, "teach")
     assert settings_from_args(none) == Settings()
-
-
-def test_a_flag_that_cannot_work_with_its_preset_is_refused_naming_both(capsys, monkeypatch):
-    monkeypatch.setattr(
-        "sociallearn.engine.pool.load_llama", lambda *a: pytest.fail("a model loaded")
-    )
-    assert main(["teach", "--preset", "best", "--keep", "16"]) == 2
-    err = capsys.readouterr().err
-    assert "--keep 16 is more than --samples 8" in err
-    assert "note: --preset best set --samples 8; a flag given beside it overrides it" in err

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import main
+from sociallearn.apps.cli import main
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.privacy import PrivacyReport, measure_privacy, saved_report
+from sociallearn.experiments.leakage import PrivacyReport, measure_privacy, saved_report
 from sociallearn.experiments.report import privacy_markdown
 from sociallearn.experiments.spec import PrivacyConfig
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sociallearn.filtering import filter_drafts, shared_drafts
-from sociallearn.lm import ScriptedLM
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.privacy.filter import (
     FilterSettings,
     check,
@@ -15,9 +14,10 @@ from sociallearn.privacy.filter import (
     introduced_numbers,
     redact_pii,
 )
-from sociallearn.settings import Settings
 from sociallearn.tasks import Example, get_task
-from sociallearn.workspace import Draft, TeacherWorkspace
+from sociallearn.teaching.settings import Settings
+from sociallearn.teaching.sharing import filter_drafts, shared_drafts
+from sociallearn.teaching.workspace import Draft, TeacherWorkspace
 from stores.silo import TeacherSilo
 
 PRIVATE = ["Are we still meeting for coffee at the station after work today"]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from small_context import small_context
 
-from sociallearn.context import Context
-from sociallearn.lm import ScriptedLM
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
-from sociallearn.teaching import teach
+from sociallearn.teaching.context import Context
 
 CANARY = "Hi Maria, please don't tell anyone: the secret code for the safe is 4821."
 

@@ -13,9 +13,9 @@ import llama_cpp
 import numpy as np
 import pytest
 
+from sociallearn.core.lm import rank_by_scores
 from sociallearn.engine import LlamaEngine
 from sociallearn.engine.decoding import Batch, decode, logsumexp_rows, new_context
-from sociallearn.lm import rank_by_scores
 from sociallearn.privacy.secret_sharer import sample_secrets, scored_strings, template_for
 from sociallearn.tasks import get_task
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sociallearn.cli import build_parser
+from sociallearn.apps.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -51,6 +51,28 @@ def test_every_table_is_shown_once_and_the_readme_shows_the_demo(benchmark):
     assert TABLE.findall(DOCUMENTS[0].read_text(encoding="utf-8")) == ["demo"]
     assert "locked" in TABLE.findall((ROOT / "docs" / "results" / "locked.md").read_text())
     assert sorted(shown) == sorted(benchmark("readme_tables").TABLES)
+
+
+# Files under benchmarks/results/ that no table is generated from, each with its reason.
+KEPT_WITHOUT_A_TABLE = {
+    "final_ledger.jsonl": "the ledger of final evaluations that benchmarks/locked.py keeps",
+    "refined.json": "the experiment the `peers` table sets DSPy beside (`peers.py --compare`)",
+    "retrieval.json": "docs/results/paper.md reports it in prose (Retrieval)",
+}
+
+
+def test_results_hold_only_files_a_page_shows_or_a_benchmark_reads(benchmark):
+    """One results file per study a page shows: exploration variants live in git history, and
+    the benchmarks write no .md or .png copies beside their JSON."""
+    readme_tables = benchmark("readme_tables")
+    shown = {file for file, _ in readme_tables.TABLES.values()}
+    inputs = set(benchmark("calibration").INPUTS)  # re-scored by benchmarks/calibration.py
+    allowed = shown | inputs | set(KEPT_WITHOUT_A_TABLE)
+    present = {path.name for path in readme_tables.RESULTS.iterdir()}
+    assert present <= allowed, f"not shown by any page: {sorted(present - allowed)}"
+    assert shown | inputs <= present
+    pages = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
+    assert [name for name in sorted(present) if name not in pages] == [], "name it on its page"
 
 
 def test_a_table_cell_marks_both_tests_and_the_gap(benchmark):

@@ -10,22 +10,22 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from small_context import small_context
 
-from sociallearn.aggregators.base import Ballot
-from sociallearn.aggregators.merge import Merge
-from sociallearn.aggregators.voting import Voting
-from sociallearn.context import Context
+from sociallearn.apps.run import teach
+from sociallearn.core.lm import Score, ScriptedLM
+from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import REFINED_ROUNDS, ExperimentSpec, MethodSpec
-from sociallearn.lm import Score, ScriptedLM
 from sociallearn.privacy.filter import FilterSettings
-from sociallearn.refining import keep_refining, revise_examples
-from sociallearn.resources import Resources
-from sociallearn.schema import Lesson
-from sociallearn.scoring import check_halves
-from sociallearn.settings import Settings
 from sociallearn.tasks import Example
-from sociallearn.teaching import teach
-from sociallearn.workspace import Draft, Miss
+from sociallearn.teaching.aggregators.base import Ballot
+from sociallearn.teaching.aggregators.merge import Merge
+from sociallearn.teaching.aggregators.voting import Voting
+from sociallearn.teaching.context import Context
+from sociallearn.teaching.judging import check_halves
+from sociallearn.teaching.refining import keep_refining, revise_examples
+from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.settings import Settings
+from sociallearn.teaching.workspace import Draft, Miss
 
 KEYWORD = re.compile(r"\bkw\d+\b")
 Reviser = Callable[[list[str], list[str]], list[str]]

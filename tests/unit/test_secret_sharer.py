@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from sociallearn.lm import Score, rank_by_scores
+from sociallearn.core.lm import Score, rank_by_scores
 from sociallearn.privacy.secret_sharer import (
     TEMPLATES,
     Secret,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from langgraph_sdk import Auth
 
-from sociallearn import service_auth
-from sociallearn.cli import main
-from sociallearn.service_auth import (
+from sociallearn.apps.cli import main
+from sociallearn.teaching import service_auth
+from sociallearn.teaching.service_auth import (
     COORDINATORS_ENV,
     TOKEN_ENV,
     TOKENS_FILE_ENV,

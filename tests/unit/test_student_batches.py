@@ -7,13 +7,13 @@ from collections.abc import Sequence
 import pytest
 from tqdm import tqdm
 
-from sociallearn import evaluate as evaluation
-from sociallearn.evaluate import evaluate
-from sociallearn.lm import PARALLEL_SEQUENCES, ScriptedLM
-from sociallearn.schema import Answer
-from sociallearn.student import Student, build_prompt
+from sociallearn.core.lm import PARALLEL_SEQUENCES, ScriptedLM
+from sociallearn.core.schema import Answer
 from sociallearn.tasks import Example, get_task
 from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
+from sociallearn.teaching import evaluate as evaluation
+from sociallearn.teaching.evaluate import evaluate
+from sociallearn.teaching.student import Student, build_prompt
 
 
 class BatchRecorder(ScriptedLM):

@@ -10,19 +10,19 @@ import pytest
 from small_context import small_context
 from teacher_services import HungService, free_port
 
-from sociallearn.aggregators.base import Ballot
-from sociallearn.aggregators.voting import score_table
-from sociallearn.cli import main
+from sociallearn.apps.cli import main
+from sociallearn.core.lm import ScriptedLM
+from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
 from sociallearn.graphs.social_learning import fan_out
 from sociallearn.graphs.teacher import graph as teacher_graph
-from sociallearn.lm import ScriptedLM
-from sociallearn.remote import RemoteTeacher, TeacherServiceError
-from sociallearn.schema import Lesson
-from sociallearn.service import TeacherService
-from sociallearn.settings import ServiceConfig, Settings
 from sociallearn.stores.silo import load_split, share_of
 from sociallearn.tasks import get_task
+from sociallearn.teaching.aggregators.base import Ballot
+from sociallearn.teaching.aggregators.voting import score_table
+from sociallearn.teaching.remote import RemoteTeacher, TeacherServiceError
+from sociallearn.teaching.service import TeacherService
+from sociallearn.teaching.settings import ServiceConfig, Settings
 
 INSTRUCTION = "Spam offers prizes or money and asks for a reply; ham is everyday talk."
 

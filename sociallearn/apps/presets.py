@@ -1,0 +1,168 @@
+"""Presets: measured configurations by name, kept as data (`data/presets.toml`).
+
+A preset is a set of run settings with a description and where its measured numbers come from.
+`--preset NAME` applies it to `teach`, `demo`, `experiment` and `serve-teacher`; flags given
+beside it override it. `sociallearn presets` lists every preset with its measured accuracy.
+Without `--preset`, `teach` runs the most accurate preset whose models are installed, and
+`demo` the most accurate one whose 0-shot → original gap is wide enough to show learning
+(`default_preset`).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sociallearn.core.models import EMBEDDED_MODELS, OPTIONAL_MODELS
+
+PRESETS_FILE = Path(__file__).parents[1] / "data" / "presets.toml"
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+NO_PRESET = "none"  # `--preset none`: the settings' own defaults
+DEMO_GAP = 0.15  # the demo's preset: 0-shot at least this far below the original examples
+
+
+class Measured(BaseModel):
+    """Where a preset's numbers come from: a results file, its experiment and method."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    results: str
+    study: str
+    method: str
+    command: str
+
+
+class Measurement(BaseModel):
+    """A preset's measured accuracy over runs, the minutes a run took, and the two bars of the
+    same experiment (0-shot and the original examples) where it has them."""
+
+    accuracies: list[float]
+    mean: float
+    low: float
+    high: float
+    minutes_per_run: float
+    test_part: str
+    zero_shot: float | None = None
+    original: float | None = None
+
+    @property
+    def gap(self) -> float | None:
+        """Original examples minus 0-shot: how much there is to learn."""
+        if self.zero_shot is None or self.original is None:
+            return None
+        return self.original - self.zero_shot
+
+
+class Preset(BaseModel):
+    """Run settings by name, with a description and where they were measured."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    settings: dict[str, Any]
+    measured: Measured | None = None
+
+    def values(self, fields: Collection[str]) -> dict[str, Any]:
+        """The preset's settings that a model with `fields` has."""
+        return {name: value for name, value in self.settings.items() if name in fields}
+
+    def missing_models(self) -> list[str]:
+        """The models it needs that are not installed here."""
+        wanted = {self.settings.get("teacher_model"), self.settings.get("student_model")}
+        return sorted(m for m in wanted if m in OPTIONAL_MODELS and m not in EMBEDDED_MODELS)
+
+    def measurement(self, results: Path = RESULTS) -> Measurement | None:
+        """Its measured numbers, read from the committed results (None where there are none)."""
+        if self.measured is None or not (results / self.measured.results).is_file():
+            return None
+        document = json.loads((results / self.measured.results).read_text(encoding="utf-8"))
+        for experiment in document.get("experiments", [document]):
+            if not experiment["spec"]["name"].startswith(self.measured.study):
+                continue
+            means = {s["method"]: s["interval"]["mean"] for s in experiment["summaries"]}
+            for summary in experiment["summaries"]:
+                if summary["method"] == self.measured.method:
+                    interval = summary["interval"]
+                    return Measurement(
+                        accuracies=summary["accuracies"],
+                        mean=interval["mean"],
+                        low=interval["low"],
+                        high=interval["high"],
+                        minutes_per_run=summary["seconds"] / 60 / summary["runs"],
+                        test_part=experiment.get("test_part", "all"),
+                        zero_shot=means.get("zero_shot"),
+                        original=means.get("original_examples"),
+                    )
+        return None
+
+
+def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:
+    """Every preset of `path`, by name."""
+    tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    presets = {}
+    for name, table in tables.items():
+        settings = {k: v for k, v in table.items() if k not in ("description", "measured")}
+        presets[name] = Preset(
+            name=name,
+            description=table.get("description", ""),
+            settings=settings,
+            measured=table.get("measured"),
+        )
+    return presets
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`; a ValueError naming the known ones otherwise, or the command
+    that installs a model it needs."""
+    presets = load_presets()
+    if name not in presets:
+        raise ValueError(f"--preset: unknown preset {name!r}; known: {', '.join(presets)}")
+    preset = presets[name]
+    if missing := preset.missing_models():
+        raise ValueError(
+            f"--preset {name}: needs {', '.join(missing)}, which is not installed: "
+            "run bash scripts/setup.sh"
+        )
+    return preset
+
+
+def default_preset(
+    purpose: Literal["teach", "demo"], results: Path = RESULTS
+) -> tuple[Preset, str]:
+    """The preset a command runs without `--preset`, and why: of the presets whose models are
+    installed and whose numbers are committed, the most accurate (for `demo`, the most accurate
+    whose 0-shot stands at least `DEMO_GAP` below the original examples, so that there is
+    something to learn; the most accurate if none does)."""
+    measured = [
+        (preset, measurement)
+        for preset in load_presets().values()
+        if not preset.missing_models() and (measurement := preset.measurement(results))
+    ]
+    if not measured:
+        raise ValueError("no preset with installed models and committed numbers: run setup.sh")
+    wide = [(p, m) for p, m in measured if m.gap is not None and m.gap >= DEMO_GAP]
+    pool = wide if purpose == "demo" and wide else measured
+    preset, measurement = max(pool, key=lambda pair: (pair[1].mean, -pair[1].minutes_per_run))
+    why = f"the most accurate installed preset: {100 * measurement.mean:.1f}%"
+    if pool is wide:
+        why = (
+            f"the most accurate installed preset with 0-shot at least {100 * DEMO_GAP:.0f} "
+            f"points below the original examples: {100 * measurement.mean:.1f}%, gap "
+            f"{100 * (measurement.gap or 0):.1f} points"
+        )
+    return preset, f"{why} over {len(measurement.accuracies)} runs"
+
+
+def with_preset(
+    values: dict[str, Any], name: str | None, fields: Collection[str]
+) -> dict[str, Any]:
+    """`values` (the flags given) over the settings of preset `name` that `fields` holds."""
+    if name is None or name == NO_PRESET:
+        return values
+    return {**get_preset(name).values(fields), **values}

@@ -1,0 +1,1 @@
+"""Foundations: records, the language-model interface, model files, prompts, shared literals."""
