@@ -176,6 +176,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
                 f"{escape(preset.measured.command)}"
             )
         out.print("  settings: " + " ".join(f"{k}={v}" for k, v in preset.settings.items()))
+    for command in ("teach", "demo"):
+        chosen, why = default_preset(command)
+        out.print(f"\nWithout --preset, {command} runs [bold]{chosen.name}[/bold]: {escape(why)}.")
     return 0
 
 

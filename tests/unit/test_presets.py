@@ -62,6 +62,8 @@ def test_presets_lists_every_preset_with_its_numbers(capsys, tmp_path):
         assert f"\n{name}" in listed
         measurement = preset.measurement()
         assert measurement is not None and f"{100 * measurement.mean:.1f}%" in listed
+    for command in ("teach", "demo"):
+        assert f"Without --preset, {command} runs {default_preset(command)[0].name}:" in listed
     (tmp_path / "locked.json").write_text(json.dumps({"experiments": []}))
     assert load_presets()["best"].measurement(tmp_path) is None
 
