@@ -691,6 +691,7 @@ REDRAFT = (
 SYNTHETIC_REPLACE = "refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace"
 TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
+    "quick-demo": ("quick_demo.json", demo_rows),
     "locked": ("locked.json", locked_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
