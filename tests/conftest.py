@@ -54,6 +54,12 @@ def larger_sms_file(tmp_path: Path) -> Path:
     return write_sms(tmp_path / "SMSSpamCollection", 24)
 
 
+@pytest.fixture
+def sms_writer() -> Callable[[Path, int], Path]:
+    """Writes an SMS file of the given number of spam/ham pairs (for tests that need a size)."""
+    return write_sms
+
+
 @pytest.fixture(scope="session")
 def benchmark() -> Callable[[str], ModuleType]:
     """Loads a script of benchmarks/ as a module, by name (once: they import one another)."""

@@ -131,6 +131,25 @@ def test_no_import_cycles():
     assert import_cycles(graph) == []
 
 
+def test_no_test_imports_a_conftest_by_name():
+    """`from conftest import` picks whichever conftest pytest loaded first: use fixtures."""
+    importers = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom | ast.Import)
+        and any(
+            name.split(".")[0] == "conftest"
+            for name in (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+            )
+        )
+    ]
+    assert importers == []
+
+
 def test_the_import_checker_sees_an_upward_import(tmp_path: Path):
     bad = tmp_path / "bad.py"
     bad.write_text(

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from conftest import write_sms
-
 from sociallearn.core.lm import Score, ScriptedLM
 
 
@@ -23,9 +21,9 @@ class CopyingLM(ScriptedLM):
         return [Score(-0.1 if hit else -3.0, 1) for hit in copied]
 
 
-def test_the_attack_finds_members_in_exact_answers_only(benchmark, tmp_path):
+def test_the_attack_finds_members_in_exact_answers_only(benchmark, sms_writer, tmp_path):
     attack = benchmark("judge_attack")
-    data = write_sms(tmp_path / "sms", 60)
+    data = sms_writer(tmp_path / "sms", 60)
     args = argparse.Namespace(targets=8, held=8, budget=24, data_path=data)
     report = attack.run(CopyingLM(), args)
     by_setting = {(s["epsilon"], s["max_requests"]): s for s in report["settings"]}
