@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sociallearn.core.literals import Calibration
-from sociallearn.core.lm import LanguageModel, Score
+from sociallearn.core.lm import LanguageModel, MemoisedScores
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.stats import mean_interval, permutation_p_value
@@ -42,32 +42,13 @@ METHODS = ("zero_shot", "instructions", "instructions+refined")
 CALIBRATIONS: tuple[Calibration, ...] = ("none", "content_free", "domain")
 
 
-class RememberedScores:
-    """A model whose label scores are remembered, so that the three calibrations score each
-    (prompt, labels) once."""
-
-    def __init__(self, model: LanguageModel) -> None:
-        self.model = model
-        self.name = model.name
-        self._scores: dict[tuple[str, tuple[str, ...]], list[Score]] = {}
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.model, attribute)
-
-    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
-        key = (prefix, tuple(continuations))
-        if key not in self._scores:
-            self._scores[key] = self.model.score(prefix, continuations)
-        return self._scores[key]
-
-
 def measure(path: Path, get_model: Callable[[str], LanguageModel]) -> dict[str, Any]:
     """Every calibration on every run of each instruction method of `path`'s experiment."""
     (result,) = read_json(path)
     spec, task = result.spec, get_task(result.spec.task)
     if task.labels != ("spam", "ham"):
         raise SystemExit(f"{path}: task {spec.task!r}; this benchmark reads SMS spam results")
-    model = cast(LanguageModel, RememberedScores(get_model(spec.student_model)))
+    model = cast(LanguageModel, MemoisedScores(get_model(spec.student_model)))
     rows: dict[str, Any] = {}
     for method in METHODS:
         cells = sorted((c for c in result.cells if c.method == method), key=lambda c: c.seed)

@@ -33,7 +33,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from sociallearn.core.lm import LanguageModel, Score
+from sociallearn.core.lm import LanguageModel, MemoisedScores
 from sociallearn.engine import ModelPool
 from sociallearn.stores.silo import own_silo, partition
 from sociallearn.tasks import Example, Task, get_task
@@ -46,23 +46,6 @@ RESULTS = Path(__file__).parent / "results"
 EPSILONS: tuple[float | None, ...] = (None, 10.0, 1.0, 0.1)  # None: exact answers
 REPEATS = (1, 2, 4, 8, 16)
 FALSE_ALARMS = 0.1  # the attacker's threshold: this quantile of its non-members' differences
-
-
-class RememberedPairs:
-    """A model whose score of each (prefix, continuation) is computed once."""
-
-    def __init__(self, model: LanguageModel) -> None:
-        self.model = model
-        self.name = model.name
-        self._scores: dict[tuple[str, str], Score] = {}
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.model, attribute)
-
-    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
-        new = list(dict.fromkeys(pair for pair in pairs if pair not in self._scores))
-        self._scores.update(zip(new, self.model.score_pairs(new), strict=True))
-        return [self._scores[pair] for pair in pairs]
 
 
 def answers(
@@ -113,7 +96,7 @@ def run(model: LanguageModel, args: argparse.Namespace) -> dict[str, Any]:
     others = [example for example in tuning[4 * args.held :] if example not in owner]
     members = judged[: args.targets]
     outsiders, own = others[: args.targets], others[args.targets : 2 * args.targets]
-    remembered = RememberedPairs(model)
+    remembered = MemoisedScores(model)
     settings = []
     with tempfile.TemporaryDirectory() as folder:
         data = task.write(owner, Path(folder) / "owner.tsv")

@@ -10,6 +10,7 @@ Without `--preset`, `teach` runs the most accurate preset whose models are insta
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from collections.abc import Collection
@@ -81,7 +82,8 @@ class Preset(BaseModel):
         """Its measured numbers, read from the committed results (None where there are none)."""
         if self.measured is None or not (results / self.measured.results).is_file():
             return None
-        document = json.loads((results / self.measured.results).read_text(encoding="utf-8"))
+        path = results / self.measured.results
+        document = read_results(path, path.stat().st_mtime_ns)
         for experiment in document.get("experiments", [document]):
             if not experiment["spec"]["name"].startswith(self.measured.study):
                 continue
@@ -100,6 +102,14 @@ class Preset(BaseModel):
                         original=means.get("original_examples"),
                     )
         return None
+
+
+@functools.cache
+def read_results(path: Path, modified_ns: int) -> dict[str, Any]:
+    """A results file, read once per process and version (`modified_ns` keys the version)."""
+    del modified_ns
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
 
 
 def load_presets(path: Path = PRESETS_FILE) -> dict[str, Preset]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 # Prompts a model decodes together (the llama engine's KV streams): a good `complete_batch` size.
 PARALLEL_SEQUENCES = 16
@@ -167,6 +167,30 @@ class MemoisedSampling:
 
     def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
         return self.model.rank(prefix, target, others)
+
+
+class MemoisedScores:
+    """A model whose scores are remembered, for benchmarks that ask the same question often."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        self.model = model
+        self.name = model.name
+        self._scores: dict[tuple[str, tuple[str, ...]], list[Score]] = {}
+        self._pairs: dict[tuple[str, str], Score] = {}
+
+    def __getattr__(self, attribute: str) -> Any:  # the model's other methods, unchanged
+        return getattr(self.model, attribute)
+
+    def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:
+        key = (prefix, tuple(continuations))
+        if key not in self._scores:
+            self._scores[key] = self.model.score(prefix, continuations)
+        return self._scores[key]
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
+        new = list(dict.fromkeys(pair for pair in pairs if pair not in self._pairs))
+        self._pairs.update(zip(new, self.model.score_pairs(new), strict=True))
+        return [self._pairs[pair] for pair in pairs]
 
 
 class ScriptedLM:

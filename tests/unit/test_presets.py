@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from sociallearn.apps.cli import build_parser, choose_preset, main, settings_from_args
-from sociallearn.apps.presets import Preset, default_preset, get_preset, load_presets, with_preset
+from sociallearn.apps.presets import (
+    Preset,
+    default_preset,
+    get_preset,
+    load_presets,
+    read_results,
+    with_preset,
+)
 from sociallearn.experiments.spec import ExperimentSpec
 from sociallearn.teaching.settings import SERVICE_OWNED, Settings
 
@@ -27,6 +34,15 @@ def test_each_measured_preset_finds_its_numbers_in_the_committed_results():
         assert measurement is not None, preset.name
         assert 0 < measurement.mean <= 1 and measurement.minutes_per_run > 0
     assert load_presets()["best"].measurement().test_part == "locked"  # type: ignore[union-attr]
+
+
+def test_results_are_read_once_per_process_until_they_change(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text('{"a": 1}', encoding="utf-8")
+    first = read_results(path, path.stat().st_mtime_ns)
+    assert read_results(path, path.stat().st_mtime_ns) is first
+    path.write_text('{"a": 2}', encoding="utf-8")
+    assert read_results(path, path.stat().st_mtime_ns + 1)["a"] == 2
 
 
 def test_flags_override_the_preset_and_the_preset_the_defaults():
