@@ -12,7 +12,7 @@ An example counts as dropped or changed when the filter of any teacher that coul
 lesson does not record its teacher. Writes
 benchmarks/results/answer_check.json.
 
-    .venv/bin/python benchmarks/answer_check.py
+    .venv/bin/python -m benchmarks.answer_check
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.specs import paper_specs
 from sociallearn.experiments.harness import cell_settings
-from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.report import read_json
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.privacy.filter import check, check_answer

@@ -7,7 +7,7 @@ none (raw label log-probabilities), `content_free` (the 'N/A' input; the default
 (random strings of the test messages' own words, Fei et al. 2023). No teacher runs. Prints
 accuracy and spam answers side by side and writes benchmarks/results/calibration.json.
 
-    flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/calibration.py \
+    flock /tmp/sociallearn-model.lock .venv/bin/python -m benchmarks.calibration \
         refined_qwen1.5b_student-qwen1.5b_k3_h32.json refined_qwen1.5b_k3_h32.json
 
 Those two files (`INPUTS`: `benchmarks/refined.py` with the content-free default, qwen1.5b

@@ -7,7 +7,7 @@ the original examples, random choice, plain voting and `dp_voting` at each ε (o
 tables). Prints each method's accuracy with the run's total (ε, δ) and writes
 benchmarks/results/dp_voting.json.
 
-    flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/dp_voting.py   # ~30 min
+    flock /tmp/sociallearn-model.lock .venv/bin/python -m benchmarks.dp_voting   # ~30 min
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.specs import paper_specs
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.report import (
     cell_text,
     finished_cells,

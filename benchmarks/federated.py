@@ -1,7 +1,7 @@
 """Teachers in-process vs teachers as services, side by side with the same seeds.
 
-    .venv/bin/python benchmarks/federated.py                 # m = 4, instructions and synthetic
-    .venv/bin/python benchmarks/federated.py --seeds 0 1 --methods instructions
+    .venv/bin/python -m benchmarks.federated                 # m = 4, instructions and synthetic
+    .venv/bin/python -m benchmarks.federated --seeds 0 1 --methods instructions
 
 For each method and seed:
 1. in-process: one teach run with m teachers in this process (`--teachers m`);

@@ -1,6 +1,6 @@
 """GPU offload of sociallearn.engine.LlamaEngine, side by side with the CPU, on a GPU machine.
 
-Usage: python benchmarks/gpu_check.py MODEL.gguf [--cpu-ref OUT.json] (llama-cpp-python built
+Usage: python -m benchmarks.gpu_check MODEL.gguf [--cpu-ref OUT.json] (llama-cpp-python built
 with CUDA: CMAKE_ARGS="-DGGML_CUDA=on"). Results: benchmarks/results/gpu_check.json (H200).
 
 Main mode: GPU engine (n_gpu_layers=-1) vs CPU engine (n_gpu_layers=0, same process, same CUDA

@@ -11,7 +11,7 @@ greedy draft with its chat opener ("Sure, I'd be happy to help…") removed, wit
 permutation test over every (run, dev example). The drafts are unfiltered and stay on the
 teacher's side: the JSON holds accuracies only, no text.
 
-    flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/instruction_drafts.py \\
+    flock /tmp/sociallearn-model.lock .venv/bin/python -m benchmarks.instruction_drafts \\
         --seeds 0 1 2 3 4
 """
 
@@ -31,9 +31,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.specs import refined_specs
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
-from sociallearn.experiments.presets import refined_specs
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.experiments.stats import permutation_p_value
 from sociallearn.teaching.drafting import write_instruction, write_notes

@@ -15,7 +15,7 @@ with `--max-requests B` the attack gets B requests in all. Each judge request go
 of a (prompt, example) pair are computed once and remembered, since only the noise differs
 between repeated requests.
 
-    .venv/bin/python benchmarks/judge_attack.py --model smollm2 --targets 16
+    .venv/bin/python -m benchmarks.judge_attack --model smollm2 --targets 16
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ without a label or repeated are dropped), the `keep` likeliest, and those that p
 filter, with the filter's reasons. No student is involved. Prints the spam share at each stage
 and writes benchmarks/results/label_balance.json.
 
-    flock /tmp/sociallearn-model.lock .venv/bin/python benchmarks/label_balance.py --seeds 0 1
+    flock /tmp/sociallearn-model.lock .venv/bin/python -m benchmarks.label_balance --seeds 0 1
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.specs import paper_specs
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
-from sociallearn.experiments.presets import paper_specs
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.teaching.drafting import sampled_examples
 from sociallearn.teaching.resources import Resources

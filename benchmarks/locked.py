@@ -20,7 +20,7 @@ lessons), K = 3 revisions per round, 100 label-balanced locked test messages per
 Runs go whole runs first, study by study, under a time budget, and resume from the finished
 cells (here or committed in benchmarks/results/locked.json):
 
-    .venv/bin/python benchmarks/locked.py --budget-minutes 60
+    .venv/bin/python -m benchmarks.locked --budget-minutes 60
 """
 
 from __future__ import annotations

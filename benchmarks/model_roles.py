@@ -6,8 +6,8 @@ instructions, and synthetic examples (free-form and class-balanced); plus the Ra
 baselines per student. Side by side in one process; writes
 benchmarks/results/model_roles.json, and resumes from it.
 
-    .venv/bin/python benchmarks/model_roles.py            # about 30 min on 2 idle cores
-    .venv/bin/python benchmarks/model_roles.py --models smollm2 gemma3 qwen1.5b --budget-minutes 60
+    .venv/bin/python -m benchmarks.model_roles            # about 30 min on 2 idle cores
+    .venv/bin/python -m benchmarks.model_roles --models smollm2 gemma3 qwen1.5b --budget-minutes 60
 """
 
 from __future__ import annotations

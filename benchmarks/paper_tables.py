@@ -1,15 +1,15 @@
 """The paper's Tables 1–2 on the embedded models: every method against both bars, with runs.
 
-SMS spam, Random Insertion and GSM8K (see sociallearn/experiments/presets.py for the settings),
+SMS spam, Random Insertion and GSM8K (see benchmarks/specs.py for the settings),
 each method × run evaluated on the same test examples, side by side in one process. Prints
 the tables (mean, 95% interval, permutation-test p-value against the original examples, and
 the fraction of the 0-shot → original gap recovered) and writes
 benchmarks/results/paper_tables.json (`--full`: paper_tables_full.json, `--capable`:
 paper_tables_capable.json). Interrupted runs resume from finished cells.
 
-    .venv/bin/python benchmarks/paper_tables.py             # under 30 min on 2 idle cores
-    .venv/bin/python benchmarks/paper_tables.py --full      # + voting and checked teachers (~45 min)
-    .venv/bin/python benchmarks/paper_tables.py --quick     # a few minutes, smaller settings
+    .venv/bin/python -m benchmarks.paper_tables             # under 30 min on 2 idle cores
+    .venv/bin/python -m benchmarks.paper_tables --full      # + voting and checked teachers (~45 min)
+    .venv/bin/python -m benchmarks.paper_tables --quick     # a few minutes, smaller settings
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markdown import Markdown
 
+from benchmarks.specs import Preset, paper_specs
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.presets import Preset, paper_specs
 from sociallearn.experiments.report import (
     finished_cells,
     output_paths,

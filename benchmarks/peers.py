@@ -18,8 +18,8 @@ an answer it cannot parse counts as wrong and is counted (`unparsed`). Each taug
 prompt (instruction and demos) is also given to our student, which scores the labels
 (`ours_scored`), so the optimizer can be told apart from the answer format.
 
-    .venv/bin/python benchmarks/peers.py --student gemma3 --runs 3 --budget-minutes 10
-    .venv/bin/python benchmarks/peers.py --markdown-only        # the table from the JSON
+    .venv/bin/python -m benchmarks.peers --student gemma3 --runs 3 --budget-minutes 10
+    .venv/bin/python -m benchmarks.peers --markdown-only        # the table from the JSON
 
 Finished cells are kept (`--out`) and reused; the results go to benchmarks/results/peers.json
 (the table is printed). With `--compare EXPERIMENT.json` (an experiment's JSON, e.g. refined.json) the
@@ -28,7 +28,7 @@ and each of our methods against each DSPy method, with the same paired permutati
 the same (run, test example) pairs. Every committed peers report's cells are reused, so a new
 experiment is set beside DSPy without running DSPy again:
 
-    .venv/bin/python benchmarks/peers.py --student qwen1.5b --markdown-only \
+    .venv/bin/python -m benchmarks.peers --student qwen1.5b --markdown-only \
         --compare benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_revision-redraft_calibration-domain_separate-feedback.json \
         --results .sociallearn/peers-redraft   # a report kept out of benchmarks/results
 """
@@ -39,16 +39,13 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-sys.path.insert(0, str(Path(__file__).parent))
-import dspy_peer
-
+from benchmarks import dspy_peer
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
 from sociallearn.experiments.report import output_paths

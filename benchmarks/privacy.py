@@ -1,11 +1,11 @@
 """Privacy benchmark: leakage of each teaching method side by side, and the filter's rates.
 
-    .venv/bin/python benchmarks/privacy.py                  # preset "results" (T = 20, N = 1000)
-    .venv/bin/python benchmarks/privacy.py --repetitions 5  # a shorter run
-    .venv/bin/python benchmarks/privacy.py --budget-minutes 60  # as many repetitions as fit
+    .venv/bin/python -m benchmarks.privacy                  # preset "results" (T = 20, N = 1000)
+    .venv/bin/python -m benchmarks.privacy --repetitions 5  # a shorter run
+    .venv/bin/python -m benchmarks.privacy --budget-minutes 60  # as many repetitions as fit
     # the paper's scale, in pieces: each call adds repetitions to the file and stops in time
-    .venv/bin/python benchmarks/privacy.py --paper --task sms_spam --budget-minutes 10
-    .venv/bin/python benchmarks/privacy.py --paper --task gsm8k --budget-minutes 10
+    .venv/bin/python -m benchmarks.privacy --paper --task sms_spam --budget-minutes 10
+    .venv/bin/python -m benchmarks.privacy --paper --task gsm8k --budget-minutes 10
 
 Writes benchmarks/results/privacy.json and prints its tables (`--paper`:
 privacy-t100-<task>.json: T = 100, N = 1000, original examples, instructions and synthetic

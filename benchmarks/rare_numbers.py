@@ -9,7 +9,7 @@ it. For each task and limit, on the real datasets (no model runs):
   silo) holds in 1..`limit` texts: what the layer would redact in a lesson written like them.
 Writes benchmarks/results/rare_numbers.json.
 
-    .venv/bin/python benchmarks/rare_numbers.py
+    .venv/bin/python -m benchmarks.rare_numbers
 """
 
 from __future__ import annotations

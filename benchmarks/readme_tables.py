@@ -4,8 +4,8 @@ benchmarks/results/.
 Each table sits between `<!-- table: NAME -->` and `<!-- /table: NAME -->` in a document and is
 rewritten from its JSON file; a table whose JSON is missing is left as it is.
 
-    .venv/bin/python benchmarks/readme_tables.py           # rewrite the documents
-    .venv/bin/python benchmarks/readme_tables.py --check   # exit 1 if one is stale
+    .venv/bin/python -m benchmarks.readme_tables           # rewrite the documents
+    .venv/bin/python -m benchmarks.readme_tables --check   # exit 1 if one is stale
 """
 
 from __future__ import annotations
@@ -768,7 +768,7 @@ def main() -> int:
             print(f"wrote {document.relative_to(ROOT)}")
     if args.check and stale:
         names = ", ".join(str(d.relative_to(ROOT)) for d in stale)
-        print(f"stale tables in {names}: run benchmarks/readme_tables.py", file=sys.stderr)
+        print(f"stale tables in {names}: run python -m benchmarks.readme_tables", file=sys.stderr)
         return 1
     return 0
 

@@ -10,15 +10,15 @@ at a time under a time budget and resume from the finished cells; the result goe
 benchmarks/results/refined.json, named after the options off their defaults
 (e.g. refined_qwen1.5b_k3_h32.json for `--teacher qwen1.5b --candidates 3 --held-back 32`).
 
-    .venv/bin/python benchmarks/refined.py --runs 3 --budget-minutes 10
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --runs 1 --budget-minutes 10
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+    .venv/bin/python -m benchmarks.refined --runs 3 --budget-minutes 10
+    .venv/bin/python -m benchmarks.refined --teacher qwen1.5b --runs 1 --budget-minutes 10
+    .venv/bin/python -m benchmarks.refined --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --runs 5 --budget-minutes 40 \
         --methods zero_shot,original_examples,synthetic_examples+random,synthetic_examples+random+refined \
         --results benchmarks/results/refined_qwen1.5b_student-qwen1.5b_k3_h32_calibration-domain_synthetic-replace
         # refined synthetic examples, about 42 min per run on 2 cores: in pieces, resuming from the
         # committed cells
-    .venv/bin/python benchmarks/refined.py --teacher qwen1.5b --student qwen1.5b --candidates 3 \
+    .venv/bin/python -m benchmarks.refined --teacher qwen1.5b --student qwen1.5b --candidates 3 \
         --held-back 32 --calibration domain --separate-feedback --instruction-revision redraft \
         --methods zero_shot,original_examples,instructions,instructions+refined --runs 5
         # errors shown from the teaching examples, revisions checked on the held-back ones, each
@@ -34,8 +34,8 @@ import argparse
 import time
 from pathlib import Path
 
+from benchmarks.specs import REFINED_METHODS, refined_specs
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
 from sociallearn.experiments.report import finished_cells, output_paths, write_json
 from sociallearn.experiments.runner import finished_so_far, run_experiment
 from sociallearn.experiments.spec import parse_methods

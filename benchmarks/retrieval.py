@@ -5,7 +5,7 @@ scores the student on the same held-out examples with (a) each run's fixed aggre
 and (b) the k lessons nearest to each query, retrieved from the whole library. Side by side in
 one process; writes benchmarks/results/retrieval.json.
 
-    .venv/bin/python benchmarks/retrieval.py --runs 4 --eval-size 200
+    .venv/bin/python -m benchmarks.retrieval --runs 4 --eval-size 200
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Speed benchmark: the engine's fast paths against plain llama.cpp, side by side in one process.
 
-    .venv/bin/python benchmarks/speed.py            # the full run (about 8 minutes on 2 idle cores)
-    .venv/bin/python benchmarks/speed.py --quick    # smaller sizes, for a smoke test
-    .venv/bin/python benchmarks/speed.py --only generation --model qwen1.5b --queries 16
+    .venv/bin/python -m benchmarks.speed            # the full run (about 8 minutes on 2 idle cores)
+    .venv/bin/python -m benchmarks.speed --quick    # smaller sizes, for a smoke test
+    .venv/bin/python -m benchmarks.speed --only generation --model qwen1.5b --queries 16
 
 1. Student evaluation: N SMS queries behind an 8-example lesson.
    project  Student(engine, task).answer_many: label scoring with contextual calibration.

@@ -9,8 +9,9 @@ floor of a stage is the time llama.cpp needs for its tokens on this machine: its
 at the measured prompt rate plus its steps at the measured step rate (`floor_rates`). What is
 not inside a model call (the privacy filter, LangGraph, Chroma, Python) is its own row.
 
-    .venv/bin/python benchmarks/stage_profile.py                 # about 40 minutes on 2 cores
-    .venv/bin/python benchmarks/stage_profile.py --methods synthetic_examples+random --test-size 20
+    .venv/bin/python -m benchmarks.stage_profile                 # about 40 minutes on 2 cores
+    .venv/bin/python -m benchmarks.stage_profile --methods synthetic_examples+random --test-size 20
+    .venv/bin/python -m benchmarks.stage_profile --preset paper --methods synthetic_examples+random
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import llama_cpp
 from rich.console import Console
 from rich.table import Table
 
+from sociallearn.apps.presets import get_preset
 from sociallearn.core.lm import LanguageModel
 from sociallearn.engine import ModelPool
 from sociallearn.engine.llama import LlamaEngine
@@ -242,10 +244,14 @@ def main() -> None:
                         "synthetic_examples+random+refined")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-size", type=int, default=SPEC["test_size"])
+    parser.add_argument("--preset", help="profile this preset's settings instead of SPEC's")
     parser.add_argument("--out", type=Path, default=RESULTS / "stage_profile.json")
     args = parser.parse_args()
     methods = [MethodSpec.parse(label) for label in args.methods.split(",")]
-    spec = ExperimentSpec.model_validate({**SPEC, "test_size": args.test_size, "methods": methods})
+    preset = get_preset(args.preset).values(ExperimentSpec.model_fields) if args.preset else {}
+    spec = ExperimentSpec.model_validate(
+        {**SPEC, **preset, "test_size": args.test_size, "methods": methods}
+    )
     engine = LlamaEngine(spec.teacher_model)
     rates = floor_rates(engine)
     engines: dict[str, LanguageModel] = {spec.teacher_model: engine}

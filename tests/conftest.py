@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -21,7 +18,6 @@ SPAM = [
     "Limited offer: free entry into our competition for a brand new car",
     "Hot singles in your area want to chat, reply CHAT for free minutes",
 ]
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 HAM = [
     "Are we still meeting for coffee at the station after work today",
     "Mum says dinner is at seven so please do not be late again",
@@ -58,24 +54,6 @@ def larger_sms_file(tmp_path: Path) -> Path:
 def sms_writer() -> Callable[[Path, int], Path]:
     """Writes an SMS file of the given number of spam/ham pairs (for tests that need a size)."""
     return write_sms
-
-
-@pytest.fixture(scope="session")
-def benchmark() -> Callable[[str], ModuleType]:
-    """Loads a script of benchmarks/ as a module, by name (once: they import one another)."""
-
-    def load(name: str) -> ModuleType:
-        if name not in sys.modules:
-            if str(BENCHMARKS) not in sys.path:
-                sys.path.insert(0, str(BENCHMARKS))
-            spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        return sys.modules[name]
-
-    return load
 
 
 @pytest.fixture

@@ -23,17 +23,10 @@ def add_experiment_parser(sub: Any) -> None:
     """Register the `experiment` subcommand."""
     parser = sub.add_parser(
         "experiment",
-        help="reproduce the paper's tables: baselines, methods, runs, significance",
+        help="run every method × run of a spec: baselines, intervals, significance",
         description="Run every method × run of a spec; write JSON, a markdown table and a plot.",
     )
-    source = parser.add_mutually_exclusive_group()
-    source.add_argument("--spec", type=Path, default=None, help="YAML or JSON spec file")
-    source.add_argument(
-        "--tables",
-        choices=["paper", "full", "quick"],
-        default=None,
-        help="the paper's tables on the small models (benchmarks/paper_tables.py)",
-    )
+    parser.add_argument("--spec", type=Path, default=None, help="YAML or JSON spec file")
     add_preset_flag(parser)
     add_flags(parser, ExperimentSpec)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cells, library, checkpoints")
@@ -60,7 +53,6 @@ def add_experiment_parser(sub: Any) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from sociallearn.experiments.presets import paper_specs
     from sociallearn.experiments.report import (
         finished_cells,
         output_paths,
@@ -75,11 +67,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     )
     if args.spec is not None:
         specs = load_specs(args.spec, overrides)
-    elif args.tables is not None:
-        specs = [
-            spec_from_values({**spec.model_dump(), **overrides})
-            for spec in paper_specs(args.tables)
-        ]
     else:
         specs = [spec_from_values(overrides)]
     stem = args.results or args.out / "results"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import answer_check, rare_numbers
 from sociallearn.experiments.harness import CellResult
 from sociallearn.experiments.spec import ExperimentSpec
 
@@ -34,8 +35,7 @@ def cell(lessons: list[str]) -> CellResult:
     )  # fmt: skip
 
 
-def test_taught_answers_are_rechecked_as_free_text_and_as_answers(benchmark, gsm8k_file):
-    answer_check = benchmark("answer_check")
+def test_taught_answers_are_rechecked_as_free_text_and_as_answers(gsm8k_file):
     spec = ExperimentSpec(task="gsm8k", data_path=str(gsm8k_file), teachers=2, test_size=4)
     lessons = [
         "Question: Bo has 3 pens and 4 more. How many pens?\nAnswer: 3 + 4 = 7\n#### 7",
@@ -55,11 +55,11 @@ def test_taught_answers_are_rechecked_as_free_text_and_as_answers(benchmark, gsm
     assert report["checks"] >= 4
 
 
-def test_a_higher_limit_protects_more_codes_and_redacts_more(benchmark, gsm8k_file, monkeypatch):
+def test_a_higher_limit_protects_more_codes_and_redacts_more(gsm8k_file, monkeypatch):
     monkeypatch.setenv("SOCIALLEARN_DATA_DIR", str(gsm8k_file.parent.parent))
     (gsm8k_file.parent.parent / "gsm8k").mkdir()
     gsm8k_file.rename(gsm8k_file.parent.parent / "gsm8k" / "train.jsonl")
-    report = benchmark("rare_numbers").measure("gsm8k", [1, 2, 5], seed=0)
+    report = rare_numbers.measure("gsm8k", [1, 2, 5], seed=0)
     rows = report["rows"]
     assert report["texts"] == len(PROBLEMS)
     unprotected = [row["unprotected_codes_whole"] for row in rows]

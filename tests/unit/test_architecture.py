@@ -1,8 +1,9 @@
 """The shape of the code: imports point one way, settings are defined once, registries extend.
 
 graphs → nodes → teaching (the library, plain Python) → {engine, stores, tasks, privacy} → core;
-applications (CLI, harness, demo) sit on top. Imports inside `if TYPE_CHECKING:` count too: a
-type-only import is still a dependency, and a cycle through one is still a cycle.
+applications (CLI, harness, demo) sit on top, the benchmarks above them. Imports inside
+`if TYPE_CHECKING:` count too: a type-only import is still a dependency, and a cycle through
+one is still a cycle.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PACKAGES = {
     "sociallearn.graphs": ROOT / "graphs",
     "sociallearn.nodes": ROOT / "nodes",
     "sociallearn.stores": ROOT / "stores",
+    "benchmarks": ROOT / "benchmarks",
 }
 # Lowest layer first; a module may import its own layer or lower ones only. Each layer is a
 # folder (graphs/, nodes/, stores/ install as sociallearn.*).
@@ -42,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("sociallearn.nodes",),
     ("sociallearn.graphs",),
     ("sociallearn.apps", "sociallearn.experiments"),  # applications: CLI, harness, demo
+    ("benchmarks",),  # the studies, run from the repository root (`python -m benchmarks.NAME`)
 ]
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import ModuleType
-
+from benchmarks import calibration
 from sociallearn.core.lm import ScriptedLM
 from sociallearn.experiments.report import read_json
 
 
-def test_every_calibration_rescores_every_run_of_each_instruction_method(
-    benchmark: Callable[[str], ModuleType],
-) -> None:
-    calibration = benchmark("calibration")
+def test_every_calibration_rescores_every_run_of_each_instruction_method() -> None:
     file = calibration.RESULTS / calibration.INPUTS[0]
     asked: list[str] = []
 

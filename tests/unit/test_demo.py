@@ -7,6 +7,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
+from benchmarks import readme_tables
 from sociallearn.apps.cli import build_parser, main
 from sociallearn.apps.demo import DEMO_EVAL_SIZE, GOAL, verdict
 from sociallearn.core.lm import Score, ScriptedLM
@@ -27,9 +28,7 @@ class TaughtLM(ScriptedLM):
         return [Score(0.0 if says in text else -5.0, 1) for text in continuations]
 
 
-def test_the_demo_prints_the_gap_and_what_it_reached(
-    sms_file, tmp_path, monkeypatch, capsys, benchmark
-):
+def test_the_demo_prints_the_gap_and_what_it_reached(sms_file, tmp_path, monkeypatch, capsys):
     model = TaughtLM()
     monkeypatch.setattr("sociallearn.engine.pool.load_llama", lambda name, layers: model)
     monkeypatch.setenv("COLUMNS", "200")
@@ -51,7 +50,7 @@ def test_the_demo_prints_the_gap_and_what_it_reached(
     assert synthetic.recovered_gap is not None
     assert synthetic.recovered_gap == 1.0 and "+1.00" in printed  # 0-shot 50%, taught 100%
     assert f"(goal ≥ {GOAL}: reached)" in printed and verdict(result) in printed
-    rows = benchmark("readme_tables").demo_rows(out)
+    rows = readme_tables.demo_rows(out)
     assert rows[-1] == verdict(result) and "| 0-shot | 50.0 [50.0, 50.0] | 50, 50 |" in rows[-6]
     assert json.loads(out.read_text())["spec"]["name"] == "demo"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from scipy import stats
 
+from benchmarks import readme_tables
 from sociallearn.apps.run import teach
 from sociallearn.core.lm import Score
 from sociallearn.core.schema import Lesson
@@ -441,8 +442,7 @@ def _result(spec: ExperimentSpec, cells: list[CellResult]) -> ExperimentResult:
     )  # fmt: skip
 
 
-def test_readme_rows_compare_each_extension_with_the_method_it_extends(benchmark, tmp_path):
-    readme_tables = benchmark("readme_tables")
+def test_readme_rows_compare_each_extension_with_the_method_it_extends(tmp_path):
     spec = ExperimentSpec(methods=["instructions", "instructions+refined"], permutations=1000)  # type: ignore[list-item]
     plain = [_cell("instructions", seed, [i < 2 for i in range(12)]) for seed in (0, 1)]
     refined = [_cell("instructions+refined", seed, [i != 5 for i in range(12)]) for seed in (0, 1)]
@@ -560,8 +560,7 @@ def test_refined_cells_record_each_teachers_held_back_accuracy_per_round(
         assert all(0.0 <= accuracy <= 1.0 for accuracy in rounds)
 
 
-def test_readme_rows_set_the_loops_held_back_accuracy_beside_the_test(benchmark, tmp_path):
-    readme_tables = benchmark("readme_tables")
+def test_readme_rows_set_the_loops_held_back_accuracy_beside_the_test(tmp_path):
     spec = ExperimentSpec(methods=["instructions", "instructions+refined"], permutations=1000)  # type: ignore[list-item]
     rounds = {"teacher-0": [0.5, 0.75, 0.625], "teacher-1": [1.0]}
     refined = _cell("instructions+refined", 0, [i < 6 for i in range(12)]).model_copy(

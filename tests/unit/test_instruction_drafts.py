@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import json
 
+from benchmarks import instruction_drafts, readme_tables
+from benchmarks.specs import refined_specs
 from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.presets import refined_specs
 
 OPENER = "Sure, I'd be happy to help you with that:\n\n"
 RULE = "Spam offers prizes; ham is personal chat."
 
 
-def test_the_opener_is_only_a_chat_models_first_line(benchmark):
-    instruction_drafts = benchmark("instruction_drafts")
+def test_the_opener_is_only_a_chat_models_first_line():
     assert instruction_drafts.without_opener(OPENER + RULE) == RULE
     assert instruction_drafts.without_opener("Certainly! Rules:\n1. x") == "1. x"
     for kept in (RULE, "Check for a surely unusual sender.\nSure signs: prizes"):
         assert instruction_drafts.without_opener(kept) == kept
 
 
-def test_each_run_reads_every_draft_and_reports_no_text(benchmark, larger_sms_file):
-    instruction_drafts = benchmark("instruction_drafts")
+def test_each_run_reads_every_draft_and_reports_no_text(larger_sms_file):
     model = ScriptedLM(
         lambda prompt, i: OPENER + RULE if prompt.endswith("Instructions:") else "private notes"
     )
@@ -50,8 +49,7 @@ def test_each_run_reads_every_draft_and_reports_no_text(benchmark, larger_sms_fi
     assert RULE not in text and "private notes" not in text
 
 
-def test_the_readme_table_shows_each_run_and_the_opener(benchmark, larger_sms_file, tmp_path):
-    instruction_drafts, readme_tables = benchmark("instruction_drafts"), benchmark("readme_tables")
+def test_the_readme_table_shows_each_run_and_the_opener(larger_sms_file, tmp_path):
     model = ScriptedLM(lambda prompt, i: OPENER + RULE)
     (spec,) = refined_specs()
     spec = spec.replace(data_path=str(larger_sms_file), test_size=4, teachers=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from benchmarks import judge_attack
 from sociallearn.core.lm import Score, ScriptedLM
 
 
@@ -21,8 +22,8 @@ class CopyingLM(ScriptedLM):
         return [Score(-0.1 if hit else -3.0, 1) for hit in copied]
 
 
-def test_the_attack_finds_members_in_exact_answers_only(benchmark, sms_writer, tmp_path):
-    attack = benchmark("judge_attack")
+def test_the_attack_finds_members_in_exact_answers_only(sms_writer, tmp_path):
+    attack = judge_attack
     data = sms_writer(tmp_path / "sms", 60)
     args = argparse.Namespace(targets=8, held=8, budget=24, data_path=data)
     report = attack.run(CopyingLM(), args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from benchmarks import label_balance, readme_tables
 from sociallearn.core.lm import ScriptedLM
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.spec import ExperimentSpec
@@ -13,8 +14,7 @@ SPAM = "Congratulations, you won a cash prize! Email claim@prizes-example.com to
 SAMPLES = [f" {SPAM}\nLabel: spam", " ok see you at 5\nLabel: ham", " running late\nLabel: ham"]
 
 
-def test_stages_count_labels_as_drafting_and_the_filter_leave_them(benchmark, sms_file):
-    label_balance = benchmark("label_balance")
+def test_stages_count_labels_as_drafting_and_the_filter_leave_them(sms_file):
     # Per teacher: the spam sample twice (kept once), two ham samples, and one without a label.
     teacher = ScriptedLM(lambda prompt, i: [*SAMPLES, SAMPLES[0], " no label"][i % 5])
     spec = ExperimentSpec(
@@ -37,8 +37,7 @@ def test_stages_count_labels_as_drafting_and_the_filter_leave_them(benchmark, sm
     assert total["shots"] == {"examples": 16, "spam": shots.count("spam")}
 
 
-def test_a_kept_spam_example_with_an_email_passes_redacted(benchmark, sms_file):
-    label_balance = benchmark("label_balance")
+def test_a_kept_spam_example_with_an_email_passes_redacted(sms_file):
     teacher = ScriptedLM(lambda prompt, i: SAMPLES[i % 3])
     spec = ExperimentSpec(
         data_path=str(sms_file), teachers=1, shots=4, samples=3, keep=3, test_size=4
@@ -51,8 +50,7 @@ def test_a_kept_spam_example_with_an_email_passes_redacted(benchmark, sms_file):
     assert stages["redacted"] == 1 and report["summary"]["redacted"] == 1
 
 
-def test_the_readme_table_shows_each_stage_from_the_json(benchmark, sms_file, tmp_path):
-    label_balance, readme_tables = benchmark("label_balance"), benchmark("readme_tables")
+def test_the_readme_table_shows_each_stage_from_the_json(sms_file, tmp_path):
     teacher = ScriptedLM(lambda prompt, i: [*SAMPLES, " no label"][i % 4])
     spec = ExperimentSpec(
         data_path=str(sms_file), teachers=2, shots=4, samples=4, keep=2, test_size=4

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import readme_tables
 from sociallearn.apps.cli import main
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import CellResult
@@ -195,9 +196,8 @@ def test_the_cli_refuses_a_second_final_evaluation(big_sms, tmp_path, scripted_c
 
 
 def test_the_results_page_gives_each_methods_worst_run_and_the_checks_optimism(
-    big_sms, tmp_path, spam_model, benchmark
+    big_sms, tmp_path, spam_model
 ):
-    readme_tables = benchmark("readme_tables")
     ledger = FinalLedger(tmp_path / "ledger.jsonl")
     result = run_experiment(final_spec(big_sms), models=spam_model, out_dir=tmp_path / "a",
                             progress=False, ledger=ledger)  # fmt: skip

@@ -26,8 +26,9 @@ PROPOSAL = (
 
 
 @pytest.fixture(scope="module")
-def peer(tmp_path_factory, benchmark):
-    dspy_peer = benchmark("dspy_peer")
+def peer(tmp_path_factory):
+    from benchmarks import dspy_peer
+
     cache = tmp_path_factory.mktemp("dspy-cache")
     dspy_peer.configure_offline(str(cache))
     pytest.importorskip("dspy", reason="DSPy is the optional `peers` extra")
@@ -106,8 +107,9 @@ def test_sampled_replies_are_seeded_per_call_and_reply(peer):
     assert seeds == [7, 8, 9, 1007, 1008, 1009, 2007]
 
 
-def test_peer_cells_use_our_split_and_see_what_they_should(peer, benchmark, sms_file, tmp_path):
-    peers = benchmark("peers")
+def test_peer_cells_use_our_split_and_see_what_they_should(peer, sms_file, tmp_path):
+    from benchmarks import peers
+
     model = ScriptedLM(keyword_script)
     models = ModelPool.fixed(model)
     settings = peers.PeerSettings(
@@ -211,8 +213,9 @@ def test_dspy_is_optional_for_the_project():
     )
 
 
-def test_copro_that_gets_no_readable_proposal_is_recorded_not_fatal(peer, benchmark, sms_file):
-    peers = benchmark("peers")
+def test_copro_that_gets_no_readable_proposal_is_recorded_not_fatal(peer, sms_file):
+    from benchmarks import peers
+
     model = ScriptedLM(
         lambda prompt, i: (
             "I will rephrase it." if "proposed_instruction" in prompt else keyword_script(prompt, i)

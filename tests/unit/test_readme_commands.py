@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import calibration, readme_tables
 from sociallearn.apps.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,17 +41,24 @@ def test_readme_command_parses(command: str):
     assert callable(args.func)
 
 
+def test_benchmark_commands_run_modules_of_the_benchmarks_package():
+    text = "\n".join(document.read_text(encoding="utf-8") for document in DOCUMENTS)
+    named = set(re.findall(r"-m benchmarks\.(\w+)", text))
+    assert named and all((ROOT / "benchmarks" / f"{name}.py").is_file() for name in named)
+    assert "python benchmarks/" not in text  # scripts import the package: run them with -m
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
-def test_tables_are_generated_from_the_committed_json(benchmark, document: Path):
+def test_tables_are_generated_from_the_committed_json(document: Path):
     text = document.read_text(encoding="utf-8")
-    assert benchmark("readme_tables").render(text) == text, "run benchmarks/readme_tables.py"
+    assert readme_tables.render(text) == text, "run python -m benchmarks.readme_tables"
 
 
-def test_every_table_is_shown_once_and_the_readme_shows_the_demo(benchmark):
+def test_every_table_is_shown_once_and_the_readme_shows_the_demo():
     shown = [name for doc in DOCUMENTS for name in TABLE.findall(doc.read_text(encoding="utf-8"))]
     assert TABLE.findall(DOCUMENTS[0].read_text(encoding="utf-8")) == ["demo"]
     assert "locked" in TABLE.findall((ROOT / "docs" / "results" / "locked.md").read_text())
-    assert sorted(shown) == sorted(benchmark("readme_tables").TABLES)
+    assert sorted(shown) == sorted(readme_tables.TABLES)
 
 
 # Files under benchmarks/results/ that no table is generated from, each with its reason.
@@ -61,12 +69,11 @@ KEPT_WITHOUT_A_TABLE = {
 }
 
 
-def test_results_hold_only_files_a_page_shows_or_a_benchmark_reads(benchmark):
+def test_results_hold_only_files_a_page_shows_or_a_benchmark_reads():
     """One results file per study a page shows: exploration variants live in git history, and
     the benchmarks write no .md or .png copies beside their JSON."""
-    readme_tables = benchmark("readme_tables")
     shown = {file for file, _ in readme_tables.TABLES.values()}
-    inputs = set(benchmark("calibration").INPUTS)  # re-scored by benchmarks/calibration.py
+    inputs = set(calibration.INPUTS)  # re-scored by benchmarks/calibration.py
     allowed = shown | inputs | set(KEPT_WITHOUT_A_TABLE)
     present = {path.name for path in readme_tables.RESULTS.iterdir()}
     assert present <= allowed, f"not shown by any page: {sorted(present - allowed)}"
@@ -75,8 +82,8 @@ def test_results_hold_only_files_a_page_shows_or_a_benchmark_reads(benchmark):
     assert [name for name in sorted(present) if name not in pages] == [], "name it on its page"
 
 
-def test_a_table_cell_marks_both_tests_and_the_gap(benchmark):
-    percent = benchmark("readme_tables").percent
+def test_a_table_cell_marks_both_tests_and_the_gap():
+    percent = readme_tables.percent
     summary = {
         "method": "instructions",
         "interval": {"mean": 0.7, "low": 0.6, "high": 0.8},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks.specs import REFINED_METHODS, refined_specs
 from sociallearn.engine import ModelPool
 from sociallearn.experiments.harness import cell_settings
-from sociallearn.experiments.presets import REFINED_METHODS, refined_specs
 from sociallearn.experiments.runner import run_experiment
 from sociallearn.experiments.spec import (
     REFINED_ROUNDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from benchmarks import stage_profile
 from sociallearn.core.lm import Score, ScriptedLM
 
 
@@ -20,8 +21,8 @@ class DecodingLM(ScriptedLM):
         return super().score(prefix, continuations)
 
 
-def test_model_calls_land_in_the_stage_of_their_caller(benchmark):
-    profiling = benchmark("stage_profile")
+def test_model_calls_land_in_the_stage_of_their_caller():
+    profiling = stage_profile
     profile = profiling.Profile()
     model = profiling.ProfiledModel(DecodingLM(profile), profile)
 

@@ -1,4 +1,5 @@
-"""The specs of `benchmarks/paper_tables.py`: the paper's tables on the embedded models.
+"""The benchmarks' experiment specs: the paper's tables on the embedded models
+(`benchmarks.paper_tables`) and the refine loop's table (`benchmarks.refined`).
 
 Sized to finish in about 30 minutes on 2 CPU cores. Models per role, as measured by
 `benchmarks/model_roles.py` (benchmarks/results/model_roles.json): smollm2 (instruction-tuned)
@@ -77,7 +78,7 @@ def capable_specs() -> list[ExperimentSpec]:
     SMS spam is taught by qwen1.5b to two students: gemma3, with our aggregation options too,
     and qwen1.5b, with the paper's methods (its voting cells take 10 min each); Random Insertion
     and GSM8K are taught and learnt by qwen1.5b. Hours on 2 CPU cores: run it with a time
-    budget, in pieces (`benchmarks/paper_tables.py --capable --budget-minutes M`).
+    budget, in pieces (`python -m benchmarks.paper_tables --capable --budget-minutes M`).
     """
     ours = (BALANCED, VOTING_BALANCED, CHECKED)
     many_teachers = {"teachers": 8, "samples": 8, "keep": 4, "lessons": 8, "votes_held_out": 4}
