@@ -644,6 +644,59 @@ def federated_rows(path: Path) -> list[str]:
     return lines
 
 
+def judge_attack_rows(path: Path) -> list[str]:
+    """The membership attack's balanced accuracy through judge answers, exact and private,
+    by requests per target (judge_attack.json)."""
+    report = json.loads(path.read_text())
+    repeats = [r["repeats"] for r in report["settings"][0]["results"]]
+    lines = headed(
+        f"{report['model']} judging on {report['held_back']} held-back {report['task']} "
+        f"examples; {report['targets']} members and {report['targets']} outsiders; balanced "
+        "accuracy of calling a target a member (50% is chance), by judge requests per target:",
+        " | ".join(["answers", "max requests", *(f"{r} per target" for r in repeats),
+                    "refused", "s"]),
+    )  # fmt: skip
+    for setting in report["settings"]:
+        epsilon = "exact" if setting["epsilon"] is None else f"ε = {setting['epsilon']:g}"
+        cells = [f"{100 * r['accuracy']:.0f}%" for r in setting["results"]]
+        budget = setting["max_requests"] or "none"
+        lines.append(
+            f"| {epsilon} | {budget} | {' | '.join(cells)} | {setting['refused']} | "
+            f"{setting['seconds']:.0f} |"
+        )
+    return lines
+
+
+def stage_profile_rows(path: Path) -> list[str]:
+    """Where a cell's time goes, stage by stage, against llama.cpp's floor for the same tokens
+    (stage_profile.json)."""
+    report = json.loads(path.read_text())
+    spec, rates = report["spec"], report["rates"]
+    lines = [
+        f"{spec['teacher_model']} teaching {spec['student_model']}, m = {spec['teachers']}, "
+        f"{spec['test_size']} test messages, {report['cpu_count']} cores; floor rates: "
+        f"{rates['prompt_tokens_per_s']:.0f} prompt tokens/s, {rates['steps_per_s']:.1f} "
+        "generation steps/s.",
+    ]
+    for cell in report["cells"]:
+        caption = (
+            f"{COLUMNS.get(cell['method'], cell['method'])}, seed {cell['seed']}: "
+            f"{cell['seconds'] / 60:.1f} min, accuracy {100 * cell['accuracy']:.0f}%"
+        )
+        columns = "stage | s | share | calls | prompt tokens | steps | floor (s) | × floor"
+        lines += ["", *headed(caption, columns)]
+        for name, stage in sorted(cell["stages"].items(), key=lambda item: -item[1]["seconds"]):
+            seconds, floor = stage["seconds"], stage["floor_seconds"]
+            against_floor = [f"{floor:.0f}", f"{seconds / floor:.1f}"] if floor else ["", ""]
+            lines.append(
+                f"| {name} | {seconds:.0f} | {seconds / cell['seconds']:.0%} | {stage['calls']} | "
+                f"{stage.get('prompt_tokens', '')} | {stage.get('steps', '')} | "
+                + " | ".join(against_floor)
+                + " |"
+            )
+    return lines
+
+
 def significant(row: dict[str, Any]) -> dict[str, Any]:
     """A peers row as `percent` reads it: its interval, * if p < 0.05 against original."""
     p_value = row.get("p_value")

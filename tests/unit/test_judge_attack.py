@@ -4,9 +4,10 @@ answers give members away; ε-DP answers and a request budget do not."""
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
 
-from benchmarks import judge_attack
+from benchmarks import judge_attack, readme_tables
 from sociallearn.core.lm import Score, ScriptedLM
 
 
@@ -23,10 +24,9 @@ class CopyingLM(ScriptedLM):
 
 
 def test_the_attack_finds_members_in_exact_answers_only(sms_writer, tmp_path):
-    attack = judge_attack
     data = sms_writer(tmp_path / "sms", 60)
     args = argparse.Namespace(targets=8, held=8, budget=24, data_path=data)
-    report = attack.run(CopyingLM(), args)
+    report = judge_attack.run(CopyingLM(), args)
     by_setting = {(s["epsilon"], s["max_requests"]): s for s in report["settings"]}
     exact = by_setting[(None, None)]["results"]
     assert exact[0]["accuracy"] == 1.0 and exact[0]["repeats"] == 1
@@ -35,3 +35,6 @@ def test_the_attack_finds_members_in_exact_answers_only(sms_writer, tmp_path):
     budgeted = by_setting[(None, 24)]
     assert budgeted["refused"] == 3 * 8 * (16 - 1)  # 24 requests: one per target, then refused
     assert budgeted["results"][0]["accuracy"] == 1.0  # one exact answer each is enough here
+    (tmp_path / "attack.json").write_text(json.dumps(report), encoding="utf-8")
+    rows = readme_tables.judge_attack_rows(tmp_path / "attack.json")
+    assert rows[4].startswith("| exact | none | 100% |") and rows[-1].startswith("| exact | 24 |")

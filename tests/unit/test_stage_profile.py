@@ -3,9 +3,10 @@ lands in the stage of the library function that made it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
-from benchmarks import stage_profile
+from benchmarks import readme_tables, stage_profile
 from sociallearn.core.lm import Score, ScriptedLM
 
 
@@ -22,9 +23,8 @@ class DecodingLM(ScriptedLM):
 
 
 def test_model_calls_land_in_the_stage_of_their_caller():
-    profiling = stage_profile
-    profile = profiling.Profile()
-    model = profiling.ProfiledModel(DecodingLM(profile), profile)
+    profile = stage_profile.Profile()
+    model = stage_profile.ProfiledModel(DecodingLM(profile), profile)
 
     def _rank() -> None:
         model.score("prefix", ["a", "b"])
@@ -50,3 +50,21 @@ def test_model_calls_land_in_the_stage_of_their_caller():
     )
     profile.count_decode(4)  # outside any call
     assert stages["other model calls"].steps == 1 and stages["other model calls"].step_tokens == 4
+
+
+def test_a_profiled_cell_renders_as_a_table_of_its_stages(larger_sms_file, tmp_path):
+    spec = stage_profile.ExperimentSpec.model_validate({
+        **stage_profile.SPEC, "data_path": str(larger_sms_file), "teachers": 2,
+        "votes_held_out": 4, "test_size": 6, "methods": ["synthetic_examples+random"],
+    })  # fmt: skip
+    engines = {"qwen1.5b": ScriptedLM(lambda prompt, call: " Win a prize now\nLabel: spam")}
+    rates = {"prompt_tokens_per_s": 100.0, "steps_per_s": 10.0}
+    cell = stage_profile.profile_cell(spec, spec.methods[0], 0, tmp_path, rates, engines)
+    assert cell["stages"]["sampling"]["calls"] == 2  # one per teacher
+    assert cell["stages"]["student evaluation"]["calls"] >= 1
+    report = {"spec": spec.model_dump(), "rates": rates, "cells": [cell], "cpu_count": 2}
+    (tmp_path / "profile.json").write_text(json.dumps(report), encoding="utf-8")
+    rows = readme_tables.stage_profile_rows(tmp_path / "profile.json")
+    assert rows[0].startswith("qwen1.5b teaching qwen1.5b, m = 2, 6 test messages")
+    assert any(row.startswith("| sampling |") for row in rows)
+    assert any(row.startswith("| outside model calls |") for row in rows)
