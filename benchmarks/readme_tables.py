@@ -415,6 +415,28 @@ def generation_rows(path: Path) -> list[str]:
     return lines
 
 
+def sampling_rows(path: Path) -> list[str]:
+    """A teacher's synthetic candidates, in KV streams against one at a time (`sampling` in
+    speed.json)."""
+    lines = headed(
+        "",
+        "model | prompts × samples | one at a time | streams | ratio | same texts | streams' "
+        "logits against one-token decodes | parsed examples (loop / streams)",
+    )[2:]
+    for g in json.loads(path.read_text()).get("sampling", {}).values():
+        probe, seconds = g["probe"], g["seconds"]
+        largest = probe["largest_logit_difference"]
+        exact = "bit-identical" if probe["exact"] else f"differ by up to {largest:.2g}"
+        total = g["prompts"] * g["samples_per_prompt"]
+        lines.append(
+            f"| {g['model']} | {g['prompts']} × {g['samples_per_prompt']} | "
+            f"{seconds['one_at_a_time']:.1f} s | {seconds.get('streams', 0):.1f} s | "
+            f"{g.get('speedup', 0):.2f}× | {g.get('same_texts', 0)} of {total} | {exact} | "
+            f"{g['parsed']['one_at_a_time']} / {g['parsed'].get('streams', 0)} |"
+        )
+    return lines
+
+
 def label_balance_rows(path: Path) -> list[str]:
     """A label's share at each stage of drafting synthetic examples (label_balance.json)."""
     report = json.loads(path.read_text())

@@ -52,6 +52,7 @@ load average.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -75,6 +76,7 @@ from sociallearn.core import prompts
 from sociallearn.core.lm import PARALLEL_SEQUENCES, rank_by_scores
 from sociallearn.engine import LlamaEngine
 from sociallearn.tasks import Example, get_task
+from sociallearn.teaching.drafting import few_shot_prompt
 from sociallearn.teaching.student import Student, build_prompt
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -86,7 +88,9 @@ TARGETS = {
     "graph_overhead_share_max": 0.05,
     "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
-SECTIONS = ("student", "candidates", "ranking", "graph", "generation", "wait_policy")
+SECTIONS = (
+    "student", "candidates", "ranking", "graph", "generation", "sampling", "wait_policy"
+)  # fmt: skip
 WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
 
@@ -522,6 +526,59 @@ def bench_wait_policy(model: str, n: int, rounds: int) -> dict[str, Any]:
     }
 
 
+# ---------------------------------------------------------------------------------- sampling
+def bench_sampling(engine: LlamaEngine, prompts_: int, samples: int = 8) -> dict[str, Any]:
+    """A teacher's synthetic candidates: `samples` draws at τ = 0.7 from each of `prompts_`
+    few-shot prompts (8 SMS examples each, as `sampled_examples` builds them), decoded together
+    in KV streams against one `complete` each, from a cold cache, alternating which goes first."""
+    task = get_task("sms_spam")
+    examples = task.load()
+    rng = random.Random(0)
+    probe = engine.sampler.probe_streams()
+    paths = {
+        "one_at_a_time": dataclasses.replace(probe, loads=False, exact=False),
+        "streams": dataclasses.replace(probe, loads=True),
+    }
+    clock = Clock()
+    texts: dict[str, list[str]] = {name: [] for name in paths}
+    options = {"temperature": 0.7, "stop": (prompts.EXAMPLE_SEPARATOR,),
+               "max_tokens": task.max_answer_tokens + 96}  # fmt: skip
+    order = list(paths) if probe.loads else ["one_at_a_time"]
+    try:
+        for seed in range(prompts_):
+            shots = rng.sample(examples, 8)
+            prompt = few_shot_prompt(task, shots) + f"{task.input_field}:"
+            for name in order if seed % 2 == 0 else reversed(order):
+                engine.sampler._probe = paths[name]
+                engine.scorer.truncate_cache(0)
+                with clock.time(name):
+                    texts[name] += engine.sample(prompt, samples, seed=seed, **options)  # type: ignore[arg-type]
+    finally:
+        engine.sampler._probe = probe
+    result: dict[str, Any] = {
+        "model": engine.name,
+        "prompts": prompts_,
+        "samples_per_prompt": samples,
+        "probe": dataclasses.asdict(probe),
+        "seconds": clock.seconds,
+        "tokens": {name: sum(map(engine.count_tokens, t)) for name, t in texts.items() if t},
+        "parsed": {
+            name: sum(task.parse_generated(text) is not None for text in t)
+            for name, t in texts.items()
+            if t
+        },
+        "method": "SMS spam, few-shot prompts of 8 random examples (seeded), sample(prompt, "
+        f"{samples}, τ = 0.7, seed = prompt index); one_at_a_time: `complete` per sample; "
+        "streams: the samples decoded together, one KV stream each; cold cache before each",
+    }
+    if probe.loads:
+        result["speedup"] = clock.seconds["one_at_a_time"] / clock.seconds["streams"]
+        result["same_texts"] = sum(
+            a == b for a, b in zip(texts["one_at_a_time"], texts["streams"], strict=True)
+        )
+    return result
+
+
 # -------------------------------------------------------------------------------- generation
 def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[str, Any]:
     """The student's GSM8K answers, one complete_batch per block against one complete each."""
@@ -603,11 +660,12 @@ def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[st
         result["dense_tokens_per_second"] / result["tokens_per_second"]["one_at_a_time"]
     )
     if not exact:  # what the streams would give: a diagnostic, not the engine's behaviour
-        engine.sampler._streams_exact = True
+        probe = engine.sampler.probe_streams()
+        engine.sampler._probe = dataclasses.replace(probe, exact=True)
         try:
             forced = measure({"forced_streams": batched})
         finally:
-            engine.sampler._streams_exact = False
+            engine.sampler._probe = probe
         forced_texts = forced["texts"]["forced_streams"]
         result["forced_streams_diagnostic"] = {
             "exact": False,
@@ -965,6 +1023,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-candidates", type=int, default=60)
     parser.add_argument("--graph-runs", type=int, default=2, help="warm runs after the cold one")
     parser.add_argument("--shots", type=int, default=3, help="generation: preamble examples")
+    parser.add_argument("--sampling-prompts", type=int, default=4, help="sampling: prompts")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
     parser.add_argument("--policy-rounds", type=int, default=2, help="wait_policy: runs of each")
@@ -1042,6 +1101,11 @@ def main(argv: list[str] | None = None) -> int:
         generation["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report.setdefault("generation", {})[args.model] = generation
         rows += generation_rows(generation)
+    if "sampling" in args.only:
+        print(f"sampling: {args.sampling_prompts} prompts × 8 samples", file=sys.stderr)
+        sampling = bench_sampling(engine, args.sampling_prompts)
+        sampling["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report.setdefault("sampling", {})[args.model] = sampling
     if "graph" in args.only:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
@@ -1055,7 +1119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wait policies: {args.policy_rounds} × 2 child processes", file=sys.stderr)
         report["wait_policy"] = bench_wait_policy(args.model, args.candidates, args.policy_rounds)
         rows += wait_policy_rows(report["wait_policy"])
-    if set(args.only) - {"generation", "ranking"}:  # these two record their own machine
+    if set(args.only) - {"generation", "ranking", "sampling"}:  # these record their own machine
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started
     report["targets"] = TARGETS

@@ -4,11 +4,16 @@
 sample; `StreamSampler.complete_batch` copies each prompt's KV state into a stream of its own.
 Either way the streams are then decoded together, one batched step per token, each through the
 sampler chain (seed, grammar) that `complete` builds: the texts are the ones a loop of
-`complete` calls returns from the same cache state. The side context keeps its sequences in
-separate KV streams (kv_unified=False): with one unified KV buffer, this llama.cpp build returns
-wrong logits when tokens of several sequences share a batch (ggml-org/llama.cpp#24962). It is
-used only where a one-time check finds its batched logits bit-identical to one-token decodes
-(SmolLM2: yes; Gemma 3: no, so texts are generated one `complete` at a time there).
+`complete` calls returns from the same cache state, where a one-time probe finds batched
+logits bit-identical to one-token decodes (SmolLM2). Where they differ by rounding (Qwen 2.5
+Q4_K_M: llama.cpp's CPU kernels round differently for different batch shapes), samples at a
+temperature still decode together: they are draws from the same distribution up to that
+rounding, the same for the same seed on the same machine, but not the texts of the loop; greedy
+`complete_batch` calls `complete` once per prompt there, so that answers stay those of greedy
+decoding. Where a prompt's state does not load into a stream (Gemma 3), both call `complete`.
+The side context keeps its sequences in separate KV streams (kv_unified=False): with one unified
+KV buffer, this llama.cpp build returns wrong logits when tokens of several sequences share a
+batch (ggml-org/llama.cpp#24962).
 """
 
 from __future__ import annotations
@@ -36,6 +41,15 @@ from sociallearn.engine.scoring import PrefixScorer
 
 Complete = Callable[..., str]  # the engine's `complete`, for the one-at-a-time path
 Sampler = Any  # llama_cpp._internals.LlamaSampler, a sampler chain as `complete` builds it
+
+
+@dataclass(frozen=True)
+class StreamProbe:
+    """What parallel KV streams give on a model (`StreamSampler.probe_streams`)."""
+
+    loads: bool  # a one-stream context's state loads into any stream
+    exact: bool  # and batched logits equal one-token decodes bit for bit
+    largest_logit_difference: float | None  # the largest |batched − one-token| logit seen
 
 
 class _Completion:
@@ -92,15 +106,16 @@ class _Stream:
 
 
 class StreamSampler:
-    """Decodes completions together in parallel KV streams where that is exact: n seeded samples
-    of one prompt (`sample`), or the greedy completions of many prompts (`complete_batch`)."""
+    """Decodes completions together in parallel KV streams: n seeded samples of one prompt
+    (`sample`), or, where that is exact, the greedy completions of many prompts
+    (`complete_batch`)."""
 
     def __init__(self, llm: llama_cpp.Llama, scorer: PrefixScorer) -> None:
         self.llm = llm
         self.scorer = scorer
         self.n_vocab = scorer.n_vocab
         self._side: SideContext | None = None
-        self._streams_exact: bool | None = None  # see check_streams
+        self._probe: StreamProbe | None = None  # see probe_streams
 
     def sample(
         self,
@@ -115,7 +130,8 @@ class StreamSampler:
         top_k: int = 40,
         top_p: float = 0.95,
     ) -> list[str]:
-        """`complete(prompt, seed=seed + i, ...)` for i < n, decoded together where exact.
+        """`complete(prompt, seed=seed + i, ...)` for i < n, decoded together where the
+        prompt's state loads into KV streams (the same texts where the streams are exact).
 
         The caller holds the engine's lock.
         """
@@ -141,7 +157,7 @@ class StreamSampler:
             n == 1
             or len(tokens) < 2
             or len(tokens) + budget + 8 > SIDE_CELLS_MAX
-            or not self.check_streams()
+            or not self.probe_streams().loads
         ):
             return [one(temperature, seed + i) for i in range(n)]
         texts = self._sample_streams(
@@ -274,21 +290,24 @@ class StreamSampler:
     def check_streams(self) -> bool:
         """Whether decoding one token per KV stream in a batch gives, bit for bit, the logits of
         one-token decodes in the main context, as `complete` computes them, and a one-stream
-        context's state loads into any stream.
+        context's state loads into any stream (see `probe_streams`). Greedy `complete_batch`
+        needs this: elsewhere it calls `complete` once per prompt."""
+        return self.probe_streams().exact
 
-        Checked once per engine with ubatches of 16, 7 and 2 streams. Where it fails (on some
-        weight types llama.cpp's CPU kernels round differently for different batch shapes, e.g.
-        Gemma 3 270M Q4_K_M; a sliding-window model's state has two caches), `sample` and
-        `complete_batch` call `complete` once per text instead.
-        """
-        if self._streams_exact is not None:
-            return self._streams_exact
+    def probe_streams(self) -> StreamProbe:
+        """What parallel KV streams give on this model, measured once per engine with ubatches
+        of 16, 7 and 2 streams against one-token decodes: whether a one-stream context's state
+        loads into any stream, and whether the logits are bit-identical. (On some weight types
+        llama.cpp's CPU kernels round differently for different batch shapes: Qwen 2.5 and
+        Gemma 3 Q4_K_M; a sliding-window model's state has two caches.)"""
+        if self._probe is not None:
+            return self._probe
         llm = self.llm
-        self._streams_exact = False
+        self._probe = StreamProbe(loads=False, exact=False, largest_logit_difference=None)
         if llama_cpp.llama_model_is_recurrent(llm.model) or llama_cpp.llama_model_is_hybrid(
             llm.model
         ):
-            return False
+            return self._probe
         text = "Probe: the quick brown fox jumps over the lazy dog, twice, then naps in the sun."
         base = self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=False)
         side = self.side_context(len(base) + 8)
@@ -309,6 +328,7 @@ class StreamSampler:
         # The reference: one-token decodes in a one-stream context like the main one (which
         # keeps its cache: its state decides what the next `complete` or `sample` computes).
         reference = new_context(llm, streams=1, cells=SIDE_CELLS_STEP)
+        largest = 0.0
         try:
             memory = llama_cpp.llama_get_memory(reference.ctx)
             batch = self.scorer.batch
@@ -319,20 +339,21 @@ class StreamSampler:
                 for position in range(len(base), len(path)):
                     batch.fill([path[position]], [position], [0])
                     row = decode(reference.ctx, batch, 1, self.n_vocab)[0]
-                    if not np.array_equal(row, got[stream, position - len(base)]):
-                        return False
+                    difference = np.abs(row - got[stream, position - len(base)]).max()
+                    largest = max(largest, float(difference))
             last = side.streams - 1
             moved = copy_sequence(
                 reference.ctx, side.ctx, side.memory, len(paths[-1]), side.streams, last
             )
             held = llama_cpp.llama_memory_seq_pos_max(side.memory, last) + 1
             llama_cpp.llama_memory_clear(side.memory, True)
-            if not moved or held != len(paths[-1]):
-                return False
         finally:
             reference.close()
-        self._streams_exact = True
-        return True
+        loads = moved and held == len(paths[-1])
+        self._probe = StreamProbe(
+            loads=loads, exact=loads and largest == 0.0, largest_logit_difference=largest
+        )
+        return self._probe
 
     def _sample_streams(
         self,

@@ -73,3 +73,24 @@ def test_domain_calibration_lifts_its_zero_shot_answers(qwen, datasets):
     said_spam = [sum(p.predicted == "spam" for p in r.predictions) for r in (content_free, domain)]
     assert said_spam[0] < said_spam[1]
     assert domain.accuracy > content_free.accuracy
+
+
+def test_its_samples_decode_together_though_its_streams_round_differently(qwen):
+    """Qwen's batched logits differ from one-token decodes by rounding, so greedy answers keep
+    the one-at-a-time loop, but samples at a temperature decode in parallel KV streams: n texts,
+    the same for the same seed."""
+    probe = qwen.sampler.probe_streams()
+    assert probe.loads and not probe.exact
+    assert probe.largest_logit_difference is not None and probe.largest_logit_difference < 1.0
+    prompt = TWO_SHOTS + "SMS:"
+    calls: list[str] = []
+    complete = qwen.complete
+    qwen.complete = lambda *args, **kwargs: calls.append("complete") or complete(*args, **kwargs)
+    try:
+        options = {"temperature": 0.7, "seed": 3, "stop": ("\n\n",), "max_tokens": 24}
+        first = qwen.sample(prompt, 4, **options)
+        again = qwen.sample(prompt, 4, **options)
+    finally:
+        del qwen.complete
+    assert calls == [] and len(first) == 4 and first == again
+    assert len(set(first)) > 1  # four draws, not one text four times

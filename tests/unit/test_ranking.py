@@ -16,6 +16,7 @@ import pytest
 from sociallearn.core.lm import rank_by_scores
 from sociallearn.engine import LlamaEngine
 from sociallearn.engine.decoding import Batch, decode, logsumexp_rows, new_context
+from sociallearn.engine.sampling import StreamProbe
 from sociallearn.privacy.secret_sharer import sample_secrets, scored_strings, template_for
 from sociallearn.tasks import get_task
 
@@ -99,7 +100,8 @@ def test_rank_falls_back_to_scores_where_streams_are_not_exact(
     engine: LlamaEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texts = canary_strings(40, seed=2)
-    monkeypatch.setattr(engine.sampler, "_streams_exact", False)
+    inexact = StreamProbe(loads=True, exact=False, largest_logit_difference=0.01)
+    monkeypatch.setattr(engine.sampler, "_probe", inexact)
     monkeypatch.setattr(engine.ranker, "walk", None)  # must not be called
     assert engine.rank(LESSON, texts[0], texts[1:]) == rank_by_scores(
         engine, LESSON, texts[0], texts[1:]
