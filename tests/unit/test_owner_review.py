@@ -6,65 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from owner_reviews import INSTRUCTION, Waiting, held, reviewing_service, teach
 
 from sociallearn.core.lm import ScriptedLM
 from sociallearn.core.schema import Lesson
-from sociallearn.engine import ModelPool
-from sociallearn.graphs.teacher import graph as teacher_graph
 from sociallearn.graphs.teacher_service import graph as service_graph
 from sociallearn.stores.reviews import RequestKey, ReviewStore
 from sociallearn.teaching.owner_review import AlreadyDecided, EditRefused, UnknownLesson
-from sociallearn.teaching.service import TeacherService
 from sociallearn.teaching.settings import ServiceConfig, Settings
-
-INSTRUCTION = "Spam offers prizes or money and asks for a reply; ham is everyday talk."
-
-
-def service(sms_file: Path, tmp_path: Path, model: ScriptedLM | None = None, **owner: Any):
-    config = ServiceConfig(
-        data=str(sms_file), journal=str(tmp_path / "journal.jsonl"), review=True,
-        reviews=str(tmp_path / "reviews.sqlite"), **owner,
-    )  # fmt: skip
-    running = TeacherService(config)
-    running.models = ModelPool.fixed(model or ScriptedLM(lambda prompt, call: INSTRUCTION))
-    return running
-
-
-def teach(running: TeacherService, run_id: str = "r", coordinator: str = "alice", **public: Any):
-    def run(context):
-        return teacher_graph.invoke({"teacher_id": "teacher-0", "run_id": run_id}, context=context)
-
-    settings = Settings(**{"method": "instructions", **public}).public()
-    return running.teach("teacher-0", run_id, settings, run, coordinator)
-
-
-class Waiting:
-    """A teach request answered in a thread, while the test plays the owner."""
-
-    def __init__(self, request: Callable[[], dict[str, Any]]) -> None:
-        self.answer: dict[str, Any] = {}
-        self.thread = threading.Thread(target=lambda: self.answer.update(request()), daemon=True)
-        self.thread.start()
-
-    def result(self) -> dict[str, Any]:
-        self.thread.join(timeout=60)
-        assert not self.thread.is_alive(), "the request still waits"
-        return self.answer
-
-
-def held(running: TeacherService, count: int = 1) -> list[int]:
-    """The ids of the lessons pending, once `count` are."""
-    assert running.review is not None
-    deadline = time.time() + 60
-    while len(pending := running.review.pending()) < count:
-        assert time.time() < deadline, "no lesson was held"
-        time.sleep(0.05)
-    return [lesson.id for lesson in pending]
 
 
 def reasons(answer: dict[str, Any]) -> list[str]:
@@ -101,7 +54,7 @@ def test_the_store_keeps_requests_lessons_and_decisions_across_reopening(tmp_pat
 
 
 def test_nothing_leaves_before_the_owner_approves(sms_file, tmp_path):
-    running = service(sms_file, tmp_path)
+    running = reviewing_service(sms_file, tmp_path)
     request = Waiting(lambda: teach(running))
     (lesson_id,) = held(running)
     pending = running.review.pending()[0]
@@ -129,7 +82,7 @@ def journal_exists(tmp_path: Path) -> bool:
 
 
 def test_an_edit_leaves_only_if_the_filter_passes_it_as_written(sms_file, tmp_path):
-    running = service(sms_file, tmp_path)
+    running = reviewing_service(sms_file, tmp_path)
     request = Waiting(lambda: teach(running))
     (lesson_id,) = held(running)
     private = running.examples[0].input
@@ -154,7 +107,7 @@ def test_an_edit_leaves_only_if_the_filter_passes_it_as_written(sms_file, tmp_pa
 
 
 def test_rejected_and_expired_lessons_are_drops_that_name_no_text(sms_file, tmp_path):
-    running = service(sms_file, tmp_path, review_timeout=60)
+    running = reviewing_service(sms_file, tmp_path, review_timeout=60)
     rejected = Waiting(lambda: teach(running, run_id="r1"))
     (lesson_id,) = held(running)
     running.review.reject(lesson_id, "too vague for Acme's customers")
@@ -163,7 +116,7 @@ def test_rejected_and_expired_lessons_are_drops_that_name_no_text(sms_file, tmp_
     assert reasons(answer) == ["the data owner rejected 1 lessons"]
     assert running.review.history()[0].reason == "too vague for Acme's customers"
 
-    impatient = service(sms_file, tmp_path, review_timeout=0.3)
+    impatient = reviewing_service(sms_file, tmp_path, review_timeout=0.3)
     answer = teach(impatient, run_id="r2")
     assert answer["candidates"] == []
     assert reasons(answer) == [
@@ -176,12 +129,12 @@ def test_rejected_and_expired_lessons_are_drops_that_name_no_text(sms_file, tmp_
 
 
 def test_after_a_restart_the_retried_request_waits_on_the_held_lessons(sms_file, tmp_path):
-    first = service(sms_file, tmp_path)
+    first = reviewing_service(sms_file, tmp_path)
     abandoned = Waiting(lambda: teach(first))  # the service dies with this request waiting
     (lesson_id,) = held(first)
     prompts: list[str] = []
     counting = ScriptedLM(lambda prompt, call: prompts.append(prompt) or INSTRUCTION)
-    restarted = service(sms_file, tmp_path, model=counting)
+    restarted = reviewing_service(sms_file, tmp_path, model=counting)
     assert [h.id for h in restarted.review.pending()] == [lesson_id]  # still listed
     retried = Waiting(lambda: teach(restarted))
     time.sleep(0.3)
@@ -198,7 +151,7 @@ def test_after_a_restart_the_retried_request_waits_on_the_held_lessons(sms_file,
 
 
 def test_budgets_count_only_released_lessons(sms_file, tmp_path):
-    running = service(sms_file, tmp_path, max_lessons=1)
+    running = reviewing_service(sms_file, tmp_path, max_lessons=1)
     request = Waiting(lambda: teach(running, run_id="r1"))
     running.review.reject(held(running)[0], "no")
     assert request.result()["candidates"] == []
@@ -214,7 +167,7 @@ def test_budgets_count_only_released_lessons(sms_file, tmp_path):
 
 
 def test_judge_requests_are_served_while_a_teach_request_waits(sms_file, tmp_path):
-    running = service(sms_file, tmp_path)
+    running = reviewing_service(sms_file, tmp_path)
     request = Waiting(lambda: teach(running))
     held(running)
     judged = Waiting(lambda: running.judge("teacher-0", Settings().public(), ["x"], "bob"))
@@ -228,7 +181,7 @@ def test_judge_requests_are_served_while_a_teach_request_waits(sms_file, tmp_pat
 
 
 def test_the_service_graph_streams_that_lessons_wait_for_the_owner(sms_file, tmp_path, monkeypatch):
-    running = service(sms_file, tmp_path)
+    running = reviewing_service(sms_file, tmp_path)
     monkeypatch.setattr("sociallearn.teaching.service._service", running)
     request = {"request": "teach", "teacher_id": "teacher-0", "run_id": "r",
                "settings": Settings(method="instructions").public()}  # fmt: skip
