@@ -63,6 +63,7 @@ button.reject { background: #a4161a; color: #fff; border-color: #a4161a; }
 #status { min-height: 1.5rem; font-weight: 600; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; border-bottom: 1px solid #c8c8c8; padding: 0.3rem; }
+td:nth-child(-n+6) { white-space: nowrap; }
 """
 
 SCRIPT = """
@@ -125,15 +126,15 @@ async function decide(id, action, body, done) {
     await api("lessons/" + id + "/" + action, body);
   } catch (failure) {
     error.textContent = failure.message;
-    say("Lesson " + id + " is still waiting: " + failure.message);
+    say("Lesson " + id + " is still waiting (the reason is under it).");
     return;
   }
   const item = document.getElementById("lesson-" + id);
   const next = item.nextElementSibling || item.previousElementSibling;
   item.remove();
+  (next ? next.querySelector("button") : document.getElementById("pending-title")).focus();
   say("Lesson " + id + " " + done + ".");
   await refresh();
-  (next ? next.querySelector("button") : document.getElementById("pending-title")).focus();
 }
 
 async function refresh() {
