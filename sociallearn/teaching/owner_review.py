@@ -80,7 +80,7 @@ class OwnerReview:
         and under "review" the decisions counted (for the journal)."""
         request = self.store.request(key)
         if request is None:
-            raise UnknownLesson(f"no held request {key}")
+            raise LookupError(f"no held request {key}")
         deadline = request.held_at + self.timeout
         waiting = self._waiting(key)
         if waiting and on_pending is not None:
