@@ -4,7 +4,8 @@ START ─request─→ teach (the teacher subgraph on the owner's silo, model an
              └─→ judge (scores of public lessons on the owner's held-back examples) → END
 
 Its input is public (the run's public settings, a teacher id, lessons to judge); its output is
-what passed the filter, drops and numbers. `sociallearn serve-teacher` starts it; the
+what passed the filter (and, with the owner's review, what the owner approved), drops and
+numbers. While lessons wait for the owner, teach streams a custom event {"pending_review": n}. `sociallearn serve-teacher` starts it; the
 coordinator calls it through `RemoteGraph` (`sociallearn.teaching.remote`).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
 from sociallearn.graphs.teacher import graph as teacher_graph
@@ -31,8 +33,10 @@ def caller(config: RunnableConfig) -> str:
 
 
 def teach(state: ServiceState, config: RunnableConfig) -> dict[str, Any]:
-    """The teacher subgraph, run on this service's resources."""
+    """The teacher subgraph, run on this service's resources; the coordinator is told when
+    lessons wait for the owner's review."""
     teacher_id, run_id = state["teacher_id"], state["run_id"]
+    writer = get_stream_writer()
 
     def run_teacher(context: Context) -> dict[str, Any]:
         return teacher_graph.invoke(
@@ -42,7 +46,10 @@ def teach(state: ServiceState, config: RunnableConfig) -> dict[str, Any]:
         )
 
     settings = state.get("settings", {})
-    return current_service().teach(teacher_id, run_id, settings, run_teacher, caller(config))
+    return current_service().teach(
+        teacher_id, run_id, settings, run_teacher, caller(config),
+        on_pending=lambda waiting: writer({"pending_review": waiting}),
+    )  # fmt: skip
 
 
 def judge(state: ServiceState, config: RunnableConfig) -> dict[str, Any]:

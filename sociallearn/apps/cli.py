@@ -1,4 +1,5 @@
-"""Command line: teach, ask, lessons, graph, demo, doctor, serve-teacher, silos."""
+"""Command line: teach, ask, lessons, graph, demo, doctor, serve-teacher, silos,
+review-lessons."""
 
 from __future__ import annotations
 
@@ -312,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sociallearn.apps.service_cli import add_service_parsers
 
     add_service_parsers(sub)
+
+    from sociallearn.apps.review_cli import add_review_parser
+
+    add_review_parser(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sociallearn.apps.flags import add_flags, add_preset_flag, values_from
 from sociallearn.apps.presets import with_preset
@@ -30,6 +31,7 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     from langgraph_api.cli import run_server
 
     import sociallearn.graphs.teacher_service as service_graph
+    from sociallearn.apps import review_app
     from sociallearn.teaching import service_auth
     from sociallearn.teaching.service import current_service
 
@@ -50,7 +52,7 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
         os.environ[service_auth.COORDINATORS_ENV] = json.dumps(hashes)
         auth = {"path": f"{service_auth.__file__}:auth"}
     absolute = {"data": str(Path(config.data).resolve())}
-    for name in ("journal", "coordinators"):
+    for name in ("journal", "coordinators", "reviews"):
         if value := getattr(config, name):
             absolute[name] = str(Path(value).resolve())
     config = config.model_copy(update=absolute)
@@ -58,9 +60,15 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
     service = current_service()  # a bad data file or model fails here, before serving
     service.models.get(owner.teacher_model)
     callers = f"{len(hashes)} coordinators" if auth else "anyone on this machine"
+    http: dict[str, Any] = dict(CLOSED_ROUTES)
+    reviewed = ""
+    if config.review:  # the owner's page and API, beside the graph, outside the coordinators' auth
+        http = {**CLOSED_ROUTES, "app": f"{review_app.__file__}:app"}
+        reviewed = f"; lessons wait for the owner at http://127.0.0.1:{args.port}/review"
     print(
         f"teacher service: {len(service.examples)} private examples from {config.data}, "
-        f"model {owner.teacher_model}, on http://{args.host}:{args.port}, for {callers}",
+        f"model {owner.teacher_model}, on http://{args.host}:{args.port}, for {callers}"
+        f"{reviewed}",
         file=sys.stderr,
         flush=True,
     )
@@ -77,7 +85,7 @@ def cmd_serve_teacher(args: argparse.Namespace) -> int:
         disable_persistence=True,  # the service keeps no run state on disk
         server_level="WARNING",
         auth=auth,
-        http=CLOSED_ROUTES,
+        http=http,
     )
     return 0
 

@@ -4,12 +4,14 @@ A teacher service (`sociallearn serve-teacher`, `sociallearn.teaching.service`) 
 subgraph next to its owner's data. The coordinator sends it the run's public settings and a
 teacher id and gets back what crosses the privacy filter: lessons, drops with their reasons and
 held-back accuracies. Voting asks it for scores of public lessons on its held-back data. No
-private example travels either way.
+private example travels either way. A service whose owner reviews lessons first streams
+{"pending_review": n} while they wait (logged here); `remote_timeout` bounds that wait too.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from sociallearn.teaching.service_auth import coordinator_token
 if TYPE_CHECKING:
     from sociallearn.teaching.settings import Settings
 
+log = logging.getLogger(__name__)
 SERVICE_GRAPH = "teacher_service"  # the graph's name in the service's langgraph.json
 CONNECT_TIMEOUT_S = 10.0
 
@@ -78,7 +81,7 @@ class RemoteTeacher:
         )
         remote = RemoteGraph(SERVICE_GRAPH, sync_client=client)
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        future = pool.submit(remote.invoke, payload)
+        future = pool.submit(self._final_state, remote, payload)
         try:
             output = future.result(timeout=self.timeout)
         except httpx.ConnectError as exc:
@@ -98,4 +101,16 @@ class RemoteTeacher:
             pool.shutdown(wait=False)
         if not isinstance(output, dict):
             raise TeacherServiceError(f"{self.url}: answered {type(output).__name__}, not a state")
+        return output
+
+    def _final_state(self, remote: Any, payload: dict[str, Any]) -> Any:
+        """The run's last state, streamed; its custom events (lessons waiting for the owner's
+        review) logged on the way."""
+        output = None
+        for part in remote.stream(payload, stream_mode=["values", "custom"], version="v2"):
+            if part["type"] == "values":
+                output = part["data"]
+            elif isinstance(part["data"], dict) and "pending_review" in part["data"]:
+                waiting = part["data"]["pending_review"]
+                log.warning("%s: %s lessons wait for the data owner's review", self.url, waiting)
         return output

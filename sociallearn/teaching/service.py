@@ -11,6 +11,9 @@ refinement rounds: `ServiceConfig.cost_limits`) and what each coordinator may ta
 (requests, lessons released, the ε of noisy judge answers: `max_*`), remembered across restarts
 in the journal. A request over a bound is refused with the reason; a service teaches by
 instructions or synthetic examples only (a baseline would hand over the data itself).
+
+With the owner's review (`ServiceConfig.review`, `owner_review`), a teach request's lessons wait
+for the owner's decisions, outside the service's lock, and only the approved ones leave.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +34,12 @@ from pydantic import ValidationError
 from sociallearn.core.lm import LanguageModel
 from sociallearn.core.schema import TeacherDrop
 from sociallearn.engine.pool import ModelPool
+from sociallearn.stores.reviews import RequestKey, ReviewStore
 from sociallearn.stores.silo import DataSplit, TeacherSilo, own_silo
 from sociallearn.tasks import DataError, Example, get_task
 from sociallearn.teaching.context import Context
 from sociallearn.teaching.judging import judging_examples, private_scores, scores_on
+from sociallearn.teaching.owner_review import OwnerReview
 from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.resources import Resources
 from sociallearn.teaching.settings import SERVICE_OWNED, ServiceConfig, Settings
@@ -71,7 +76,7 @@ class ServiceResources(Resources):
 
 class TeacherService:
     """The owner's teacher: its data read and checked once, its model loaded once, one
-    request at a time."""
+    request at a time (a request waiting for the owner's review waits outside that)."""
 
     def __init__(self, config: ServiceConfig) -> None:
         self.config = config
@@ -84,6 +89,11 @@ class TeacherService:
         self._lock = threading.Lock()
         self._noise = random.SystemRandom()  # judge noise no caller can predict or replay
         self.spent = self._spent_so_far()
+        self.review: OwnerReview | None = None
+        if config.review and config.reviews is not None:  # the config requires both together
+            store = ReviewStore(Path(config.reviews))
+            privacy, timeout = config.owner.privacy, config.review_timeout
+            self.review = OwnerReview(store, self.task, self.examples, privacy, timeout)
 
     def _load(self, name: str, n_gpu_layers: int | None) -> LanguageModel:
         from sociallearn.engine.llama import LlamaEngine
@@ -119,10 +129,19 @@ class TeacherService:
         public: dict[str, Any],
         run_teacher: Callable[[Context], dict[str, Any]],
         coordinator: str = ANYONE,
+        on_pending: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
-        """Run the teacher (`run_teacher`, the teacher graph) on the owner's data; what may leave."""
+        """Run the teacher (`run_teacher`, the teacher graph) on the owner's data; what may leave.
+
+        With the owner's review, the lessons are held until the owner decides (`on_pending` is
+        told how many wait), and a request taught before (a retry, or after a restart) waits on
+        the same lessons instead of teaching again."""
+        held = RequestKey(coordinator, run_id, teacher_id)
+        review = self.review
 
         def work() -> dict[str, Any]:
+            if review is not None and review.holds(held):
+                return {}  # its lessons wait in the review store: `after` answers it
             settings = self.settings_for(public)
             if settings.method not in SERVED_METHODS:
                 raise ServiceRequestError(
@@ -130,14 +149,18 @@ class TeacherService:
                 )
             resources = ServiceResources(settings, self.silo(teacher_id), self.models)
             output = run_teacher(Context(settings=settings, resources=resources))
-            return {
+            answer = {
                 "candidates": output.get("candidates", []),
                 "dropped": output.get("dropped", []),
                 "held_out_accuracy": output.get("held_out_accuracy", {}),
                 "acceptance": output.get("acceptance", {}),
             }
+            if review is not None:
+                review.hold(held, answer)
+            return answer
 
-        return self._serve("teach", teacher_id, run_id, coordinator, work)
+        after = None if review is None else partial(review.answer, held, on_pending)
+        return self._serve("teach", teacher_id, run_id, coordinator, work, after)
 
     def judge(
         self,
@@ -168,31 +191,34 @@ class TeacherService:
         run_id: str,
         coordinator: str,
         work: Callable[[], dict[str, Any]],
+        after: Callable[[], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """`work` within the coordinator's budget, under the service's lock, journaled; a
-        failure becomes a drop whose reason names no private text (details stay in the
-        service's own log)."""
+        """`work` within the coordinator's budget, under the service's lock, then `after` (the
+        owner's review, whose answer replaces work's) without it; what the budget lets go,
+        journaled. A failure becomes a drop whose reason names no private text (details stay
+        in the service's own log)."""
         started = time.time()
+
+        def budgeted() -> dict[str, Any]:
+            self._check_budget(request, coordinator, spent)
+            return work()
+
         with self._lock:
             spent = self.spent.setdefault(coordinator, Spent())
-            try:
-                self._check_budget(request, coordinator, spent)
-                answer = self._release(work(), teacher_id, spent)
-                outcome = "served"
-            except (ServiceRequestError, ValidationError) as exc:
-                answer = {"dropped": [drop(teacher_id, f"the service refused: {exc}")]}
-                outcome = "refused"
-            except Exception as exc:  # reported, not raised: the run goes on
-                log.exception("teacher service: %s request failed", request)
-                reason = f"the teacher service failed ({type(exc).__name__}; see its log)"
-                answer = {"dropped": [drop(teacher_id, reason)]}
-                outcome = "failed"
+            answer, outcome = attempt(request, teacher_id, budgeted)
+        if after is not None and outcome == "served":
+            answer, outcome = attempt(request, teacher_id, after)
+        with self._lock:
+            if outcome == "served":
+                answer = self._release(answer, teacher_id, spent)
+            decisions = answer.pop("review", None)  # the owner's decisions, counted
             entry = {
                 "request": request, "coordinator": coordinator, "teacher_id": teacher_id,
                 "run_id": run_id, "outcome": outcome,
                 "lessons": len(answer.get("candidates", [])),
                 "epsilon": answer.get("epsilon", 0.0),
                 "seconds": round(time.time() - started, 3),
+                **({"review": decisions} if decisions else {}),
             }  # fmt: skip
             charge(spent, entry)
             self.record(**entry)
@@ -256,6 +282,21 @@ def charge(spent: Spent, entry: dict[str, Any]) -> None:
     spent.requests += 1
     spent.lessons += int(entry.get("lessons", 0))
     spent.epsilon += float(entry.get("epsilon", 0.0))
+
+
+def attempt(
+    request: str, teacher_id: str, step: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], str]:
+    """`step`'s answer and "served"; a refusal or a failure as a drop whose reason names no
+    private text, and "refused" or "failed"."""
+    try:
+        return step(), "served"
+    except (ServiceRequestError, ValidationError) as exc:
+        return {"dropped": [drop(teacher_id, f"the service refused: {exc}")]}, "refused"
+    except Exception as exc:  # reported, not raised: the run goes on
+        log.exception("teacher service: %s request failed", request)
+        reason = f"the teacher service failed ({type(exc).__name__}; see its log)"
+        return {"dropped": [drop(teacher_id, reason)]}, "failed"
 
 
 def drop(teacher_id: str, reason: str) -> TeacherDrop:

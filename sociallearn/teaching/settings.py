@@ -329,13 +329,29 @@ class ServiceConfig(BaseModel):
     max_candidates: int = Field(
         default=3, ge=1, description="the most revisions per refinement round a request may ask"
     )
+    review: bool = Field(
+        default=False,
+        description="hold every lesson that passed the filter until the owner approves, edits "
+        "or rejects it (the page /review on this machine, or `sociallearn review-lessons`)",
+    )
+    reviews: str | None = Field(
+        default=None,
+        description="a SQLite file keeping the held lessons and the owner's decisions across "
+        "restarts (required with --review)",
+    )
+    review_timeout: float = Field(
+        default=3600.0,
+        gt=0,
+        description="seconds a teach request waits for the owner's decisions; lessons still "
+        "undecided then are dropped",
+    )
     owner: TeachSettings = Field(
         default_factory=TeachSettings,
         description=f"the owner's {', '.join(SERVICE_OWNED)} (the rest: the coordinator's)",
     )
 
     @model_validator(mode="after")
-    def _budgets_are_remembered(self) -> Self:
+    def _budgets_and_reviews_are_remembered(self) -> Self:
         budgets = [n for n in ("max_requests", "max_lessons", "max_epsilon") if getattr(self, n)]
         if budgets and self.journal is None:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in budgets)
@@ -345,6 +361,11 @@ class ServiceConfig(BaseModel):
             )
         if self.max_epsilon is not None and self.judge_epsilon is None:
             raise ValueError("--max-epsilon needs --judge-epsilon: exact scores spend no finite ε")
+        if self.review and self.reviews is None:
+            raise ValueError(
+                "--review needs --reviews FILE, where the held lessons and the owner's "
+                "decisions outlive a restart"
+            )
         return self
 
     def cost_limits(self) -> dict[str, int]:
