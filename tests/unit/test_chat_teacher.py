@@ -86,7 +86,9 @@ def test_a_failing_provider_is_a_model_failure():
 
 def pool_with(teacher: ChatModelTeacher) -> ModelPool:
     """The chat teacher by its name; a scripted model for any other name."""
-    return ModelPool(lambda name, layers: ScriptedLM(str), models={"python:chat": teacher})
+    return ModelPool(
+        lambda name, layers: ScriptedLM(lambda prompt, n: ""), models={"python:chat": teacher}
+    )
 
 
 def test_a_chat_teacher_writes_instructions_in_a_run(sms_file, tmp_path):

@@ -196,7 +196,9 @@ def test_a_run_refuses_a_served_teacher_without_likelihoods_before_it_teaches(
     sms_file, tmp_path, scripted
 ):
     server = FakeOpenAI("llama-server")
-    pool = ModelPool(lambda name, layers: model_on(server) if name == SPEC else scripted(str))
+    pool = ModelPool(
+        lambda name, layers: model_on(server) if name == SPEC else scripted(lambda prompt, n: "")
+    )
     settings = small_settings(sms_file, tmp_path, teacher_model=SPEC)  # synthetic examples
     with pytest.raises(MissingOperation, match=r"teacher model \(it ranks its synthetic"):
         teach(Context(settings=settings, resources=Resources(settings, models=pool)))
@@ -262,14 +264,15 @@ def test_a_server_that_is_down_is_named():
 
 
 def test_llama_fields_a_server_refuses_are_not_sent_again(caplog):
+    seen: list[bytes] = []
+
     def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
         if b"grammar" in request.content or b"top_k" in request.content:
             return httpx.Response(400, json={"error": "unknown field"})
         return OK
 
-    seen: list[bytes] = []
-    transport = httpx.MockTransport(lambda request: seen.append(request.content) or handle(request))
-    model = model_on(transport)
+    model = model_on(httpx.MockTransport(handle))
     with caplog.at_level(logging.WARNING):
         assert model.complete("x", grammar='root ::= "a"') == " fine"
         assert model.complete("y") == " fine"
@@ -300,7 +303,9 @@ def test_a_teacher_whose_server_fails_is_dropped_and_nothing_is_published(
     sms_file, tmp_path, scripted
 ):
     transport, _ = failing(httpx.Response(503, text="overloaded"))
-    pool = ModelPool(lambda name, layers: model_on(transport) if name == SPEC else scripted(str))
+    pool = ModelPool(
+        lambda name, layers: model_on(transport) if name == SPEC else scripted(lambda prompt, n: "")
+    )
     settings = small_settings(
         sms_file, tmp_path, teacher_model=SPEC, method="instructions", lessons=1
     )
@@ -317,7 +322,9 @@ def test_a_teacher_whose_server_fails_is_dropped_and_nothing_is_published(
 
 def test_a_served_teacher_teaches(sms_file, tmp_path, scripted):
     server = FakeOpenAI(chat_reply=lambda prompt: "Messages that offer prizes are spam.")
-    pool = ModelPool(lambda name, layers: model_on(server) if name == SPEC else scripted(str))
+    pool = ModelPool(
+        lambda name, layers: model_on(server) if name == SPEC else scripted(lambda prompt, n: "")
+    )
     settings = small_settings(
         sms_file, tmp_path, teacher_model=SPEC, method="instructions", lessons=1
     )
