@@ -33,8 +33,6 @@ LENGTH_FIELDS = ("max_tokens", "num_predict", "max_output_tokens")
 class ChatModelTeacher:
     """A LangChain chat model behind the `LanguageModel` interface, without likelihoods."""
 
-    has_chat_template = True
-
     def __init__(self, model: BaseChatModel, name: str | None = None) -> None:
         self.model = model
         self.name = name or f"{GIVEN_PREFIX}{model.get_name()}"

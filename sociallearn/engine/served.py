@@ -32,7 +32,7 @@ these llama.cpp fields (HTTP 400 or 422, and the same request without them is an
 sent them again: its answers then come unconstrained, and the task's answer extraction reads
 them (vLLM ignores the fields it does not know, so its answers are unconstrained too).
 
-A server that is unreachable, slower than `timeout`, failing (HTTP 429 or 5xx) is asked again
+A server that is unreachable, slower than `timeout` or failing (HTTP 408, 429, 5xx) is asked again
 `retries` times; then, or at once for any other refusal or for an answer that is not the API's,
 `ModelUnavailable` names the URL, and a teach run drops the teacher.
 """
@@ -69,7 +69,7 @@ CONNECT_TIMEOUT_S = 10.0
 RETRY_PAUSE_S = 1.0  # before the first retry; doubled for each next one
 MAX_RETRY_PAUSE_S = 30.0
 REFUSED_FIELDS = (400, 422)  # statuses with which a server may refuse llama.cpp's fields
-RETRIED_STATUSES = {408, 429, 500, 502, 503, 504}
+RETRIED_STATUSES = {408, 429}  # and every 5xx
 ERROR_TEXT_CHARS = 300  # of a server's error body, quoted in the error
 # As the llama.cpp engine samples (llama-cpp-python's `create_completion` defaults).
 TOP_P = 0.95
@@ -130,8 +130,6 @@ def api_key() -> str | None:
 
 class ServedModel:
     """A model on an OpenAI-compatible server; calls from several threads may overlap."""
-
-    has_chat_template = True
 
     def __init__(
         self,
@@ -310,7 +308,7 @@ class ServedModel:
                 problem = f"answered HTTP {response.status_code}: {self._quote(response.text)}"
                 if response.status_code in REFUSED_FIELDS:
                     raise _Refused(self._hidden(f"{where} {problem}"))
-                if response.status_code not in RETRIED_STATUSES:
+                if response.status_code < 500 and response.status_code not in RETRIED_STATUSES:
                     raise ModelUnavailable(self._hidden(f"{where} {problem}"))
             if attempt + 1 < tries:
                 pause = min(RETRY_PAUSE_S * 2**attempt, MAX_RETRY_PAUSE_S)
@@ -338,7 +336,11 @@ class ServedModel:
             return []
         values, tokens = logprobs["token_logprobs"], logprobs.get("tokens")
         offsets = logprobs.get("text_offset")
-        if not (isinstance(tokens, list) and isinstance(offsets, list)):
+        if not (
+            isinstance(tokens, list)
+            and isinstance(offsets, list)
+            and all(isinstance(offset, int) for offset in offsets)
+        ):
             raise ModelUnavailable(
                 f"the model server at {self.url} echoed log-probabilities without their tokens "
                 "and text offsets"
@@ -352,11 +354,8 @@ class ServedModel:
         if isinstance(generated, int) and 0 <= generated <= len(values):
             count = len(values) - generated
         else:  # no usage: the tokens that start inside the prompt
-            count = sum(int(offset) < len(prompt) for offset in offsets)
-        spans = [
-            (values[i], int(offsets[i]), int(offsets[i]) + len(str(tokens[i])))
-            for i in range(count)
-        ]
+            count = sum(offset < len(prompt) for offset in offsets)
+        spans = [(values[i], offsets[i], offsets[i] + len(str(tokens[i]))) for i in range(count)]
         # The echoed text ends where the prompt ends; offsets beyond it belong to a leading
         # special token's text (e.g. "<s>"), which this takes off.
         shift = max(spans[-1][2] - len(prompt), 0) if spans else 0

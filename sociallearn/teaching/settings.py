@@ -148,7 +148,7 @@ class TeachSettings(BaseModel):
     served_retries: int = Field(
         default=2,
         ge=0,
-        description="times a served model's server is asked again after it failed (HTTP 429 or "
+        description="times a served model's server is asked again after it failed (HTTP 408, 429 or "
         "5xx), timed out or could not be reached",
     )
     served_concurrency: int = Field(
