@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from sociallearn.nodes.state import TeacherState
@@ -23,5 +24,8 @@ def draft_lessons(state: TeacherState, runtime: Runtime[Context]) -> dict[str, A
 
 
 def route_after_drafting(state: TeacherState, runtime: Runtime[Context]) -> str:
-    """To the refinement loop when the run refines lessons, else straight to the filter."""
+    """To the refinement loop when the run refines lessons, else straight to the filter (to the
+    end when the teacher's model failed)."""
+    if state.get("model_failed"):
+        return END
     return "refine" if runtime.context.settings.refine_rounds > 0 else "privacy_filter"

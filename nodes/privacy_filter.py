@@ -31,7 +31,10 @@ def privacy_filter(state: TeacherState, runtime: Runtime[Context]) -> dict[str, 
 
 
 def route_after_filter(state: TeacherState, runtime: Runtime[Context]) -> str:
-    """Redraft after lost drafts, or while the filter rejected everything and retries remain."""
+    """Redraft after lost drafts, or while the filter rejected everything and retries remain
+    (not after the teacher's model failed)."""
+    if state.get("model_failed"):
+        return END
     if state.get("redraft"):
         return "drafting"
     if state.get("feedback") and state.get("attempt", 0) <= runtime.context.settings.max_retries:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from sociallearn.nodes.state import TeacherState
@@ -39,7 +40,10 @@ def refine(state: TeacherState, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def route_after_refine(state: TeacherState) -> str:
-    """Another round while a revision waits; drafting again after lost drafts; else the filter."""
+    """Another round while a revision waits; drafting again after lost drafts; else the filter
+    (the end when the teacher's model failed)."""
+    if state.get("model_failed"):
+        return END
     if state.get("redraft"):
         return "drafting"
     return "refine" if state.get("revised") else "privacy_filter"

@@ -51,6 +51,7 @@ class TeacherState(TypedDict, total=False):
     drafted: int  # drafts waiting in the teacher's private workspace
     feedback: list[str]  # why the filter rejected the last drafts (no private text)
     redraft: bool  # the drafts were lost (restart before filtering): draft the attempt again
+    model_failed: bool  # the teacher's model failed: it is dropped and its loop ends
     # Refinement (`refine_rounds`): numbers only, the drafts and errors stay in the workspace.
     held_out_accuracy: Annotated[dict[str, list[float]], merge]
     acceptance: Annotated[dict[str, dict[str, float]], merge]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from sociallearn.nodes.state import TeacherState
@@ -17,3 +18,8 @@ def teacher_reasoning(state: TeacherState, runtime: Runtime[Context]) -> dict[st
     workspace = context.resources.workspace(state["run_id"], state["teacher_id"])
     get_method(context.settings.method).reason(workspace)
     return {"attempt": 0, "feedback": []}
+
+
+def route_after_reasoning(state: TeacherState) -> str:
+    """To drafting, unless the teacher's model failed."""
+    return END if state.get("model_failed") else "drafting"

@@ -117,7 +117,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     lessons = latest_lessons(library, task.name, args.run)
     if not lessons:
         console.print("[yellow]no lessons in the library for this task: answering 0-shot[/yellow]")
-    model = ModelPool(n_gpu_layers=settings.n_gpu_layers).get(settings.student_model)
+    pool = ModelPool(n_gpu_layers=settings.n_gpu_layers, served=settings.served_options())
+    model = pool.get(settings.student_model)
     student = Student.for_settings(model, task, settings)
     student.adapt_to(args.text)
     preamble = prompt_from_lessons(task, lessons)

@@ -110,7 +110,8 @@ def run_demo(
     )
     started = time.monotonic()
     out_dir = Path(settings.library).parent / "demo"
-    result = run_experiment(spec, models=ModelPool(n_gpu_layers=spec.n_gpu_layers), out_dir=out_dir)
+    models = ModelPool(n_gpu_layers=spec.n_gpu_layers, served=spec.served_options())
+    result = run_experiment(spec, models=models, out_dir=out_dir)
     table = Table(*COLUMNS, title=f"Student accuracy (%) on {spec.task}, tuning part")
     for row in demo_rows(result):
         table.add_row(*row)

@@ -17,6 +17,7 @@ from sociallearn.teaching.context import Context
 from sociallearn.teaching.methods import get_method
 from sociallearn.teaching.registries import check_registered
 from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.roles import check_likelihoods
 from sociallearn.teaching.settings import Settings
 
 
@@ -57,6 +58,8 @@ def teach(
         raise ValueError(f"{context.settings.method} is a baseline: it teaches nothing")
     context.resources.split  # noqa: B018  # bad data fails here, before any teaching
     context.resources.library.check_writable()  # and a library that cannot take the lessons
+    # and a model that cannot give the likelihoods its role needs
+    check_likelihoods(context.resources, student_answers=bool(queries))
     if context.settings.approve and checkpointer is None:
         raise ValueError("approval before publishing needs a checkpointer to resume from")
     graph = builder.compile(checkpointer=checkpointer)

@@ -3,8 +3,11 @@
 `LanguageModel` is what teachers, the student and the privacy measurements need from a model:
 raw completion (of one prompt, or greedy of many decoded together), chat-style instruction,
 seeded sampling and continuation likelihoods. The llama.cpp engine implements it
-(`sociallearn.engine.LlamaEngine`); `ScriptedLM` implements it from a script, in the way DSPy
-ships `DummyLM`, for fast tests of routing.
+(`sociallearn.engine.LlamaEngine`), and so does a model behind an OpenAI-compatible server
+(`sociallearn.engine.served.ServedModel`); `ScriptedLM` implements it from a script, in the way
+DSPy ships `DummyLM`, for fast tests of routing. A model that cannot give likelihoods (a chat
+API, `sociallearn.engine.chat.ChatModelTeacher`) says so through `check_likelihoods`, which a run
+calls for every role that scores before it teaches (`require_likelihoods`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,18 @@ from typing import Any, Protocol, runtime_checkable
 
 # Prompts a model decodes together (the llama engine's KV streams): a good `complete_batch` size.
 PARALLEL_SEQUENCES = 16
+# What `require_likelihoods` checks for: the operations that score continuations.
+LIKELIHOODS = "likelihoods (score, score_pairs, rank)"
+
+
+class ModelUnavailable(RuntimeError):
+    """A model did not answer: its server is down, too slow, failing or answering nonsense.
+
+    Inside a teach run, a teacher whose model raises it is dropped with the message."""
+
+
+class MissingOperation(RuntimeError):
+    """A model cannot do an operation that its role in a run needs."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,16 @@ class LanguageModel(Protocol):
     def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
         """How many of `others` have a higher mean log-likelihood after `prefix` than `target`."""
         ...
+
+
+def require_likelihoods(model: LanguageModel, role: str) -> None:
+    """Raise `MissingOperation` naming `role` when `model` cannot give likelihoods.
+
+    A model that may lack them has `check_likelihoods(role)`; one without it (llama.cpp,
+    scripted) always gives them."""
+    check = getattr(model, "check_likelihoods", None)
+    if check is not None:
+        check(role)
 
 
 def rank_in(scores: Sequence[Score]) -> int:

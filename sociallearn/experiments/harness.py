@@ -29,6 +29,7 @@ from sociallearn.teaching.context import Context
 from sociallearn.teaching.evaluate import Prediction, evaluate
 from sociallearn.teaching.methods import get_method
 from sociallearn.teaching.resources import Resources
+from sociallearn.teaching.roles import check_likelihoods
 from sociallearn.teaching.settings import Settings, TeachSettings
 from sociallearn.teaching.student import Student, prompt_from_lessons
 
@@ -93,6 +94,7 @@ def teach_cell(
 ) -> Taught:
     """The student's prompt for these settings: a baseline's, or the taught lessons'."""
     resources = Resources(settings, models=models)
+    check_likelihoods(resources, student_answers=True)  # the student answers the test set
     method = get_method(settings.method)
     if not method.teaches:
         silo = resources.split.silos["teacher-0"]

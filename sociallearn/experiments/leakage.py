@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
+from sociallearn.core.lm import require_likelihoods
 from sociallearn.engine.pool import ModelPool
 from sociallearn.experiments.harness import Taught, cell_settings, teach_cell
 from sociallearn.experiments.spec import LABELS, MethodName, MethodSpec, PrivacyConfig
@@ -217,7 +218,7 @@ def measure_privacy(
     `resume` (a report of an earlier piece of the same run), its repetitions are kept and the
     run goes on from the next one; repetition t is the same whichever piece runs it.
     """
-    models = models or ModelPool(n_gpu_layers=config.n_gpu_layers)
+    models = models or ModelPool(n_gpu_layers=config.n_gpu_layers, served=config.served_options())
     tally = _Tally(config, evaluate_filter(load_cases()))
     if resume is not None:
         _resumable(config, resume)
@@ -227,6 +228,7 @@ def measure_privacy(
         tally.pieces = list(resume.pieces) or [resume.seconds]
     template = template_for(config.task)
     student = models.get(config.student_model)
+    require_likelihoods(student, "student model (it ranks the canaries)")
     steps = tqdm(
         total=(config.repetitions - tally.done) * len(config.measured),
         desc="privacy",

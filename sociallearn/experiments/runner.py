@@ -121,7 +121,7 @@ def run_experiment(
 
     if ledger is not None and not force_final and (deadline is None or time.time() <= deadline):
         _refuse_evaluated_again(spec, plan, ledger.path, evaluated, finished)
-    models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers)
+    models = models or ModelPool(n_gpu_layers=spec.n_gpu_layers, served=spec.served_options())
     connection = sqlite3.connect(out_dir / "checkpoints.sqlite", check_same_thread=False)
     cells: list[CellResult] = []
     try:

@@ -35,7 +35,9 @@ class Resources:
         library: LessonLibrary | None = None,
     ) -> None:
         self.settings = settings
-        self.models = models or ModelPool(n_gpu_layers=settings.n_gpu_layers)
+        self.models = models or ModelPool(
+            n_gpu_layers=settings.n_gpu_layers, served=settings.served_options()
+        )
         self._library = library
         self._workspaces: dict[tuple[str, str], TeacherWorkspace] = {}
         self._lock = threading.Lock()  # teachers run in parallel threads

@@ -32,8 +32,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from sociallearn.core.lm import LanguageModel
+from sociallearn.core.models import SERVED_PREFIX
 from sociallearn.core.schema import TeacherDrop
-from sociallearn.engine.pool import ModelPool
+from sociallearn.engine.pool import ModelPool, load_model
 from sociallearn.stores.reviews import RequestKey, ReviewStore
 from sociallearn.stores.silo import DataSplit, TeacherSilo, own_silo
 from sociallearn.tasks import DataError, Example, get_task
@@ -96,8 +97,11 @@ class TeacherService:
             self.review = OwnerReview(store, self.task, self.examples, privacy, timeout)
 
     def _load(self, name: str, n_gpu_layers: int | None) -> LanguageModel:
+        """The owner's model: a served one, or a llama.cpp engine on the service's threads."""
         from sociallearn.engine.llama import LlamaEngine
 
+        if name.startswith(SERVED_PREFIX):
+            return load_model(name, n_gpu_layers, self.owner.served_options())
         return LlamaEngine(name, n_gpu_layers=n_gpu_layers, n_threads=self.config.threads)
 
     def settings_for(self, public: dict[str, Any]) -> Settings:

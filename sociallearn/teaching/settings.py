@@ -19,9 +19,18 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sociallearn.core.literals import Calibration
-from sociallearn.core.models import DEFAULT_MODEL, EMBEDDED_MODELS, OPTIONAL_MODELS
+from sociallearn.core.models import (
+    DEFAULT_MODEL,
+    EMBEDDED_MODELS,
+    GIVEN_PREFIX,
+    OPTIONAL_MODELS,
+    SERVED_PREFIX,
+)
+from sociallearn.engine.served import ServedOptions, ServedSpec
 from sociallearn.privacy.filter import FilterSettings
 
+# How served models are asked: no result depends on them, so no key (run id, cell) does.
+SERVING = ("served_timeout", "served_retries", "served_concurrency")
 # The settings of the `dp_voting` aggregator.
 DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings of one component, shown in their own group of a command's help (the rest: the main
@@ -36,10 +45,11 @@ HELP_GROUPS: dict[str, tuple[str, ...]] = {
     "differentially private voting (--aggregator dp_voting)": DP_SETTINGS,
     "teacher services": ("remote_teachers", "remote_timeout"),
     "privacy measurement": ("canary", "canary_answer"),
+    f"served models ({SERVED_PREFIX}URL#model)": SERVING,
 }  # fmt: skip
 # What a teacher service's owner decides for its teacher (`ServiceConfig.owner`); a coordinator
 # decides the rest of a run's settings.
-SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers")
+SERVICE_OWNED = ("task", "teacher_model", "privacy", "n_gpu_layers", *SERVING)
 # Never sent to a teacher service: what its owner decides (but the task, which the service
 # checks) and what only the coordinator uses.
 _COORDINATOR_ONLY = {*SERVICE_OWNED, "data_path", "library", "collection", "approve", "retrieve",
@@ -116,16 +126,35 @@ class TeachSettings(BaseModel):
     )
     teacher_model: str = Field(
         default=DEFAULT_MODEL,
-        description=f"the teachers' model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
+        description=f"the teachers' model: {', '.join(EMBEDDED_MODELS)}, a GGUF path or a "
+        f"served model, {SERVED_PREFIX}URL#model",
     )
     student_model: str = Field(
         default=DEFAULT_MODEL,
-        description=f"the student's model: {', '.join(EMBEDDED_MODELS)} or a GGUF path",
+        description=f"the student's model: {', '.join(EMBEDDED_MODELS)}, a GGUF path or a "
+        f"served model, {SERVED_PREFIX}URL#model",
     )
     n_gpu_layers: int | None = Field(
         default=None,
         ge=-1,
         description="layers on the GPU (-1: all; default: all if llama.cpp has GPU support)",
+    )
+    served_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="seconds a served model's server may take to answer one request before it "
+        "is asked again",
+    )
+    served_retries: int = Field(
+        default=2,
+        ge=0,
+        description="times a served model's server is asked again after it failed (HTTP 408, 429 or "
+        "5xx), timed out or could not be reached",
+    )
+    served_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="requests sent to a served model's server at once (batches, samples, scores)",
     )
     calibration: Calibration = Field(
         default="content_free",
@@ -170,13 +199,26 @@ class TeachSettings(BaseModel):
         """The model a voting teacher scores candidates with (`vote_judge`)."""
         return self.student_model if self.vote_judge == "student" else self.teacher_model
 
+    def served_options(self) -> ServedOptions:
+        """How served models are asked (`served_timeout`, `served_retries`, ...)."""
+        return ServedOptions(
+            timeout=self.served_timeout,
+            retries=self.served_retries,
+            concurrency=self.served_concurrency,
+        )
+
     @field_validator("teacher_model", "student_model")
     @classmethod
     def _model_exists(cls, model: str) -> str:
+        if model.startswith(SERVED_PREFIX):
+            return str(ServedSpec.parse(model))  # its server is asked at first use
+        if model.startswith(GIVEN_PREFIX) and model != GIVEN_PREFIX:
+            return model  # the run's model pool has it (`ModelPool(models=...)`)
         known = model in EMBEDDED_MODELS or model in OPTIONAL_MODELS  # optional: load says how
         if not known and not Path(model).expanduser().is_file():
             raise ValueError(
-                f"model file not found: {model} (embedded models: {', '.join(EMBEDDED_MODELS)})"
+                f"model file not found: {model} (embedded models: {', '.join(EMBEDDED_MODELS)}; "
+                f"a served model: {SERVED_PREFIX}URL#model)"
             )
         return model
 
@@ -193,7 +235,7 @@ class TeachSettings(BaseModel):
 
     def key(self, *, exclude: Collection[str] = (), **extra: Any) -> str:
         """A short hash of the settings (less `exclude`, plus `extra`) a result depends on."""
-        values = self.model_dump(mode="json", exclude=set(exclude))
+        values = self.model_dump(mode="json", exclude={*exclude, *SERVING})
         payload = json.dumps({**values, **extra}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -28,6 +28,8 @@ class Aggregator(ABC):
     `AGGREGATORS`."""
 
     name: ClassVar[str]
+    # Whether teachers vote with likelihoods of their held-back examples (`vote_judge`'s model).
+    votes: ClassVar[bool] = False
 
     def aggregate(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         """`wanted` distinct lessons (by content, the first teacher's copy). With no more

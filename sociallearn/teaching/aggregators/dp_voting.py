@@ -28,6 +28,7 @@ from sociallearn.teaching.aggregators.voting import score_table, tally
 
 class DPVoting(Aggregator):
     name = "dp_voting"
+    votes = True
 
     def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         settings = ballot.context.settings

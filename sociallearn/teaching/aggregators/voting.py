@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from sociallearn.core.lm import MissingOperation, ModelUnavailable
 from sociallearn.core.schema import Lesson
 from sociallearn.teaching.aggregators.base import Aggregator, Ballot
 from sociallearn.teaching.judging import held_out_scores
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 class Voting(Aggregator):
     name = "voting"
+    votes = True
 
     def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         return vote(ballot, candidates, wanted)
@@ -36,6 +38,7 @@ class Voting(Aggregator):
 
 class BalancedVoting(Aggregator):
     name = "balanced_voting"
+    votes = True
 
     def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         if not ballot.context.resources.task.labels:
@@ -65,7 +68,7 @@ def vote(ballot: Ballot, candidates: list[Lesson], wanted: int) -> list[Lesson]:
 def score_table(ballot: Ballot, candidates: list[Lesson]) -> list[list[float]]:
     """`table[t][c]`: teacher t's score of candidate c alone as the student's prompt, on its
     held-back examples. Teacher services judge in parallel; one that cannot answer abstains
-    (its row is left out)."""
+    (its row is left out), and so does a local teacher whose model fails."""
     resources = ballot.context.resources
     task = resources.task
     settings = ballot.context.settings
@@ -82,7 +85,12 @@ def score_table(ballot: Ballot, candidates: list[Lesson]) -> list[list[float]]:
             if teacher not in asked:
                 silo = resources.split.silos[teacher]
                 model = resources.models.get(settings.judging_model())
-                table.append(held_out_scores(model, task, silo, preambles, settings.votes_held_out))
+                try:
+                    table.append(
+                        held_out_scores(model, task, silo, preambles, settings.votes_held_out)
+                    )
+                except (ModelUnavailable, MissingOperation) as exc:
+                    log.warning("%s abstains from the vote: %s", teacher, exc)
                 continue
             try:
                 table.append(asked[teacher].result())

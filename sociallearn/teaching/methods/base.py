@@ -26,6 +26,9 @@ class TeachingMethod:
     lesson_kind: ClassVar[LessonKind] = "example"
     # Experiments give the method one teacher, with the n examples `original_examples` shows.
     one_teacher: ClassVar[bool] = False
+    # What its teachers score with their model's likelihoods (None: nothing), for the check
+    # before a run (`roles`).
+    teacher_scores: ClassVar[str | None] = None
 
     def lessons_wanted(self, settings: TeachSettings) -> int:
         """How many lessons the student's prompt takes."""

@@ -16,6 +16,7 @@ from sociallearn.teaching.workspace import Draft, TeacherWorkspace
 
 class SyntheticExamples(TeachingMethod):
     name = "synthetic_examples"
+    teacher_scores = "ranks its synthetic examples by perplexity"
 
     def draft(self, workspace: TeacherWorkspace, feedback: list[str], seed: int) -> list[Draft]:
         return synthesize_examples(workspace, seed)

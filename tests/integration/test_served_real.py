@@ -1,0 +1,292 @@
+"""Served models for real: llama-cpp-python's OpenAI-compatible server on loopback with the
+embedded models, against the same models in this process.
+
+CI starts one server per model and names them in $SOCIALLEARN_SERVED_URLS (JSON, model → base
+URL, e.g. {"smollm2": "http://127.0.0.1:8123/v1"}); without it, the tests start their own
+(`python -m llama_cpp.server`). SmolLM2 (no beginning-of-text token) is served one token off
+by llama-cpp-python 0.3's echo, so its likelihoods are compared on Gemma 3, which has that
+token; generation is compared on SmolLM2. Measured differences are printed (`pytest -s`).
+Echoed log-probabilities are slow on llama-cpp-python's server (it sorts the whole vocabulary
+in Python for every prompt token: about 0.3 s a token on Gemma 3's 262k), so the prompts here
+are short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sociallearn.apps.run import teach
+from sociallearn.apps.service_cli import free_port
+from sociallearn.core.lm import MissingOperation, ModelUnavailable
+from sociallearn.core.models import resolve_model
+from sociallearn.engine import LlamaEngine
+from sociallearn.engine.served import API_KEY_ENVS, ServedModel, ServedOptions
+from sociallearn.stores.library import LessonLibrary
+from sociallearn.tasks import Example, get_task
+from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
+from sociallearn.teaching.settings import Settings
+from sociallearn.teaching.student import Student, build_prompt
+
+pytestmark = pytest.mark.integration
+
+SERVED_URLS_ENV = "SOCIALLEARN_SERVED_URLS"
+START_TIMEOUT_S = 180
+# Gemma 3's CPU logits depend on how llama.cpp splits tokens into batches, by up to about 0.5
+# (`sociallearn.engine.llama`): the server evaluates each prompt whole, the engine from its cache.
+SCORE_TOLERANCE = 0.6
+LABEL_CHECKS = 8  # messages whose labels both sides predict
+MAX_DIFFERENT_LABELS = 2  # of LABEL_CHECKS: a guess at what those logits allow, to be measured
+API_KEY = "sk-served-test-0123456789"
+
+
+@dataclass
+class Server:
+    """A llama-cpp-python server on loopback (`process` None: one CI started)."""
+
+    url: str
+    process: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def start_server(model: str, log: Path, *options: str) -> Server:
+    """`python -m llama_cpp.server` on `model`, once it answers /v1/models."""
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model(model))]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    command += ["--n_threads", "2", "--n_threads_batch", "2", *options]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}/v1", process)
+    deadline = time.time() + START_TIMEOUT_S
+    while time.time() < deadline and process.poll() is None:
+        try:
+            headers = {"Authorization": f"Bearer {API_KEY}"}
+            if httpx.get(f"{server.url}/models", headers=headers, timeout=2).is_success:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    server.stop()
+    pytest.fail(f"llama-cpp-python's server on {model} did not start:\n{log.read_text()[-2000:]}")
+
+
+def server_for(model: str, folder: Path) -> Iterator[Server]:
+    given = json.loads(os.environ.get(SERVED_URLS_ENV) or "{}")
+    server = Server(given[model]) if model in given else start_server(model, folder / "log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def smollm2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from server_for("smollm2", tmp_path_factory.mktemp("smollm2-server"))
+
+
+@pytest.fixture(scope="module")
+def gemma3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from server_for("gemma3", tmp_path_factory.mktemp("gemma3-server"))
+
+
+def served(server: Server, model: str, concurrency: int = 1) -> ServedModel:
+    """The served model, as patient as the slow echo needs."""
+    options = ServedOptions(timeout=600.0, retries=0, concurrency=concurrency)
+    return ServedModel.from_spec(f"openai:{server.url}#{model}", options)
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> LlamaEngine:
+    return LlamaEngine("smollm2")
+
+
+@pytest.fixture(scope="module")
+def gemma3() -> LlamaEngine:
+    return LlamaEngine("gemma3")
+
+
+@pytest.fixture(scope="module")
+def messages(datasets: Path) -> list[Example]:
+    return get_task("sms_spam").load(datasets / "sms_spam" / "SMSSpamCollection")
+
+
+def short(examples: list[Example], count: int, label: str | None = None) -> list[Example]:
+    """The first `count` examples of at most 80 characters (with `label`, of that label)."""
+    chosen = [e for e in examples if len(e.input) <= 80 and label in (None, e.answer)]
+    return chosen[:count]
+
+
+# ------------------------------------------------------------------ (a) the same generations
+
+
+def test_greedy_completions_chat_and_seeded_samples_are_the_in_process_ones(
+    smollm2_server: Server, smollm2: LlamaEngine, messages: list[Example]
+):
+    model = served(smollm2_server, "smollm2", concurrency=4)
+    task = get_task("sms_spam")
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in short(messages, 2)])
+    prompts = [preamble + task.format_query(e.input) for e in short(messages, 12)[2:8]]
+    assert model.complete_batch(prompts, max_tokens=12, stop=["\n"]) == [
+        smollm2.complete(prompt, max_tokens=12, stop=["\n"]) for prompt in prompts
+    ]
+    question = "Write one rule that tells spam messages from personal ones."
+    assert model.instruct(question, max_tokens=40) == smollm2.instruct(question, max_tokens=40)
+    prompt = preamble + "Message:"
+    options = {"temperature": 0.7, "max_tokens": 24, "seed": 3, "stop": ["\n"]}
+    assert model.sample(prompt, 3, **options) == smollm2.sample(prompt, 3, **options)  # type: ignore[arg-type]
+
+
+def test_grammar_constrained_answers_are_the_in_process_ones(
+    smollm2_server: Server, smollm2: LlamaEngine, datasets: Path
+):
+    task = get_task("gsm8k")
+    questions = task.load(datasets / "gsm8k" / "train.jsonl")
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in questions[:1]])
+    prompts = [preamble + task.format_query(e.input) for e in questions[-3:]]
+    options = {"max_tokens": 48, "stop": ["\n\n"], "grammar": ANSWER_GRAMMAR}
+    served_answers = served(smollm2_server, "smollm2").complete_batch(prompts, **options)  # type: ignore[arg-type]
+    assert served_answers == [smollm2.complete(p, **options) for p in prompts]  # type: ignore[arg-type]
+
+
+def test_label_predictions_match_the_in_process_ones(
+    gemma3_server: Server, gemma3: LlamaEngine, messages: list[Example]
+):
+    task = get_task("sms_spam")
+    shots = short(messages, 1, "spam") + short(messages, 1, "ham")
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in shots])
+    checked = (short(messages, 12, "spam")[1:] + short(messages, 12, "ham")[1:])[:LABEL_CHECKS]
+    queries = [e.input for e in checked]
+    here = Student(gemma3, task).answer_many(preamble, queries)
+    there = Student(served(gemma3_server, "gemma3"), task).answer_many(preamble, queries)
+    different = sum(a.answer != b.answer for a, b in zip(here, there, strict=True))
+    gaps = [
+        abs((a.scores or {})[label] - (b.scores or {})[label])
+        for a, b in zip(here, there, strict=True)
+        for label in task.labels
+    ]
+    print(
+        f"\nlabels: {different} of {len(queries)} differ; calibrated scores differ by ≤ {max(gaps):.3f}"
+    )
+    assert different <= MAX_DIFFERENT_LABELS
+
+
+# ------------------------------------------------------------------------- (b) the scores
+
+
+def test_scores_are_within_the_engines_batch_tolerance(
+    gemma3_server: Server, gemma3: LlamaEngine, messages: list[Example]
+):
+    task = get_task("sms_spam")
+    pairs = [
+        (task.format_query(e.input), option)
+        for e in short(messages, 4)
+        for option in (" spam", " ham")
+    ]
+    here = gemma3.score_pairs(pairs)
+    there = served(gemma3_server, "gemma3").score_pairs(pairs)
+    assert [s.n_tokens for s in there] == [s.n_tokens for s in here]
+    gaps = [abs(a.logprob - b.logprob) for a, b in zip(here, there, strict=True)]
+    print(f"\nscores: largest gap {max(gaps):.4f}, mean {sum(gaps) / len(gaps):.4f} (nats)")
+    assert max(gaps) <= SCORE_TOLERANCE
+
+
+def test_smollm2_likelihoods_are_refused_as_one_token_off(smollm2_server: Server):
+    """llama-cpp-python 0.3's server gives each prompt token of a model without a
+    beginning-of-text token the probability of the token after it: the check refuses them."""
+    model = served(smollm2_server, "smollm2")
+    with pytest.raises(MissingOperation, match=r"one token off") as raised:
+        model.check_likelihoods("student model (it scores the labels)")
+    assert smollm2_server.url in str(raised.value)
+
+
+# ---------------------------------------------------------------------- (c) short teach runs
+
+
+def test_a_run_with_a_served_teacher_publishes_lessons(gemma3_server: Server, tmp_path: Path):
+    spec = f"openai:{gemma3_server.url}#gemma3"
+    settings = Settings(
+        teacher_model=spec,  # gemma3 writes instructions the filter passes (smollm2's loop)
+        method="instructions",
+        teachers=2,
+        test_size=20,
+        library=str(tmp_path / "library"),
+        served_retries=0,
+    )
+    state = teach(settings, queries=["WINNER!! You have won a prize, call now", "lunch at 1?"])
+    assert state["published"], f"nothing published: {state['dropped']}"
+    lessons = LessonLibrary.open(settings.library).list(task="sms_spam")
+    assert {lesson.teacher_model for lesson in lessons} == {spec}
+    assert [answer.answer in {"spam", "ham"} for answer in state["answers"]] == [True, True]
+
+
+def test_a_run_with_a_served_student_answers(gemma3_server: Server, tmp_path: Path):
+    settings = Settings(
+        student_model=f"openai:{gemma3_server.url}#gemma3",  # scores the labels
+        method="synthetic_examples",
+        teachers=2,
+        samples=4,
+        keep=2,
+        lessons=2,
+        test_size=20,
+        library=str(tmp_path / "library"),
+        served_retries=0,
+        served_timeout=900,
+    )
+    state = teach(settings, queries=["Free entry! Win a phone, text WIN", "see you at home"])
+    assert state["published"], f"nothing published: {state['dropped']}"
+    assert [answer.answer in {"spam", "ham"} for answer in state["answers"]] == [True, True]
+
+
+# ------------------------------------------------------------------- (d) a server that stops
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of this module's own, with an API key, which the last test stops."""
+    folder = tmp_path_factory.mktemp("own-server")
+    server = start_server("smollm2", folder / "log", "--api_key", API_KEY)
+    yield server
+    server.stop()
+
+
+def test_the_api_key_comes_from_the_environment(own_server: Server, monkeypatch):
+    for name in API_KEY_ENVS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ModelUnavailable, match=r"answered HTTP 401"):
+        served(own_server, "smollm2").complete("Hello", max_tokens=2)
+    monkeypatch.setenv("SOCIALLEARN_OPENAI_API_KEY", API_KEY)
+    assert isinstance(served(own_server, "smollm2").complete("Hello", max_tokens=2), str)
+
+
+def test_a_stopped_server_is_named_or_its_teachers_dropped(
+    own_server: Server, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setenv("SOCIALLEARN_OPENAI_API_KEY", API_KEY)
+    own_server.stop()
+    base: dict[str, Any] = {
+        "teacher_model": f"openai:{own_server.url}#smollm2",
+        "teachers": 2,
+        "test_size": 20,
+        "library": str(tmp_path / "library"),
+        "served_retries": 1,
+    }
+    with pytest.raises(ModelUnavailable, match=rf"{own_server.url} .*could not be reached"):
+        teach(Settings(**base))  # synthetic examples: its likelihoods are checked first
+    state = teach(Settings(**base, method="instructions"))
+    assert {drop.teacher_id for drop in state["dropped"]} == {"teacher-0", "teacher-1"}
+    assert all(own_server.url in " ".join(drop.reasons) for drop in state["dropped"])
+    assert state["published"] == []
+    assert LessonLibrary.open(str(tmp_path / "library")).list(task="sms_spam") == []
