@@ -357,7 +357,11 @@ def gpu_rows(path: Path) -> list[str]:
             f"{summary[f'{key}_gen_tok_per_s']:.0f} | {100 * summary[f'{key}_accuracy']:.0f}% |"
         )
     agree = report["gpu_vs_cpu_pure"]
-    streams = "yes" if summary["gpu_streams_exact"] else "no (greedy `complete_batch` answers one at a time there)"
+    streams = (
+        "yes"
+        if summary["gpu_streams_exact"]
+        else "no (greedy `complete_batch` answers one at a time there)"
+    )
     lines += [
         "",
         f"GPU vs CPU: largest label log-probability difference "
