@@ -798,6 +798,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "gpu": ("gpu_check.json", gpu_rows),
     "ranking": ("speed.json", ranking_rows),
     "generation": ("speed.json", generation_rows),
+    "sampling": ("speed.json", sampling_rows),
+    "judge-attack": ("judge_attack.json", judge_attack_rows),
     "federated": ("federated.json", federated_rows),
     "label-balance": ("label_balance.json", label_balance_rows),
     "answer-check": ("answer_check.json", answer_check_rows),

@@ -60,12 +60,14 @@ STAGES = {
     "_rank": "perplexity ranking",
     "sampled_examples": "sampling",
     "balanced_samples": "sampling",
-    "labelled_as_taught": "label check",
     "helpful_on_held_out": "teacher check",
     "write_instruction": "instruction drafting",
     "scores_on": "voting checks",
     "evaluate": "student evaluation",
 }
+# Stages that own whatever they call (the teacher's own classifier evaluates its examples), below
+# refinement's.
+OWNING = {"labelled_as_taught": "label check"}
 STEP = 16  # a llama_decode of at most this many tokens is a generation step
 MODEL_CALLS = ("complete", "complete_batch", "instruct", "sample", "score", "score_pairs", "rank")
 
@@ -85,15 +87,16 @@ class Stage:
 def stage_of_stack() -> str:
     """The stage of the model call being made now, from its callers' function names."""
     frame: FrameType | None = sys._getframe(2)
-    inner = None
+    inner = owner = None
     while frame is not None:
         name = frame.f_code.co_name
         if name in REFINING:
             return REFINING[name]
+        owner = owner or OWNING.get(name)
         if inner is None and name in STAGES:
             inner = STAGES[name]
         frame = frame.f_back
-    return inner or "other model calls"
+    return owner or inner or "other model calls"
 
 
 class Profile:

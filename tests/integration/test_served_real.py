@@ -45,7 +45,7 @@ START_TIMEOUT_S = 180
 # Gemma 3's CPU logits depend on how llama.cpp splits tokens into batches, by up to about 0.5
 # (`sociallearn.engine.llama`): the server evaluates each prompt whole, the engine from its cache.
 SCORE_TOLERANCE = 0.6
-LABEL_CHECKS = 8  # messages whose labels both sides predict
+LABEL_CHECKS = 4  # messages whose labels both sides predict (each echo costs minutes)
 MAX_DIFFERENT_LABELS = 2  # of LABEL_CHECKS: a guess at what those logits allow, to be measured
 API_KEY = "sk-served-test-0123456789"
 
@@ -165,9 +165,9 @@ def test_label_predictions_match_the_in_process_ones(
     gemma3_server: Server, gemma3: LlamaEngine, messages: list[Example]
 ):
     task = get_task("sms_spam")
-    shots = short(messages, 1, "spam") + short(messages, 1, "ham")
-    preamble = build_prompt(task, examples=[task.format_example(e) for e in shots])
-    checked = (short(messages, 12, "spam")[1:] + short(messages, 12, "ham")[1:])[:LABEL_CHECKS]
+    preamble = build_prompt(task)  # 0-shot: the server echoes every prompt token slowly
+    half = LABEL_CHECKS // 2
+    checked = short(messages, half, "spam") + short(messages, half, "ham")
     queries = [e.input for e in checked]
     here = Student(gemma3, task).answer_many(preamble, queries)
     there = Student(served(gemma3_server, "gemma3"), task).answer_many(preamble, queries)
@@ -192,7 +192,7 @@ def test_scores_are_within_the_engines_batch_tolerance(
     task = get_task("sms_spam")
     pairs = [
         (task.format_query(e.input), option)
-        for e in short(messages, 4)
+        for e in short(messages, 2)
         for option in (" spam", " ham")
     ]
     here = gemma3.score_pairs(pairs)
@@ -242,12 +242,13 @@ def test_a_run_with_a_served_student_answers(gemma3_server: Server, tmp_path: Pa
         lessons=2,
         test_size=20,
         library=str(tmp_path / "library"),
+        calibration="none",  # every echoed prompt costs minutes on this server
         served_retries=0,
         served_timeout=900,
     )
-    state = teach(settings, queries=["Free entry! Win a phone, text WIN", "see you at home"])
+    state = teach(settings, queries=["Free entry! Win a phone, text WIN"])
     assert state["published"], f"nothing published: {state['dropped']}"
-    assert [answer.answer in {"spam", "ham"} for answer in state["answers"]] == [True, True]
+    assert [answer.answer in {"spam", "ham"} for answer in state["answers"]] == [True]
 
 
 # ------------------------------------------------------------------- (d) a server that stops
