@@ -67,10 +67,6 @@ def teach(
         "configurable": {"thread_id": thread_id or run_id or "default"},
         "recursion_limit": context.settings.step_limit(),
     }
-    if not context.settings.remote_teachers:
-        # Teachers in this process share its models: one at a time, each finds its own prompts
-        # still cached (drafting, ranking, its label check), and no result depends on timing.
-        config["max_concurrency"] = 1
     payload: dict[str, Any] | Command | None = {"queries": list(queries)}
     if run_id and isinstance(payload, dict):
         payload["run_id"] = run_id
