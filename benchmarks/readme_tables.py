@@ -694,8 +694,9 @@ def judge_attack_rows(path: Path) -> list[str]:
 
 
 def stage_profile_rows(path: Path) -> list[str]:
-    """Where a cell's time goes, stage by stage, against llama.cpp's floor for the same tokens
-    (stage_profile.json)."""
+    """What each stage of a cell asked llama.cpp to decode, and the floor of that on this machine
+    (stage_profile.json). Seconds per stage are not shown: teachers run in parallel threads, so
+    their calls' clocks include waiting for the engine's lock."""
     report = json.loads(path.read_text())
     spec, rates = report["spec"], report["rates"]
     lines = [
@@ -705,20 +706,19 @@ def stage_profile_rows(path: Path) -> list[str]:
         "generation steps/s.",
     ]
     for cell in report["cells"]:
+        stages = {n: st for n, st in cell["stages"].items() if st.get("calls")}
+        floor = sum(stage["floor_seconds"] for stage in stages.values())
         caption = (
             f"{COLUMNS.get(cell['method'], cell['method'])}, seed {cell['seed']}: "
-            f"{cell['seconds'] / 60:.1f} min, accuracy {100 * cell['accuracy']:.0f}%"
+            f"{cell['seconds']:.0f} s wall against a floor of {floor:.0f} s"
+            + (f" ({cell['seconds'] / floor:.1f}×)" if floor else "")
+            + f", accuracy {100 * cell['accuracy']:.0f}%"
         )
-        columns = "stage | s | share | calls | prompt tokens | steps | floor (s) | × floor"
-        lines += ["", *headed(caption, columns)]
-        for name, stage in sorted(cell["stages"].items(), key=lambda item: -item[1]["seconds"]):
-            seconds, floor = stage["seconds"], stage["floor_seconds"]
-            against_floor = [f"{floor:.0f}", f"{seconds / floor:.1f}"] if floor else ["", ""]
+        lines += ["", *headed(caption, "stage | calls | prompt tokens | steps | floor (s)")]
+        for name, stage in sorted(stages.items(), key=lambda item: -item[1]["floor_seconds"]):
             lines.append(
-                f"| {name} | {seconds:.0f} | {seconds / cell['seconds']:.0%} | {stage['calls']} | "
-                f"{stage.get('prompt_tokens', '')} | {stage.get('steps', '')} | "
-                + " | ".join(against_floor)
-                + " |"
+                f"| {name} | {stage['calls']} | {stage['prompt_tokens']} | {stage['steps']} | "
+                f"{stage['floor_seconds']:.0f} |"
             )
     return lines
 
@@ -800,6 +800,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "generation": ("speed.json", generation_rows),
     "sampling": ("speed.json", sampling_rows),
     "judge-attack": ("judge_attack.json", judge_attack_rows),
+    "stage-profile": ("stage_profile.json", stage_profile_rows),
     "federated": ("federated.json", federated_rows),
     "label-balance": ("label_balance.json", label_balance_rows),
     "answer-check": ("answer_check.json", answer_check_rows),

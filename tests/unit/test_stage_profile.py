@@ -67,4 +67,4 @@ def test_a_profiled_cell_renders_as_a_table_of_its_stages(larger_sms_file, tmp_p
     rows = readme_tables.stage_profile_rows(tmp_path / "profile.json")
     assert rows[0].startswith("qwen1.5b teaching qwen1.5b, m = 2, 6 test messages")
     assert any(row.startswith("| sampling |") for row in rows)
-    assert any(row.startswith("| outside model calls |") for row in rows)
+    assert not any(row.startswith("| outside model calls |") for row in rows)  # no calls
