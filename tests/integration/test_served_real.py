@@ -44,9 +44,11 @@ SERVED_URLS_ENV = "SOCIALLEARN_SERVED_URLS"
 START_TIMEOUT_S = 180
 # Gemma 3's CPU logits depend on how llama.cpp splits tokens into batches, by up to about 0.5
 # (`sociallearn.engine.llama`): the server evaluates each prompt whole, the engine from its cache.
+# Measured (2 cores, llama-cpp-python 0.3.36): largest gap 0.15 nats over 4 label scores.
 SCORE_TOLERANCE = 0.6
 LABEL_CHECKS = 4  # messages whose labels both sides predict (each echo costs minutes)
-MAX_DIFFERENT_LABELS = 2  # of LABEL_CHECKS: a guess at what those logits allow, to be measured
+# Measured: 0 of 4 labels differ, calibrated scores within 0.05; one near-tie may flip.
+MAX_DIFFERENT_LABELS = 1
 API_KEY = "sk-served-test-0123456789"
 
 

@@ -8,8 +8,9 @@ a score is then a sum anyone can work out by hand. Its completions always answer
 - "llama-cpp-python": echoes the prompt's tokens with their log-probabilities (the first one
   None), as llama-cpp-python's server does for a model with a beginning-of-text token;
 - "vllm": the same, after a "<s>" token whose text the offsets count;
-- "one-off": echoes each prompt token with the probability of it coming after itself, as
-  llama-cpp-python 0.3's server does for models without a beginning-of-text token;
+- "one-off": echoes each prompt token with the probability of it coming after itself, and
+  not the generated tokens, as llama-cpp-python 0.3's server does for models without a
+  beginning-of-text token;
 - "llama-server": the generated token's log-probability only, never the prompt's;
 - "no-logprobs": no log-probabilities at all.
 """
@@ -77,6 +78,10 @@ class FakeOpenAI:
             seen = prompt_tokens[: i + 1] if self.flavour == "one-off" else prompt_tokens[:i]
             values.append(logprob(seen, prompt_tokens[i]))
         shown, lead = [*prompt_tokens, ANSWER], ""
+        if self.flavour == "one-off":
+            shown = prompt_tokens
+        else:
+            values.append(generated)
         if self.flavour == "vllm":
             shown, lead, values = ["<s>", *shown], "<s>", [None, *values]
         offsets, at = [], 0
@@ -84,8 +89,8 @@ class FakeOpenAI:
             offsets.append(at)
             at += len(token)
         choice["text"] = prompt + ANSWER
-        choice["logprobs"] = table(shown, offsets, [*values, generated])
-        assert "".join(shown) == lead + prompt + ANSWER
+        choice["logprobs"] = table(shown, offsets, values)
+        assert "".join(shown) in {lead + prompt + ANSWER, prompt}
         return {"choices": [choice], "usage": usage}
 
 
