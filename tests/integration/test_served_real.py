@@ -239,9 +239,9 @@ def test_a_run_with_a_served_student_answers(gemma3_server: Server, tmp_path: Pa
         student_model=f"openai:{gemma3_server.url}#gemma3",  # scores the labels
         method="synthetic_examples",
         teachers=2,
-        samples=4,
-        keep=2,
-        lessons=2,
+        samples=2,
+        keep=1,
+        lessons=1,  # one example in the student's prompt: each echoed token costs 0.3 s
         test_size=20,
         library=str(tmp_path / "library"),
         calibration="none",  # every echoed prompt costs minutes on this server
