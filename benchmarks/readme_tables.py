@@ -441,6 +441,25 @@ def sampling_rows(path: Path) -> list[str]:
     return lines
 
 
+def snapshot_rows(path: Path) -> list[str]:
+    """Teachers taking turns, with saved KV states against the prefix cache alone
+    (`snapshots` in speed.json)."""
+    lines = headed(
+        "",
+        "model | teachers × rounds | prefix cache only | saved states | ratio | tokens restored "
+        "| largest score difference (nats)",
+    )[2:]
+    for g in json.loads(path.read_text()).get("snapshots", {}).values():
+        seconds = g["seconds"]
+        lines.append(
+            f"| {g['model']} | {g['teachers']} × {g['rounds']} | "
+            f"{seconds['prefix cache only']:.1f} s | {seconds['saved states']:.1f} s | "
+            f"{g['speedup']:.2f}× | {g['tokens_restored']:,} | "
+            f"{g['largest_score_difference']:.2g} |"
+        )
+    return lines
+
+
 def label_balance_rows(path: Path) -> list[str]:
     """A label's share at each stage of drafting synthetic examples (label_balance.json)."""
     report = json.loads(path.read_text())
@@ -799,6 +818,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "ranking": ("speed.json", ranking_rows),
     "generation": ("speed.json", generation_rows),
     "sampling": ("speed.json", sampling_rows),
+    "snapshots": ("speed.json", snapshot_rows),
     "judge-attack": ("judge_attack.json", judge_attack_rows),
     "stage-profile": ("stage_profile.json", stage_profile_rows),
     "federated": ("federated.json", federated_rows),

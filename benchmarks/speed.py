@@ -42,6 +42,11 @@ redo them; generation results are kept per model. Not a timed test.
    examples show it) and without. Tree: engine.rank's fast path (the strings' token trie in
    parallel KV streams, subtrees that cannot beat the canary skipped); score all: one
    engine.score of every string. Both from a cold cache, side by side.
+7. Sampling: a teacher's 8 synthetic candidates at τ = 0.7, decoded together in KV streams
+   against one `complete` each.
+8. Saved states: teachers taking turns on one engine (sampling, ranking, label check, each stage
+   for every teacher in turn), with the KV states of pushed-out prompts saved and restored
+   (`PrefixSnapshots`) against the prefix cache alone.
 
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
 on an idle machine that is fastest, on a CPU shared with other model jobs it slows every decode
@@ -75,6 +80,7 @@ import numpy as np
 from sociallearn.core import prompts
 from sociallearn.core.lm import PARALLEL_SEQUENCES, rank_by_scores
 from sociallearn.engine import LlamaEngine
+from sociallearn.engine.snapshots import PrefixSnapshots
 from sociallearn.tasks import Example, get_task
 from sociallearn.teaching.drafting import few_shot_prompt
 from sociallearn.teaching.student import Student, build_prompt
@@ -89,7 +95,8 @@ TARGETS = {
     "generation_batched_speedup_min": 3.0,  # on qwen1.5b, 8 or more questions
 }
 SECTIONS = (
-    "student", "candidates", "ranking", "graph", "generation", "sampling", "wait_policy"
+    "student", "candidates", "ranking", "graph", "generation", "sampling", "snapshots",
+    "wait_policy",
 )  # fmt: skip
 WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
@@ -373,7 +380,7 @@ def bench_candidates(
     n_naive: int,
     kind: str,
 ) -> dict[str, Any]:
-    engine.scorer.truncate_cache(0)  # start cold: the prompt's evaluation is part of the job
+    engine.scorer.clear()  # start cold: the prompt's evaluation is part of the job
     start = time.perf_counter()
     scores = engine.score(prompt, texts)
     project = time.perf_counter() - start
@@ -426,7 +433,7 @@ def secret_sharer_lesson(task_name: str, canary: str | None) -> str:
 
 def time_rank(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[str, Any]:
     """The canary's rank by the tree ranker (`engine.rank`'s fast path), from a cold cache."""
-    engine.scorer.truncate_cache(0)
+    engine.scorer.clear()
     start = time.perf_counter()
     prefix = engine.tokenize(prompt)
     tokens = [engine.tokenize(text, add_bos=False) for text in texts]
@@ -444,7 +451,7 @@ def time_rank(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[str, A
 
 def time_score_all(engine: LlamaEngine, prompt: str, texts: list[str]) -> dict[str, Any]:
     """The canary's rank from one `engine.score` of every string, from a cold cache."""
-    engine.scorer.truncate_cache(0)
+    engine.scorer.clear()
     start = time.perf_counter()
     rank = rank_by_scores(engine, prompt, texts[0], texts[1:])
     return {"seconds": time.perf_counter() - start, "rank": rank}
@@ -456,7 +463,7 @@ def time_dense(engine: LlamaEngine, prompt: str, n_tokens: int = 512) -> dict[st
     ranker's nodes are (ms per token): the model's compute per token without small batches."""
     prefix = engine.tokenize(prompt)
     extra = (prefix[1:] * (1 + n_tokens // max(1, len(prefix) - 1)))[:n_tokens]
-    engine.scorer.truncate_cache(0)
+    engine.scorer.clear()
     start = time.perf_counter()
     engine.scorer.evaluate(prefix, {})
     prompt_seconds = time.perf_counter() - start
@@ -550,7 +557,7 @@ def bench_sampling(engine: LlamaEngine, prompts_: int, samples: int = 8) -> dict
             prompt = few_shot_prompt(task, shots) + f"{task.input_field}:"
             for name in order if seed % 2 == 0 else reversed(order):
                 engine.sampler._probe = paths[name]
-                engine.scorer.truncate_cache(0)
+                engine.scorer.clear()
                 with clock.time(name):
                     texts[name] += engine.sample(prompt, samples, seed=seed, **options)  # type: ignore[arg-type]
     finally:
@@ -579,6 +586,91 @@ def bench_sampling(engine: LlamaEngine, prompts_: int, samples: int = 8) -> dict
     return result
 
 
+# ---------------------------------------------------------------------------- saved states
+def bench_snapshots(
+    engine: LlamaEngine, teachers: int, rounds: int = 2, samples: int = 8
+) -> dict[str, Any]:
+    """Parallel teachers taking turns on one engine, as LangGraph runs them: each teacher samples
+    candidates from its 8-shot prompt, ranks them under that prompt, then checks their labels
+    with its 8-shot classifier, each stage for every teacher before the next. With saved KV
+    states (`PrefixSnapshots`) and with the prefix cache alone, each round with new teachers,
+    alternating which goes first, from a cold cache; both score the same candidates."""
+    task = get_task("sms_spam")
+    rng = random.Random(1)
+    examples = task.load()
+    options = {"temperature": 0.7, "stop": (prompts.EXAMPLE_SEPARATOR,),
+               "max_tokens": task.max_answer_tokens + 96}  # fmt: skip
+    saved = engine.scorer.snapshots
+    assert saved is not None, "the engine saves no states"
+    modes: dict[str, PrefixSnapshots | None] = {"saved states": saved, "prefix cache only": None}
+    clock = Clock()
+    gaps: list[float] = []
+    restored = 0
+    try:
+        for round_ in range(rounds):
+            shots = [rng.sample(examples, 8) for _ in range(teachers)]
+            sampling = [few_shot_prompt(task, s) + f"{task.input_field}:" for s in shots]
+            classifiers = [
+                build_prompt(task, examples=[task.format_example(e) for e in s]) for s in shots
+            ]
+            candidates: list[list[str]] = []
+            scores: dict[str, list[float]] = {}
+            for name in list(modes) if round_ % 2 == 0 else list(modes)[::-1]:
+                engine.scorer.snapshots = modes[name]
+                engine.scorer.clear()
+                before = saved.restored_tokens
+                values: list[float] = []
+                with clock.time(name):
+                    drawn = [
+                        engine.sample(p, samples, seed=t, **options)  # type: ignore[arg-type]
+                        for t, p in enumerate(sampling)
+                    ]
+                    candidates = candidates or drawn  # both modes score the same candidates
+                    for prompt, texts in zip(sampling, candidates, strict=True):
+                        ranked = engine.score(prompt, [f" {text}" for text in texts])
+                        values += [score.logprob for score in ranked]
+                    for prompt, texts in zip(classifiers, candidates, strict=True):
+                        pairs = [
+                            (prompt + task.format_query(text.split("\n")[0]), f" {label}")
+                            for text in texts
+                            for label in task.labels
+                        ]
+                        values += [score.logprob for score in engine.score_pairs(pairs)]
+                scores[name] = values
+                restored += saved.restored_tokens - before
+            gaps += [abs(a - b) for a, b in zip(*scores.values(), strict=True)]
+    finally:
+        engine.scorer.snapshots = saved
+    return {
+        "model": engine.name,
+        "teachers": teachers,
+        "rounds": rounds,
+        "samples_per_teacher": samples,
+        "seconds": clock.seconds,
+        "tokens_restored": restored,
+        "speedup": clock.seconds["prefix cache only"] / clock.seconds["saved states"],
+        "largest_score_difference": max(gaps),
+        "method": f"SMS spam, per round {teachers} teachers with 8 random examples each "
+        f"(seeded): sample {samples} candidates at τ = 0.7, score them after the sampling "
+        "prompt (ranking), score both labels of each after the teacher's 8-shot classifier "
+        "prompt (label check); each stage for every teacher in turn; cold cache before each "
+        "mode; the scores of the two modes compared",
+    }
+
+
+def snapshot_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    seconds = result["seconds"]
+    return [
+        (
+            f"{result['teachers']} teachers taking turns ({result['model']}, {result['rounds']} "
+            "rounds): saved states vs prefix cache only",
+            f"{seconds['saved states']:.0f} s vs {seconds['prefix cache only']:.0f} s "
+            f"({result['speedup']:.2f}×; scores within {result['largest_score_difference']:.2g})",
+            "",
+        )
+    ]
+
+
 # -------------------------------------------------------------------------------- generation
 def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[str, Any]:
     """The student's GSM8K answers, one complete_batch per block against one complete each."""
@@ -596,7 +688,7 @@ def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[st
         return complete(prompt, **settings)
 
     def with_preamble_cached() -> None:
-        engine.scorer.truncate_cache(0)
+        engine.scorer.clear()
         engine.scorer.evaluate(engine.tokenize(preamble), {})
 
     def batched(part: list[str]) -> list[str]:
@@ -1024,6 +1116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--graph-runs", type=int, default=2, help="warm runs after the cold one")
     parser.add_argument("--shots", type=int, default=3, help="generation: preamble examples")
     parser.add_argument("--sampling-prompts", type=int, default=4, help="sampling: prompts")
+    parser.add_argument("--snapshot-teachers", type=int, default=4, help="snapshots: teachers")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--out", type=Path, default=RESULTS / "speed.json")
     parser.add_argument("--policy-rounds", type=int, default=2, help="wait_policy: runs of each")
@@ -1106,6 +1199,12 @@ def main(argv: list[str] | None = None) -> int:
         sampling = bench_sampling(engine, args.sampling_prompts)
         sampling["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report.setdefault("sampling", {})[args.model] = sampling
+    if "snapshots" in args.only:
+        print(f"saved states: {args.snapshot_teachers} teachers taking turns", file=sys.stderr)
+        snapshots = bench_snapshots(engine, args.snapshot_teachers)
+        snapshots["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report.setdefault("snapshots", {})[args.model] = snapshots
+        rows += snapshot_rows(snapshots)
     if "graph" in args.only:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
@@ -1119,7 +1218,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wait policies: {args.policy_rounds} × 2 child processes", file=sys.stderr)
         report["wait_policy"] = bench_wait_policy(args.model, args.candidates, args.policy_rounds)
         rows += wait_policy_rows(report["wait_policy"])
-    if set(args.only) - {"generation", "ranking", "sampling"}:  # these record their own machine
+    if set(args.only) - {
+        "generation",
+        "ranking",
+        "sampling",
+        "snapshots",
+    }:  # these record their own machine
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started
     report["targets"] = TARGETS

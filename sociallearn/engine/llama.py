@@ -22,6 +22,7 @@ from sociallearn.core.models import EMBEDDED_MODELS, ModelError, resolve_model
 from sociallearn.engine.ranking import TreeRanker
 from sociallearn.engine.sampling import StreamSampler
 from sociallearn.engine.scoring import PrefixScorer
+from sociallearn.engine.snapshots import SNAPSHOT_BYTES, PrefixSnapshots
 
 # llama-cpp-python silences llama.cpp by swapping the process's stdout/stderr file descriptors,
 # which is not thread-safe (LangGraph runs teachers in threads), and two cores gain nothing from
@@ -35,7 +36,9 @@ def default_gpu_layers() -> int:
 
 
 class LlamaEngine:
-    """One loaded GGUF model; calls from several threads are serialised."""
+    """One loaded GGUF model; calls from several threads are serialised. Prompts that other
+    calls pushed out of the KV cache come back from saved states (`PrefixSnapshots`, at most
+    `snapshot_bytes`; 0: none)."""
 
     def __init__(
         self,
@@ -45,6 +48,7 @@ class LlamaEngine:
         n_gpu_layers: int | None = None,
         n_threads: int | None = None,
         seed: int = 0,
+        snapshot_bytes: int = SNAPSHOT_BYTES,
     ) -> None:
         self.path: Path = resolve_model(model)
         self.name = model if model in EMBEDDED_MODELS else self.path.name
@@ -73,7 +77,8 @@ class LlamaEngine:
                 raise ModelError(f"llama.cpp could not load {self.path}: {exc}") from exc
         self.n_vocab = self.llm.n_vocab()
         self._lock = _LLAMA_LOCK
-        self.scorer = PrefixScorer(self.llm)
+        snapshots = PrefixSnapshots(self.llm, max_bytes=snapshot_bytes) if snapshot_bytes else None
+        self.scorer = PrefixScorer(self.llm, snapshots)
         self.sampler = StreamSampler(self.llm, self.scorer)
         self.ranker = TreeRanker(self.scorer, self.sampler)
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from sociallearn.core.lm import Score
 from sociallearn.engine.decoding import Batch, common_prefix, decode, logsumexp_rows
+from sociallearn.engine.snapshots import PrefixSnapshots
 
 
 @dataclass
@@ -39,10 +40,11 @@ class _Need:
 class PrefixScorer:
     """Scores continuations in one llama.cpp context, reusing its cached prefix."""
 
-    def __init__(self, llm: llama_cpp.Llama) -> None:
+    def __init__(self, llm: llama_cpp.Llama, snapshots: PrefixSnapshots | None = None) -> None:
         self.llm = llm
         self.n_vocab = llm.n_vocab()
         self.batch = Batch(llm.n_batch)
+        self.snapshots = snapshots
 
     def score_items(self, items: Sequence[tuple[list[int], list[int]]]) -> list[Score]:
         """Scores of (prefix tokens, continuation tokens) items.
@@ -118,6 +120,8 @@ class PrefixScorer:
         log-probabilities of the `wanted` next tokens at the `wanted` positions."""
         llm = self.llm
         common = common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+        if self.snapshots is not None:
+            common = self.snapshots.prepare(tokens, common)
         keep = min(common, min(wanted, default=len(tokens)))  # wanted rows must be decoded
         self.truncate_cache(keep)
         result: dict[int, dict[int, float]] = {}
@@ -140,6 +144,12 @@ class PrefixScorer:
                     values = rows[row, targets].astype(np.float64) - norm[row]
                     result[position] = dict(zip(targets, values.tolist(), strict=True))
         return result
+
+    def clear(self) -> None:
+        """Empty the cache and forget its saved states: the next call evaluates everything."""
+        self.truncate_cache(0)
+        if self.snapshots is not None:
+            self.snapshots.saved.clear()
 
     def truncate_cache(self, n_tokens: int) -> None:
         self.llm.n_tokens = n_tokens

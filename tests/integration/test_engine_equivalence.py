@@ -186,10 +186,10 @@ def test_gemma_sampling_is_the_complete_loop(
     assert seeds == [5, 6, 7]
     assert len(samples) == 3
     prompts = [prompt + f" {e.input}\n{task.output_field}:" for e in examples[10:13]]
-    gemma.scorer.truncate_cache(0)
+    gemma.scorer.clear()
     together = gemma.complete_batch(prompts, max_tokens=4, stop=["\n"])
     assert len(seeds) == 6  # one `complete` per prompt
-    gemma.scorer.truncate_cache(0)
+    gemma.scorer.clear()
     assert together == [gemma.complete(p, max_tokens=4, stop=["\n"]) for p in prompts]
 
 
@@ -211,7 +211,7 @@ def test_student_generations_match_create_completion(engine: LlamaEngine, datase
     )
     grammar = llama_cpp.LlamaGrammar.from_string(ANSWER_GRAMMAR, verbose=False)
     prompts = [preamble + task.format_query(query) for query in queries]
-    engine.scorer.truncate_cache(0)
+    engine.scorer.clear()
     together = engine.complete_batch(prompts, **options)
     del options["grammar"]
     expected = []

@@ -89,9 +89,9 @@ def test_its_samples_decode_together_though_its_streams_round_differently(qwen):
     qwen.complete = lambda *args, **kwargs: calls.append("complete") or complete(*args, **kwargs)
     try:
         options = {"temperature": 0.7, "seed": 3, "stop": ("\n\n",), "max_tokens": 24}
-        qwen.scorer.truncate_cache(0)
+        qwen.scorer.clear()
         first = qwen.sample(prompt, 4, **options)
-        qwen.scorer.truncate_cache(0)
+        qwen.scorer.clear()
         again = qwen.sample(prompt, 4, **options)
     finally:
         del qwen.complete

@@ -16,6 +16,7 @@ import pytest
 from sociallearn.core.lm import Score
 from sociallearn.engine import LlamaEngine, decoding, scoring
 from sociallearn.engine.decoding import logsumexp_rows
+from sociallearn.engine.snapshots import SNAPSHOT_BYTES
 from sociallearn.tasks.gsm8k import ANSWER_GRAMMAR
 
 LESSON = (
@@ -59,8 +60,8 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, int]]]:
 
 
 def cold(engine: LlamaEngine) -> None:
-    """Empty the engine's KV cache, so the next call evaluates everything."""
-    engine.scorer.truncate_cache(0)
+    """Empty the engine's KV cache and saved states, so the next call evaluates everything."""
+    engine.scorer.clear()
 
 
 def test_logsumexp_matches_float64_reference() -> None:
@@ -147,6 +148,42 @@ def test_cache_bookkeeping_stays_usable_by_llama_cpp_python(engine: LlamaEngine)
     after = engine.complete("1, 2, 3, 4,", max_tokens=3)
     cold(engine)
     assert engine.complete("1, 2, 3, 4,", max_tokens=3) == after
+
+
+def test_a_prompt_pushed_out_by_another_comes_back_from_its_saved_state(
+    engine: LlamaEngine, decodes: list[tuple[int, int]]
+) -> None:
+    """Parallel teachers take turns in the cache: the first one's prompt is restored, not
+    decoded again, and scores as from a cold cache."""
+    first, second = LESSON * 3, LESSON.replace("SMS", "text") * 3  # each over 64 tokens
+    cold(engine)
+    engine.score(first, [" Message"])
+    engine.score(second, [" Message"])  # saves the first prompt's state before cutting it
+    decodes.clear()
+    together = engine.score(first, [" Message", " Label"])
+    assert decodes == [(1, 1)]  # the last token, for its logits row
+    cold(engine)
+    alone = engine.score(first, [" Message", " Label"])
+    assert [s.logprob for s in alone] == pytest.approx([s.logprob for s in together], abs=1e-6)
+    assert engine.scorer.snapshots is not None and not engine.scorer.snapshots.saved
+
+
+def test_saved_states_keep_within_their_bytes(engine: LlamaEngine) -> None:
+    snapshots = engine.scorer.snapshots
+    assert snapshots is not None
+    prompts = [LESSON.replace("spam", word) * 3 for word in ("junk", "ads", "scam")]
+    cold(engine)
+    for prompt in prompts:
+        engine.score(prompt, [" Message"])
+    one = max(len(saved.state) for saved in snapshots.saved)
+    assert len(snapshots.saved) == 2  # the last prompt is still in the cache
+    snapshots.max_bytes = one + one // 2  # room for one
+    engine.score(prompts[0], [" Message"])  # restores the first, keeps the last it saves
+    assert [s.tokens.tolist() for s in snapshots.saved] == [engine.tokenize(prompts[2])]
+    snapshots.max_bytes = one // 2
+    engine.score(prompts[1], [" Message"])
+    assert snapshots.saved == []  # too big to keep
+    snapshots.max_bytes = SNAPSHOT_BYTES
 
 
 def test_scoring_errors(engine: LlamaEngine) -> None:
