@@ -808,10 +808,6 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
         "privacy-t100-gsm8k-before-answer-numbers.json",
         privacy_rows,
     ),
-    "privacy-t100-gsm8k-before-private-numbers": (
-        "privacy-t100-gsm8k-before-private-numbers.json",
-        privacy_rows,
-    ),
     "filter": ("privacy_filter.json", filter_rows),
     "dp": ("dp_voting.json", experiment_rows),
     "gpu": ("gpu_check.json", gpu_rows),

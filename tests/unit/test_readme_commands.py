@@ -82,6 +82,17 @@ def test_results_hold_only_files_a_page_shows_or_a_benchmark_reads():
     assert [name for name in sorted(present) if name not in pages] == [], "name it on its page"
 
 
+def test_each_results_file_is_named_beside_the_command_that_wrote_it():
+    paragraphs = [p for doc in DOCUMENTS for p in doc.read_text(encoding="utf-8").split("\n\n")]
+    command = re.compile(r"python -m benchmarks\.\w+|sociallearn \w+")
+    unexplained = [
+        path.name
+        for path in sorted(readme_tables.RESULTS.iterdir())
+        if not any(path.name in p and command.search(p) for p in paragraphs)
+    ]
+    assert unexplained == [], "say in the paragraph that names the file which command wrote it"
+
+
 def test_a_table_cell_marks_both_tests_and_the_gap():
     percent = readme_tables.percent
     summary = {
