@@ -7,6 +7,7 @@ models elsewhere.
 - `sampling.StreamSampler`: samples, or many prompts' completions, decoded together, one KV
   stream each;
 - `ranking.TreeRanker`: the Secret Sharer's rank, through the strings' token trie in KV streams;
+- `snapshots.PrefixSnapshots`: saved KV states of prompts other calls pushed out of the cache;
 - `decoding`: the batches and contexts they share;
 - `served.ServedModel`: a model on an OpenAI-compatible server (`openai:<URL>#<model>`);
 - `chat.ChatModelTeacher`: a LangChain chat model as a teacher (no likelihoods);

@@ -26,7 +26,7 @@ SNAPSHOT_BYTES = 512 * 2**20  # the most the saved states hold together
 MIN_SNAPSHOT_TOKENS = 64
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: `tokens` is an array
 class _Snapshot:
     tokens: np.ndarray
     state: Any  # a ctypes byte array

@@ -154,18 +154,20 @@ def test_a_prompt_pushed_out_by_another_comes_back_from_its_saved_state(
     engine: LlamaEngine, decodes: list[tuple[int, int]]
 ) -> None:
     """Parallel teachers take turns in the cache: the first one's prompt is restored, not
-    decoded again, and scores as from a cold cache."""
+    decoded again, and scores as if it had stayed in the cache (a cold decode of the whole
+    prompt rounds differently: llama.cpp's CPU logits depend on the batch split)."""
     first, second = LESSON * 3, LESSON.replace("SMS", "text") * 3  # each over 64 tokens
     cold(engine)
     engine.score(first, [" Message"])
+    kept = engine.score(first, [" Message", " Label"])
     engine.score(second, [" Message"])  # saves the first prompt's state before cutting it
     decodes.clear()
-    together = engine.score(first, [" Message", " Label"])
+    restored = engine.score(first, [" Message", " Label"])
     assert decodes == [(1, 1)]  # the last token, for its logits row
+    assert restored == kept
+    assert engine.scorer.snapshots is not None and engine.scorer.snapshots.saved
     cold(engine)
-    alone = engine.score(first, [" Message", " Label"])
-    assert [s.logprob for s in alone] == pytest.approx([s.logprob for s in together], abs=1e-6)
-    assert engine.scorer.snapshots is not None and not engine.scorer.snapshots.saved
+    assert not engine.scorer.snapshots.saved
 
 
 def test_saved_states_keep_within_their_bytes(engine: LlamaEngine) -> None:
