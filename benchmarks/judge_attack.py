@@ -146,7 +146,9 @@ def main() -> None:
         cells = [f"{100 * r['accuracy']:.0f}%" for r in setting["results"]]
         table.add_row(epsilon, str(setting["max_requests"] or "none"), *cells)
     Console().print(table)
-    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    reports = json.loads(args.out.read_text())["models"] if args.out.exists() else {}
+    reports[report["model"]] = report
+    args.out.write_text(json.dumps({"models": reports}, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
 
 

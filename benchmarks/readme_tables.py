@@ -691,8 +691,14 @@ def federated_rows(path: Path) -> list[str]:
 
 def judge_attack_rows(path: Path) -> list[str]:
     """The membership attack's balanced accuracy through judge answers, exact and private,
-    by requests per target (judge_attack.json)."""
-    report = json.loads(path.read_text())
+    by requests per target, a table per model (judge_attack.json)."""
+    lines: list[str] = []
+    for report in json.loads(path.read_text())["models"].values():
+        lines += [""] * bool(lines) + judge_attack_model_rows(report)
+    return lines
+
+
+def judge_attack_model_rows(report: dict[str, Any]) -> list[str]:
     repeats = [r["repeats"] for r in report["settings"][0]["results"]]
     lines = headed(
         f"{report['model']} judging on {report['held_back']} held-back {report['task']} "

@@ -35,6 +35,8 @@ def test_the_attack_finds_members_in_exact_answers_only(sms_writer, tmp_path):
     budgeted = by_setting[(None, 24)]
     assert budgeted["refused"] == 3 * 8 * (16 - 1)  # 24 requests: one per target, then refused
     assert budgeted["results"][0]["accuracy"] == 1.0  # one exact answer each is enough here
-    (tmp_path / "attack.json").write_text(json.dumps(report), encoding="utf-8")
+    models = {"models": {"copying": report, "other": report}}
+    (tmp_path / "attack.json").write_text(json.dumps(models), encoding="utf-8")
     rows = readme_tables.judge_attack_rows(tmp_path / "attack.json")
     assert rows[4].startswith("| exact | none | 100% |") and rows[-1].startswith("| exact | 24 |")
+    assert rows.count(rows[4]) == 2  # a table per model
