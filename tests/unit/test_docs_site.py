@@ -1,8 +1,10 @@
-"""The documentation site builds offline, with every link and reference resolved."""
+"""The documentation site builds offline, with every link and reference resolved, and shows
+the notebooks with their committed outputs."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +34,6 @@ def test_the_site_builds_strictly_with_every_page(tmp_path):
     )
     results = (site / "results" / "index.html").read_text(encoding="utf-8")
     assert "Results that hold" in results
+    for notebook in ("01_quickstart", "02_experiments", "03_privacy"):  # committed executed
+        page = (site / "notebooks" / notebook / "index.html").read_text(encoding="utf-8")
+        assert re.search(r'<img [^>]*src="data:image/png', page), f"{notebook}: no figure shown"
