@@ -16,6 +16,8 @@ of a (prompt, example) pair are computed once and remembered, since only the noi
 between repeated requests.
 
     .venv/bin/python -m benchmarks.judge_attack --model smollm2 --targets 16
+
+It keeps each model's report in judge_attack.json and draws them all in docs/images.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sociallearn.teaching.settings import ServiceConfig, Settings
 from sociallearn.teaching.student import build_prompt
 
 RESULTS = Path(__file__).parent / "results"
+PLOT = Path(__file__).parent.parent / "docs" / "images" / "judge-attack.png"
 EPSILONS: tuple[float | None, ...] = (None, 10.0, 1.0, 0.1)  # None: exact answers
 REPEATS = (1, 2, 4, 8, 16)
 FALSE_ALARMS = 0.1  # the attacker's threshold: this quantile of its non-members' differences
@@ -129,6 +132,39 @@ def run(model: LanguageModel, args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def plot(reports: Mapping[str, dict[str, Any]], path: Path) -> None:
+    """Balanced accuracy against judge requests per target, a line per kind of answer (the
+    budgeted run dashed), a panel per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(
+        1, len(reports), figsize=(4.2 * len(reports), 3.2), sharey=True, squeeze=False
+    )
+    for ax, (model, report) in zip(axes[0], reports.items(), strict=True):
+        for setting in report["settings"]:
+            label = "exact" if setting["epsilon"] is None else f"ε = {setting['epsilon']:g}"
+            if setting["max_requests"]:
+                label += f", {setting['max_requests']} requests in all"
+            results = setting["results"]
+            ax.plot(
+                [r["repeats"] for r in results],
+                [100 * r["accuracy"] for r in results],
+                marker="o",
+                linestyle="--" if setting["max_requests"] else "-",
+                label=label,
+            )
+        ax.axhline(50, color="grey", linewidth=0.8)
+        ax.set(title=model, xscale="log", xlabel="judge requests per target", ylim=(0, 100))
+    axes[0][0].set_ylabel("membership attack, balanced accuracy (%)")
+    axes[0][-1].legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2")
@@ -137,6 +173,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=48, help="--max-requests of the last run")
     parser.add_argument("--data-path", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS / "judge_attack.json")
+    parser.add_argument("--plot", type=Path, default=PLOT)
     args = parser.parse_args()
     report = run(ModelPool().get(args.model), args)
     table = Table("answers", "max requests", *(f"{r} per target" for r in REPEATS),
@@ -149,7 +186,8 @@ def main() -> None:
     reports = json.loads(args.out.read_text())["models"] if args.out.exists() else {}
     reports[report["model"]] = report
     args.out.write_text(json.dumps({"models": reports}, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    plot(reports, args.plot)
+    print(f"wrote {args.out} and {args.plot}")
 
 
 if __name__ == "__main__":

@@ -40,3 +40,5 @@ def test_the_attack_finds_members_in_exact_answers_only(sms_writer, tmp_path):
     rows = readme_tables.judge_attack_rows(tmp_path / "attack.json")
     assert rows[4].startswith("| exact | none | 100% |") and rows[-1].startswith("| exact | 24 |")
     assert rows.count(rows[4]) == 2  # a table per model
+    judge_attack.plot(models["models"], tmp_path / "attack.png")
+    assert (tmp_path / "attack.png").read_bytes().startswith(b"\x89PNG")
