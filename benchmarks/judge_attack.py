@@ -141,7 +141,7 @@ def plot(reports: Mapping[str, dict[str, Any]], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(
-        1, len(reports), figsize=(4.2 * len(reports), 3.2), sharey=True, squeeze=False
+        1, len(reports), figsize=(4.6 * len(reports), 3.6), sharey=True, squeeze=False
     )
     for ax, (model, report) in zip(axes[0], reports.items(), strict=True):
         for setting in report["settings"]:
@@ -158,9 +158,12 @@ def plot(reports: Mapping[str, dict[str, Any]], path: Path) -> None:
             )
         ax.axhline(50, color="grey", linewidth=0.8)
         ax.set(title=model, xscale="log", xlabel="judge requests per target", ylim=(0, 100))
-    axes[0][0].set_ylabel("membership attack, balanced accuracy (%)")
-    axes[0][-1].legend(fontsize="small")
-    figure.tight_layout()
+        ax.set_xticks(REPEATS, [str(r) for r in REPEATS])
+        ax.minorticks_off()
+    axes[0][0].set_ylabel("balanced accuracy (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small")
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     figure.savefig(path, dpi=120)
     plt.close(figure)
 
