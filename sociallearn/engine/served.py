@@ -351,12 +351,12 @@ class ServedModel:
                 f"{len(tokens)} tokens and {len(offsets)} offsets"
             )
         generated = (reply.get("usage") or {}).get("completion_tokens")
-        if isinstance(generated, int) and 0 <= generated <= len(values):
+        if offsets[-1] + len(str(tokens[-1])) == len(prompt):
+            count = len(values)  # the echo ends where the prompt ends: no generated tokens
+        elif isinstance(generated, int) and 0 <= generated <= len(values):
             count = len(values) - generated
         else:  # no usage: the tokens that start inside the prompt
             count = sum(offset < len(prompt) for offset in offsets)
-        if offsets[-1] + len(str(tokens[-1])) == len(prompt):
-            count = len(values)  # the echo ends where the prompt ends: no generated tokens
         spans = [(values[i], offsets[i], offsets[i] + len(str(tokens[i]))) for i in range(count)]
         # The echoed text ends where the prompt ends; offsets beyond it belong to a leading
         # special token's text (e.g. "<s>"), which this takes off.

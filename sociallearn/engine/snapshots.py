@@ -54,18 +54,20 @@ class PrefixSnapshots:
         """Before the cache is cut back to `common` tokens of `tokens`: save what would be lost,
         restore a saved state that shares more with `tokens`, and return how many of `tokens`
         the cache now holds. The state just saved is the last to be dropped."""
-        llm = self.llm
         best, shared = None, common
         for snapshot in self.saved:
             length = common_prefix(snapshot.tokens, tokens)
             if length > shared:
                 best, shared = snapshot, length
-        if best is not None and shared < common + self.min_tokens:
+        if best is not None and shared >= common + self.min_tokens:
+            self._clock += 1
+            best.last_used = self._clock  # used now, yet older than what is saved next
+        else:
             best = None
-        if best is not None:
-            common = self._restore(best, tokens, save=llm.n_tokens - common >= self.min_tokens)
-        elif llm.n_tokens - common >= self.min_tokens:
+        if self.llm.n_tokens - common >= self.min_tokens:
             self._save()
+        if best is not None:
+            common = self._restore(best, tokens)
         self._keep_within_bytes()
         return common
 
@@ -86,14 +88,10 @@ class PrefixSnapshots:
         self.saved = [s for s in self.saved if common_prefix(s.tokens, cached) < len(s.tokens)]
         self.saved.append(_Snapshot(cached.copy(), state, self._clock))
 
-    def _restore(self, snapshot: _Snapshot, tokens: list[int], *, save: bool) -> int:
-        """Load `snapshot` into the emptied cache (saving the cache first if `save`); how many
-        of `tokens` it holds (0 if the state did not load, and the snapshot is dropped)."""
+    def _restore(self, snapshot: _Snapshot, tokens: list[int]) -> int:
+        """Load `snapshot` into the emptied cache; how many of `tokens` it holds (0 if the
+        state did not load, and the snapshot is dropped)."""
         llm = self.llm
-        self._clock += 1
-        snapshot.last_used = self._clock
-        if save:
-            self._save()
         memory = llama_cpp.llama_get_memory(llm.ctx)
         llama_cpp.llama_memory_clear(memory, True)
         llm.n_tokens = 0
