@@ -460,6 +460,50 @@ def snapshot_rows(path: Path) -> list[str]:
     return lines
 
 
+def drafting_rows(path: Path) -> list[str]:
+    """Teachers' candidates ranked by the scores read while sampling and label-checked by a
+    classifier that continues the sampling prompt, against how drafting ran before
+    (`drafting` in speed.json)."""
+    lines = headed(
+        "",
+        "model | teachers × samples | before | now | ratio | scores within (nats a token) "
+        "| same top 4 | same labels",
+    )[2:]
+    for g in json.loads(path.read_text()).get("drafting", {}).values():
+        seconds = g["seconds"]
+        lines.append(
+            f"| {g['model']} | {g['teachers']} × {g['samples_per_teacher']} | "
+            f"{seconds['before']:.1f} s | {seconds['now']:.1f} s | {g['speedup']:.2f}× | "
+            f"{g['largest_score_difference']:.2g} | {g['same_top_4']} of {g['teachers']} | "
+            f"{g['same_labels']} of {g['labels']} |"
+        )
+    return lines
+
+
+def method_check_rows(path: Path) -> list[str]:
+    """A change to how a method runs, on the same seeds before and after (method_check.py)."""
+    report = json.loads(path.read_text())
+    lines = headed(
+        f"{report['setting']}; {report['method']}: {report['change']}",
+        "seed | before (%) | after (%) | same predictions | seconds before | seconds after",
+    )
+    for run in report["runs"]:
+        lines.append(
+            f"| {run['seed']} | {100 * run['before']:.0f} | {100 * run['after']:.0f} | "
+            f"{run['same_predictions']} of {run['n']} | {run['seconds_before']:.0f} | "
+            f"{run['seconds_after']:.0f} |"
+        )
+    before, after = report["summary"]["before"], report["summary"]["after"]
+    lines.append(
+        f"| mean [95% interval] | {100 * before['mean']:.1f} [{100 * before['low']:.1f}, "
+        f"{100 * before['high']:.1f}] | {100 * after['mean']:.1f} [{100 * after['low']:.1f}, "
+        f"{100 * after['high']:.1f}] | {report['same_predictions']} of {report['predictions']} "
+        f"(paired p = {report['p_value']:.2g}) | {report['seconds_before']:.0f} | "
+        f"{report['seconds_after']:.0f} |"
+    )
+    return lines
+
+
 def label_balance_rows(path: Path) -> list[str]:
     """A label's share at each stage of drafting synthetic examples (label_balance.json)."""
     report = json.loads(path.read_text())
@@ -821,6 +865,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "generation": ("speed.json", generation_rows),
     "sampling": ("speed.json", sampling_rows),
     "snapshots": ("speed.json", snapshot_rows),
+    "drafting": ("speed.json", drafting_rows),
+    "drafting-check": ("drafting_check.json", method_check_rows),
     "judge-attack": ("judge_attack.json", judge_attack_rows),
     "stage-profile": ("stage_profile.json", stage_profile_rows),
     "federated": ("federated.json", federated_rows),

@@ -47,6 +47,9 @@ redo them; generation results are kept per model. Not a timed test.
 8. Saved states: teachers taking turns on one engine (sampling, ranking, label check, each stage
    for every teacher in turn), with the KV states of pushed-out prompts saved and restored
    (`PrefixSnapshots`) against the prefix cache alone.
+9. Drafting: teachers' candidates sampled, ranked by the likelihoods read while sampling and
+   label-checked by a classifier that continues the sampling prompt, against ranking by scoring
+   them again and a classifier in the student's format (how drafting ran before).
 
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
 on an idle machine that is fastest, on a CPU shared with other model jobs it slows every decode
@@ -96,7 +99,7 @@ TARGETS = {
 }
 SECTIONS = (
     "student", "candidates", "ranking", "graph", "generation", "sampling", "snapshots",
-    "wait_policy",
+    "drafting", "wait_policy",
 )  # fmt: skip
 WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
@@ -671,6 +674,91 @@ def snapshot_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def bench_drafting(engine: LlamaEngine, teachers: int, samples: int = 8) -> dict[str, Any]:
+    """Teachers' synthetic candidates, ranked and label-checked as `sampled_examples` does now
+    and as it did before (side by side, from a cold cache each, on the same candidates):
+    now, each candidate's likelihood is read from the logits it was sampled from and the
+    teacher's classifier continues its sampling prompt; before, the candidates were scored
+    again after the sampling prompt and the classifier read the shots in the student's
+    format. Each teacher's stages run in turn, as in a cell."""
+    task = get_task("sms_spam")
+    rng = random.Random(2)
+    examples = task.load()
+    options = {"temperature": 0.7, "stop": (prompts.EXAMPLE_SEPARATOR,),
+               "max_tokens": task.max_answer_tokens + 96}  # fmt: skip
+    shots = [rng.sample(examples, 8) for _ in range(teachers)]
+    sampling = [few_shot_prompt(task, s) + f"{task.input_field}:" for s in shots]
+    engine.scorer.clear()
+    drawn = [
+        engine.sample_scored(p, samples, seed=t, **options)  # type: ignore[arg-type]
+        for t, p in enumerate(sampling)
+    ]
+    clock = Clock()
+    ranked: dict[str, list[list[float]]] = {}
+    labels: dict[str, list[str]] = {}
+    modes = {
+        "before": [build_prompt(task, examples=[task.format_example(e) for e in s]) for s in shots],
+        "now": [few_shot_prompt(task, s) for s in shots],
+    }
+    for name, classifiers in modes.items():
+        engine.scorer.clear()
+        ranked[name], labels[name] = [], []
+        with clock.time(name):
+            for t, prompt in enumerate(sampling):
+                texts = [text for text, _ in drawn[t]]
+                if name == "now":  # sampling again: the same texts, scored as they are drawn
+                    fresh = engine.sample_scored(prompt, samples, seed=t, **options)  # type: ignore[arg-type]
+                    ranked[name].append([score.mean if score else -np.inf for _, score in fresh])
+                else:
+                    engine.sample(prompt, samples, seed=t, **options)  # type: ignore[arg-type]
+                    ranked[name].append([score.mean for score in engine.score(prompt, texts)])
+                queries = [text.split("\n")[0].strip() for text in texts]
+                student = Student(engine, task, calibration="content_free")
+                labels[name] += [a.answer for a in student.answer_many(classifiers[t], queries)]
+    differences = [
+        abs(a - b)
+        for now, before in zip(ranked["now"], ranked["before"], strict=True)
+        for a, b in zip(now, before, strict=True)
+        if np.isfinite(a)
+    ]
+    same_top = sum(
+        set(np.argsort(now)[-4:]) == set(np.argsort(before)[-4:])
+        for now, before in zip(ranked["now"], ranked["before"], strict=True)
+    )
+    return {
+        "model": engine.name,
+        "teachers": teachers,
+        "samples_per_teacher": samples,
+        "seconds": clock.seconds,
+        "speedup": clock.seconds["before"] / clock.seconds["now"],
+        "scored_while_sampled": len(differences),
+        "largest_score_difference": max(differences, default=0.0),
+        "same_top_4": same_top,
+        "same_labels": sum(a == b for a, b in zip(labels["now"], labels["before"], strict=True)),
+        "labels": len(labels["now"]),
+        "method": f"SMS spam, {teachers} teachers with 8 random examples each (seeded), "
+        f"{samples} candidates each at τ = 0.7: sample, rank, check labels with a content-free "
+        "calibrated classifier of the teacher's shots; before: rank by scoring the candidates "
+        "again, the classifier in the student's format; now: rank by the scores read while "
+        "sampling, the classifier continues the sampling prompt; each mode from a cold cache",
+    }
+
+
+def drafting_rows(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    seconds = result["seconds"]
+    return [
+        (
+            f"{result['teachers']} teachers' candidates sampled, ranked and label-checked "
+            f"({result['model']}): now vs before",
+            f"{seconds['now']:.0f} s vs {seconds['before']:.0f} s ({result['speedup']:.2f}×; "
+            f"scores within {result['largest_score_difference']:.2g} nats a token, the same "
+            f"top 4 for {result['same_top_4']} of {result['teachers']} teachers, "
+            f"{result['same_labels']} of {result['labels']} labels the same)",
+            "",
+        )
+    ]
+
+
 # -------------------------------------------------------------------------------- generation
 def bench_generation(engine: LlamaEngine, n_queries: int, shots: int) -> dict[str, Any]:
     """The student's GSM8K answers, one complete_batch per block against one complete each."""
@@ -1205,6 +1293,12 @@ def main(argv: list[str] | None = None) -> int:
         snapshots["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report.setdefault("snapshots", {})[args.model] = snapshots
         rows += snapshot_rows(snapshots)
+    if "drafting" in args.only:
+        print(f"drafting: {args.snapshot_teachers} teachers", file=sys.stderr)
+        drafting = bench_drafting(engine, args.snapshot_teachers)
+        drafting["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report.setdefault("drafting", {})[args.model] = drafting
+        rows += drafting_rows(drafting)
     if "graph" in args.only:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
@@ -1223,6 +1317,7 @@ def main(argv: list[str] | None = None) -> int:
         "ranking",
         "sampling",
         "snapshots",
+        "drafting",
     }:  # these record their own machine
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started

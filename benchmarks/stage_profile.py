@@ -69,7 +69,9 @@ STAGES = {
 # refinement's.
 OWNING = {"labelled_as_taught": "label check"}
 STEP = 16  # a llama_decode of at most this many tokens is a generation step
-MODEL_CALLS = ("complete", "complete_batch", "instruct", "sample", "score", "score_pairs", "rank")
+MODEL_CALLS = (
+    "complete", "complete_batch", "instruct", "sample", "sample_scored", "score", "score_pairs", "rank",
+)  # fmt: skip
 
 
 @dataclass

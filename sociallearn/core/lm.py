@@ -124,6 +124,25 @@ def require_likelihoods(model: LanguageModel, role: str) -> None:
         check(role)
 
 
+def sample_scored(
+    model: LanguageModel,
+    prompt: str,
+    n: int,
+    *,
+    temperature: float,
+    max_tokens: int = 128,
+    seed: int = 0,
+    stop: Sequence[str] = (),
+) -> list[tuple[str, Score | None]]:
+    """`model.sample`, each text with its log-likelihood after `prompt` where the model reads it
+    from the logits it sampled from (`sample_scored`, the llama.cpp engine), else None."""
+    options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "stop": stop}
+    scored = getattr(model, "sample_scored", None)
+    if scored is not None:
+        return list(scored(prompt, n, **options))
+    return [(text, None) for text in model.sample(prompt, n, **options)]  # type: ignore[arg-type]
+
+
 def rank_in(scores: Sequence[Score]) -> int:
     """How many of `scores[1:]` have a higher mean log-likelihood than `scores[0]`."""
     return sum(score.mean > scores[0].mean for score in scores[1:])
@@ -144,7 +163,7 @@ class MemoisedSampling:
     def __init__(self, model: LanguageModel) -> None:
         self.model = model
         self.name = model.name
-        self._samples: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._samples: dict[tuple[object, ...], tuple[tuple[str, Score | None], ...]] = {}
         self._lock = threading.Lock()
 
     def __getattr__(self, attribute: str) -> object:
@@ -169,11 +188,26 @@ class MemoisedSampling:
         seed: int = 0,
         stop: Sequence[str] = (),
     ) -> list[str]:
+        options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "stop": stop}
+        return [text for text, _ in self.sample_scored(prompt, n, **options)]  # type: ignore[arg-type]
+
+    def sample_scored(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        temperature: float,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> list[tuple[str, Score | None]]:
+        """The model's `sample_scored` (see the function), remembered."""
         key = (prompt, n, temperature, max_tokens, seed, tuple(stop))
         with self._lock:
             if key not in self._samples:
                 self._samples[key] = tuple(
-                    self.model.sample(
+                    sample_scored(
+                        self.model,
                         prompt,
                         n,
                         temperature=temperature,

@@ -152,18 +152,40 @@ class LlamaEngine:
 
         The prompt is evaluated once; the samples are decoded together, one KV stream each.
         """
+        samples = self._sample(
+            prompt,
+            n,
+            temperature,
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=stop,
+            top_k=top_k,
+            top_p=top_p,
+            scored=False,
+        )
+        return [text for text, _ in samples]
+
+    def sample_scored(
+        self,
+        prompt: str,
+        n: int,
+        *,
+        temperature: float,
+        max_tokens: int = 128,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+    ) -> list[tuple[str, Score | None]]:
+        """`sample`, each text with its log-likelihood after `prompt` read from the logits it
+        was sampled from (None where it was not decoded in a stream: score it instead)."""
+        return self._sample(
+            prompt, n, temperature, max_tokens=max_tokens, seed=seed, stop=stop, scored=True
+        )
+
+    def _sample(
+        self, prompt: str, n: int, temperature: float, **options: Any
+    ) -> list[tuple[str, Score | None]]:
         with self._lock:  # keep other threads from evicting the prompt between samples
-            return self.sampler.sample(
-                self.complete,
-                prompt,
-                n,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                seed=seed,
-                stop=stop,
-                top_k=top_k,
-                top_p=top_p,
-            )
+            return self.sampler.sample(self.complete, prompt, n, temperature=temperature, **options)
 
     def chat(
         self,

@@ -27,6 +27,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
+from sociallearn.core.lm import Score
 from sociallearn.engine.decoding import (
     SAMPLE_STREAMS,
     SIDE_CELLS_MAX,
@@ -35,6 +36,7 @@ from sociallearn.engine.decoding import (
     common_prefix,
     copy_sequence,
     decode,
+    logsumexp_rows,
     new_context,
 )
 from sociallearn.engine.scoring import PrefixScorer
@@ -60,6 +62,7 @@ class _Completion:
         self.max_tokens = max_tokens
         self.stop = stop
         self.tokens: list[int] = []
+        self.ends: list[int] = []  # bytes of text after each token
         self.result: bytes | None = None
         self.multibyte_fix = 0
 
@@ -70,6 +73,7 @@ class _Completion:
             return False
         self.tokens.append(token)
         all_text = llm.detokenize(self.tokens, prev_tokens=self.prompt)
+        self.ends.append(len(all_text))
         # Hold back an incomplete UTF-8 character, exactly as create_completion does.
         for k, char in enumerate(all_text[-3:]):
             k = 3 - k
@@ -94,15 +98,40 @@ class _Completion:
             result = llm.detokenize(self.tokens, prev_tokens=self.prompt)
         return result.decode("utf-8", errors="ignore")
 
+    def text_tokens(self) -> int | None:
+        """How many of the sampled tokens spell the text exactly (None: a stop sequence begins
+        inside a token, so no whole tokens do)."""
+        if self.result is None or not self.ends or self.ends[-1] == len(self.result):
+            return len(self.tokens)
+        if len(self.result) == 0:
+            return 0
+        return next((k + 1 for k, end in enumerate(self.ends) if end == len(self.result)), None)
+
 
 @dataclass
 class _Stream:
-    """One completion in a KV stream: its replay, its sampler chain, and its newest token."""
+    """One completion in a KV stream: its replay, its sampler chain, its newest token, and the
+    log-probability of each sampled token under the model (untempered), when asked for."""
 
     run: _Completion
     sampler: Sampler
     token: int  # sampled, not yet decoded
     position: int  # where `token` goes in the stream
+    logprobs: list[float] | None = None
+
+    def score(self) -> Score | None:
+        """The log-likelihood of the text's tokens, as `score` would compute it from the same
+        logits (None: not recorded, or no whole tokens spell the text)."""
+        count = self.run.text_tokens()
+        if self.logprobs is None or count is None:
+            return None
+        return Score(float(sum(self.logprobs[:count])), count)
+
+
+def token_logprob(ctx: Any, row: int, token: int, n_vocab: int) -> float:
+    """log p(token) from a context's logits row (`llama_get_logits_ith`), untempered."""
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, row), shape=(n_vocab,))
+    return float(logits[token]) - float(logsumexp_rows(logits[None, :])[0])
 
 
 class StreamSampler:
@@ -129,15 +158,18 @@ class StreamSampler:
         stop: Sequence[str] = (),
         top_k: int = 40,
         top_p: float = 0.95,
-    ) -> list[str]:
+        scored: bool = False,
+    ) -> list[tuple[str, Score | None]]:
         """`complete(prompt, seed=seed + i, ...)` for i < n, decoded together where the
-        prompt's state loads into KV streams (the same texts where the streams are exact).
+        prompt's state loads into KV streams (the same texts where the streams are exact);
+        with `scored`, each text's log-likelihood under the model from the logits it was
+        sampled from, where the streams decoded it (else None).
 
         The caller holds the engine's lock.
         """
 
-        def one(sample_temperature: float, sample_seed: int) -> str:
-            return complete(
+        def one(sample_temperature: float, sample_seed: int) -> tuple[str, Score | None]:
+            text = complete(
                 prompt,
                 max_tokens=max_tokens,
                 temperature=sample_temperature,
@@ -146,6 +178,7 @@ class StreamSampler:
                 top_k=top_k,
                 top_p=top_p,
             )
+            return text, None
 
         if n <= 0:
             return []
@@ -160,7 +193,7 @@ class StreamSampler:
             or not self.probe_streams().loads
         ):
             return [one(temperature, seed + i) for i in range(n)]
-        texts = self._sample_streams(
+        samples = self._sample_streams(
             tokens,
             n,
             budget,
@@ -169,9 +202,10 @@ class StreamSampler:
             [s.encode("utf-8") for s in stop],
             top_k,
             top_p,
+            scored,
         )
         self.llm.set_seed(seed + n - 1)  # as after n calls of `complete`
-        return texts
+        return samples
 
     def complete_batch(
         self,
@@ -211,9 +245,12 @@ class StreamSampler:
             or not self.check_streams()
         ):
             return loop()
-        texts = self._complete_streams(
-            token_lists, budgets, [s.encode("utf-8") for s in stop], grammar
-        )
+        texts = [
+            text
+            for text, _ in self._complete_streams(
+                token_lists, budgets, [s.encode("utf-8") for s in stop], grammar
+            )
+        ]
         for _ in prompts:  # the seed each `complete` (seed=None) would have drawn
             self.llm.set_seed(random.Random(self.llm._seed).randint(0, 2**32))
         return texts
@@ -365,8 +402,10 @@ class StreamSampler:
         stop: list[bytes],
         top_k: int,
         top_p: float,
-    ) -> list[str]:
-        """Decode n samples of `prompt` in waves of parallel KV streams.
+        scored: bool,
+    ) -> list[tuple[str, Score | None]]:
+        """Decode n samples of `prompt` in waves of parallel KV streams (with `scored`, each
+        with its log-likelihood from the logits its tokens were sampled from).
 
         Each sample replays `Llama.create_completion` (non-streaming, no grammar): the same
         sampler chain seeded with seed + i; the same end-of-generation, multi-byte,
@@ -379,28 +418,28 @@ class StreamSampler:
         llm = self.llm
         side = self.side_context(len(prompt) + budget + 8)
         last = len(prompt) - 1
-        texts: list[str] = []
+        samples: list[tuple[str, Score | None]] = []
         for wave in range(0, n, side.streams):
             width = min(side.streams, n - wave)
             samplers = []
             for i in range(width):
                 llm.set_seed(seed + wave + i)
                 samplers.append(self._new_sampler(temperature, top_k, top_p))
-            first: list[int] = []
+            first: list[tuple[int, float | None]] = []  # each stream's first token, logprob
             if wave == 0:
                 alone = common_prefix(llm.input_ids[: llm.n_tokens], prompt) >= last
                 self.scorer.evaluate(prompt, {last: set()})  # logits of the prompt's last token
-                first.append(samplers[0].sample(llm._ctx, -1))
+                first.append(self._first_token(samplers[0], llm._ctx, -1, scored))
                 self.seed_side(side, prompt)
                 source = 0
                 if alone:  # every sample sees the same prompt state
-                    first += [samplers[i].sample(llm._ctx, -1) for i in range(1, width)]
+                    first += [self._first_token(s, llm._ctx, -1, scored) for s in samplers[1:]]
                 elif width > 1:  # the others see the last token decoded alone, in stream 1
                     llama_cpp.llama_memory_seq_cp(side.memory, 0, 1, -1, -1)
                     llama_cpp.llama_memory_seq_rm(side.memory, 1, last, -1)
                     side.batch.fill([prompt[-1]], [last], [0], [1])
                     decode(side.ctx, side.batch, 1, self.n_vocab)
-                    first += [samplers[i].sample(side.context, 0) for i in range(1, width)]
+                    first += [self._first_token(s, side.context, 0, scored) for s in samplers[1:]]
                     source = 1
                 for stream in range(1, width):
                     if stream != source:
@@ -412,15 +451,29 @@ class StreamSampler:
                     )
                 side.batch.fill([prompt[-1]], [last], [0], [0])
                 decode(side.ctx, side.batch, 1, self.n_vocab)
-                first = [sampler.sample(side.context, 0) for sampler in samplers]
+                first = [self._first_token(s, side.context, 0, scored) for s in samplers]
                 for stream in range(1, width):
                     llama_cpp.llama_memory_seq_cp(side.memory, 0, stream, -1, -1)
             streams = [
-                _Stream(_Completion(prompt, budget, stop), sampler, token, len(prompt))
-                for sampler, token in zip(samplers, first, strict=True)
+                _Stream(
+                    _Completion(prompt, budget, stop),
+                    sampler,
+                    token,
+                    len(prompt),
+                    None if logprob is None else [logprob],
+                )
+                for sampler, (token, logprob) in zip(samplers, first, strict=True)
             ]
-            texts += self._decode_streams(side, streams)
-        return texts
+            samples += self._decode_streams(side, streams)
+        return samples
+
+    def _first_token(
+        self, sampler: Sampler, context: Any, row: int, scored: bool
+    ) -> tuple[int, float | None]:
+        """A stream's first token, sampled from a context's logits `row`, and with `scored`
+        its log-probability."""
+        token = sampler.sample(context, row)
+        return token, token_logprob(context.ctx, row, token, self.n_vocab) if scored else None
 
     def _complete_streams(
         self,
@@ -428,7 +481,7 @@ class StreamSampler:
         budgets: list[int],
         stop: list[bytes],
         grammar: str | None,
-    ) -> list[str]:
+    ) -> list[tuple[str, Score | None]]:
         """Greedy completions of `prompts`, in waves of parallel KV streams.
 
         Each replays `Llama.create_completion` at temperature 0 with its own sampler chain (and
@@ -439,7 +492,7 @@ class StreamSampler:
         llm = self.llm
         side = self.side_context(max(map(len, prompts)) + max(budgets) + 8)
         parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
-        texts: list[str] = []
+        texts: list[tuple[str, Score | None]] = []
         for wave in range(0, len(prompts), side.streams):
             llama_cpp.llama_memory_clear(side.memory, True)
             streams = []
@@ -466,9 +519,11 @@ class StreamSampler:
             and common_prefix(llm.input_ids[: llm.n_tokens], prompt) == len(prompt)
         )
 
-    def _decode_streams(self, side: SideContext, streams: list[_Stream]) -> list[str]:
+    def _decode_streams(
+        self, side: SideContext, streams: list[_Stream]
+    ) -> list[tuple[str, Score | None]]:
         """Decode the streams together, one token per stream per step, until every completion
-        ends; their texts, in order. The samplers are closed."""
+        ends; their texts and scores (`_Stream.score`), in order. The samplers are closed."""
         llm = self.llm
         vocab = llm._model.vocab
         live = dict(enumerate(streams))  # KV stream → its completion
@@ -486,10 +541,14 @@ class StreamSampler:
                 range(len(live)),
                 list(live),
             )
-            decode(side.ctx, side.batch, len(live), self.n_vocab)
+            rows = decode(side.ctx, side.batch, len(live), self.n_vocab)
+            scoring = any(stream.logprobs is not None for stream in live.values())
+            norms = logsumexp_rows(rows) if scoring else None
             for row, stream in enumerate(live.values()):
                 stream.token = stream.sampler.sample(side.context, row)
                 stream.position += 1
+                if stream.logprobs is not None and norms is not None:
+                    stream.logprobs.append(float(rows[row, stream.token]) - float(norms[row]))
         for stream in streams:
             stream.sampler.close()
-        return [stream.run.text(llm) for stream in streams]
+        return [(stream.run.text(llm), stream.score()) for stream in streams]

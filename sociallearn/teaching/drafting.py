@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from sociallearn.core import prompts
+from sociallearn.core.lm import Score, sample_scored
 from sociallearn.core.schema import Answer
 from sociallearn.tasks import Example, Task
 from sociallearn.teaching.evaluate import evaluate
@@ -136,12 +137,11 @@ LABEL_CHECK_EXAMPLES = 16  # held-back examples a teacher tries its own classifi
 
 def own_classifier(workspace: TeacherWorkspace) -> tuple[Student, str]:
     """The teacher's few-shot classifier: its model, calibrated as the student is, reading its
-    shots."""
+    shots as its sampling prompt shows them (`few_shot_prompt`), so that each query continues
+    the prompt its candidates were sampled from, already in the model's cache."""
     task = workspace.task
     classifier = Student.for_settings(workspace.model, task, workspace.settings)
-    return classifier, build_prompt(
-        task, examples=[task.format_example(e) for e in workspace.shots()]
-    )
+    return classifier, few_shot_prompt(task, workspace.shots())
 
 
 def trusts_own_labels(workspace: TeacherWorkspace) -> bool:
@@ -193,7 +193,8 @@ def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
     """k examples sampled from the few-shot prompt of the teacher's shots, likeliest first."""
     task, settings = workspace.task, workspace.settings
     prompt = few_shot_prompt(task, workspace.shots()) + f"{task.input_field}:"
-    texts = workspace.model.sample(
+    samples = sample_scored(
+        workspace.model,
         prompt,
         settings.samples,
         temperature=settings.temperature,
@@ -201,9 +202,12 @@ def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
         stop=(prompts.EXAMPLE_SEPARATOR,),
         max_tokens=task.max_answer_tokens + 96,
     )
-    parsed = _unique(task.parse_generated(text) for text in texts)
-    scored = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
-    return labelled_as_taught(workspace, _drafts(task, _rank(workspace, prompt, scored)))
+    sampled = dict(samples)
+    parsed = _unique(task.parse_generated(text) for text, _ in samples)
+    items = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
+    # A sample that is exactly its example's text keeps the score it was sampled with.
+    known = [sampled.get(text) for _, text in items]
+    return labelled_as_taught(workspace, _drafts(task, _rank(workspace, prompt, items, known)))
 
 
 def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[str]) -> list[Draft]:
@@ -253,11 +257,19 @@ def _unique(examples: Iterable[Example | None]) -> list[Example]:
 
 
 def _rank(
-    workspace: TeacherWorkspace, prompt: str, items: list[tuple[Example, str]]
+    workspace: TeacherWorkspace,
+    prompt: str,
+    items: list[tuple[Example, str]],
+    known: Sequence[Score | None] = (),
 ) -> list[tuple[Example, float]]:
-    """Examples ordered by lowest perplexity (highest mean log-probability) under the teacher."""
+    """Examples ordered by lowest perplexity (highest mean log-probability) under the teacher;
+    the texts of `items` after `prompt` are scored, except where `known` gives a score."""
     if not items:
         return []
-    scores = workspace.model.score(prompt, [text for _, text in items])
-    order = sorted(range(len(items)), key=lambda i: -scores[i].mean)
-    return [(items[i][0], scores[i].mean) for i in order]
+    known = list(known) or [None] * len(items)
+    missing = [i for i, score in enumerate(known) if score is None]
+    found = workspace.model.score(prompt, [items[i][1] for i in missing]) if missing else []
+    scores = dict(zip(missing, found, strict=True))
+    means = [(score or scores[i]).mean for i, score in enumerate(known)]
+    order = sorted(range(len(items)), key=lambda i: -means[i])
+    return [(items[i][0], means[i]) for i in order]

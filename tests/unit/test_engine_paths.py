@@ -228,6 +228,26 @@ def test_samples_are_the_completions_they_replace(engine: LlamaEngine) -> None:
     assert greedy == [engine.complete(prompt, temperature=0.0, max_tokens=8)] * 2
 
 
+def test_samples_carry_the_likelihoods_of_their_tokens(engine: LlamaEngine) -> None:
+    prompt = LESSON + "Message:"
+    options = {"max_tokens": 24, "stop": ["\n\n"]}
+    cold(engine)
+    scored = engine.sample_scored(prompt, 4, temperature=0.8, seed=11, **options)  # type: ignore[arg-type]
+    cold(engine)
+    assert [text for text, _ in scored] == engine.sample(
+        prompt, 4, temperature=0.8, seed=11, **options
+    )  # type: ignore[arg-type]
+    for text, score in scored:
+        again = engine.score(prompt, [text])[0]  # the same tokens, decoded as one batch
+        assert score is not None and score.n_tokens == again.n_tokens
+        assert abs(score.mean - again.mean) < 0.05
+    # A stop sequence that begins inside a token leaves no whole tokens that spell the text.
+    cut = engine.sample_scored(prompt, 4, temperature=0.8, seed=11, max_tokens=24, stop=["e"])
+    assert any(score is None for text, score in cut if text)
+    greedy = engine.sample_scored(prompt, 2, temperature=0.0, max_tokens=8)  # one `complete`
+    assert [score for _, score in greedy] == [None, None]
+
+
 def completions_one_by_one(engine: LlamaEngine, prompts: list[str], **options: Any) -> list[str]:
     return [engine.complete(prompt, temperature=0.0, **options) for prompt in prompts]
 
