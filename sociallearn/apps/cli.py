@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="held-out messages a run (default: 50, with which 3 runs of the paper preset "
-        "take about 24 minutes on 2 cores)",
+        "take about 18 minutes on 2 cores)",
     )
     demo.add_argument("--json-out", type=Path, default=None)
     demo.set_defaults(func=cmd_demo)

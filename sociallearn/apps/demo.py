@@ -24,7 +24,7 @@ from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.teaching.settings import Settings, TeachSettings
 
 console = Console(soft_wrap=True)
-DEMO_EVAL_SIZE = 50  # held-out messages a run: 3 runs of the paper preset take about 24 minutes
+DEMO_EVAL_SIZE = 50  # held-out messages a run: 3 runs of the paper preset take about 18 minutes
 GOAL = 0.9  # the share of the 0-shot → original gap our best method should recover
 COLUMNS = ("method", "accuracy, mean [95% interval]", "runs", "gap recovered", "p vs original",
            "paper (PaLM 2-S)")  # fmt: skip
