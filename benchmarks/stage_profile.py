@@ -146,7 +146,8 @@ class ProfiledModel:
         self.model = model
         self.name = model.name
         for call in MODEL_CALLS:
-            setattr(self, call, profile.timed(getattr(model, call)))
+            if hasattr(model, call):  # `sample_scored` is optional
+                setattr(self, call, profile.timed(getattr(model, call)))
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.model, attribute)
