@@ -170,10 +170,14 @@ def cmd_presets(args: argparse.Namespace) -> int:
             out.print("  measured: no committed result here")
         else:
             runs = ", ".join(f"{100 * a:.0f}" for a in measurement.accuracies)
+            worst = measurement.worst_margin
+            margin = (
+                "" if worst is None else f", worst run {100 * worst:+.0f} points over its 0-shot"
+            )
             out.print(
                 f"  measured: {100 * measurement.mean:.1f}% [{100 * measurement.low:.1f}, "
                 f"{100 * measurement.high:.1f}] over {len(measurement.accuracies)} runs ({runs}) "
-                f"{TEST_PARTS.get(measurement.test_part, measurement.test_part)}, "
+                f"{TEST_PARTS.get(measurement.test_part, measurement.test_part)}{margin}, "
                 f"{measurement.minutes_per_run:.1f} min per run on 2 cores; by "
                 f"{escape(preset.measured.command)}"
             )

@@ -6,7 +6,7 @@ beside it override it. `sociallearn presets` lists every preset with its measure
 Without `--preset`, `teach` runs the most accurate preset whose models are installed and whose
 run takes at most `TEACH_MINUTES` on 2 cores (the best accuracy for its time), and `demo` the
 most accurate one whose 0-shot → original gap is wide enough to show learning
-(`default_preset`).
+(`default_preset`). A preset that fell below 0-shot in any measured run is no default.
 """
 
 from __future__ import annotations
@@ -52,6 +52,19 @@ class Measurement(BaseModel):
     test_part: str
     zero_shot: float | None = None
     original: float | None = None
+    zero_shot_runs: list[float] | None = None
+
+    @property
+    def worst_margin(self) -> float | None:
+        """The smallest margin of a run over the same run's 0-shot (negative: below it)."""
+        if not self.zero_shot_runs:
+            return None
+        return min(a - z for a, z in zip(self.accuracies, self.zero_shot_runs, strict=True))
+
+    @property
+    def holds(self) -> bool:
+        """No measured run fell below its 0-shot."""
+        return self.worst_margin is None or self.worst_margin >= 0
 
     @property
     def gap(self) -> float | None:
@@ -90,6 +103,7 @@ class Preset(BaseModel):
             if not experiment["spec"]["name"].startswith(self.measured.study):
                 continue
             means = {s["method"]: s["interval"]["mean"] for s in experiment["summaries"]}
+            runs = {s["method"]: s["accuracies"] for s in experiment["summaries"]}
             for summary in experiment["summaries"]:
                 if summary["method"] == self.measured.method:
                     interval = summary["interval"]
@@ -102,6 +116,7 @@ class Preset(BaseModel):
                         test_part=experiment.get("test_part", "all"),
                         zero_shot=means.get("zero_shot"),
                         original=means.get("original_examples"),
+                        zero_shot_runs=runs.get("zero_shot"),
                     )
         return None
 
@@ -152,27 +167,30 @@ def default_preset(
     purpose: Literal["teach", "demo"], results: Path = RESULTS
 ) -> tuple[Preset, str]:
     """The preset a command runs without `--preset`, and why: of the presets whose models are
-    installed and whose numbers are committed, for `teach` the most accurate whose measured run
-    took at most `TEACH_MINUTES` (the most accurate if none did), for `demo` the most accurate
-    whose 0-shot stands at least `DEMO_GAP` below the original examples, so that there is
-    something to learn (the most accurate if none does)."""
-    measured = [
+    installed and whose numbers are committed, none of whose runs fell below its 0-shot (unless
+    none holds), for `teach` the most accurate whose measured run took at most `TEACH_MINUTES`
+    (the most accurate if none did), for `demo` the most accurate whose 0-shot stands at least
+    `DEMO_GAP` below the original examples, so that there is something to learn (the most
+    accurate if none does)."""
+    installed = [
         (preset, measurement)
         for preset in load_presets().values()
         if not preset.missing_models() and (measurement := preset.measurement(results))
     ]
-    if not measured:
+    if not installed:
         raise ValueError("no preset with installed models and committed numbers: run setup.sh")
+    measured = [(p, m) for p, m in installed if m.holds] or installed
+    holding = ", no run below its 0-shot," if measured is not installed else ""
     if purpose == "demo":
         pool = [(p, m) for p, m in measured if m.gap is not None and m.gap >= DEMO_GAP]
-        condition = f"with 0-shot at least {100 * DEMO_GAP:.0f} points below the original examples"
+        condition = f"{holding} with 0-shot at least {100 * DEMO_GAP:.0f} points below the original examples"
     else:
         pool = [(p, m) for p, m in measured if m.minutes_per_run <= TEACH_MINUTES]
-        condition = f"whose run takes at most {TEACH_MINUTES:.0f} minutes"
+        condition = f"{holding} whose run takes at most {TEACH_MINUTES:.0f} minutes"
     preset, measurement = max(
         pool or measured, key=lambda pair: (pair[1].mean, -pair[1].minutes_per_run)
     )
-    why = f"the most accurate installed preset {condition if pool else ''}".rstrip()
+    why = f"the most accurate installed preset{condition if pool else holding.rstrip(',')}"
     why += f": {100 * measurement.mean:.1f}% over {len(measurement.accuracies)} runs"
     if purpose == "demo" and pool:
         why += f", gap {100 * (measurement.gap or 0):.1f} points"
