@@ -179,8 +179,9 @@ def default_preset(
     ]
     if not installed:
         raise ValueError("no preset with installed models and committed numbers: run setup.sh")
-    measured = [(p, m) for p, m in installed if m.holds] or installed
-    holding = ", no run below its 0-shot," if measured is not installed else ""
+    holding_presets = [(p, m) for p, m in installed if m.holds]
+    measured = holding_presets or installed
+    holding = ", no run below its 0-shot," if holding_presets else ""
     if purpose == "demo":
         pool = [(p, m) for p, m in measured if m.gap is not None and m.gap >= DEMO_GAP]
         condition = f"{holding} with 0-shot at least {100 * DEMO_GAP:.0f} points below the original examples"

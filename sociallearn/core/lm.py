@@ -136,11 +136,13 @@ def sample_scored(
 ) -> list[tuple[str, Score | None]]:
     """`model.sample`, each text with its log-likelihood after `prompt` where the model reads it
     from the logits it sampled from (`sample_scored`, the llama.cpp engine), else None."""
-    options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "stop": stop}
+    options: dict[str, Any] = {
+        "temperature": temperature, "max_tokens": max_tokens, "seed": seed, "stop": stop
+    }  # fmt: skip
     scored = getattr(model, "sample_scored", None)
     if scored is not None:
         return list(scored(prompt, n, **options))
-    return [(text, None) for text in model.sample(prompt, n, **options)]  # type: ignore[arg-type]
+    return [(text, None) for text in model.sample(prompt, n, **options)]
 
 
 def rank_in(scores: Sequence[Score]) -> int:
@@ -188,8 +190,9 @@ class MemoisedSampling:
         seed: int = 0,
         stop: Sequence[str] = (),
     ) -> list[str]:
-        options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed, "stop": stop}
-        return [text for text, _ in self.sample_scored(prompt, n, **options)]  # type: ignore[arg-type]
+        options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        samples = self._remembered(prompt, n, {**options, "stop": tuple(stop)}, scored=False)
+        return [text for text, _ in samples]
 
     def sample_scored(
         self,
@@ -201,21 +204,24 @@ class MemoisedSampling:
         seed: int = 0,
         stop: Sequence[str] = (),
     ) -> list[tuple[str, Score | None]]:
-        """The model's `sample_scored` (see the function), remembered."""
-        key = (prompt, n, temperature, max_tokens, seed, tuple(stop))
+        """The module's `sample_scored` of the model, remembered."""
+        options = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed}
+        return self._remembered(prompt, n, {**options, "stop": tuple(stop)}, scored=True)
+
+    def _remembered(
+        self, prompt: str, n: int, options: dict[str, Any], *, scored: bool
+    ) -> list[tuple[str, Score | None]]:
+        """The samples for these arguments, drawn once: with their scores where `scored` (and
+        the model reads them while sampling), else plain (a later scored call gets None and
+        scores them itself)."""
+        key = (prompt, n, *options.values())
         with self._lock:
             if key not in self._samples:
-                self._samples[key] = tuple(
-                    sample_scored(
-                        self.model,
-                        prompt,
-                        n,
-                        temperature=temperature,
-                        max_tokens=max_tokens,
-                        seed=seed,
-                        stop=stop,
-                    )
-                )
+                if scored:
+                    drawn = sample_scored(self.model, prompt, n, **options)
+                else:
+                    drawn = [(text, None) for text in self.model.sample(prompt, n, **options)]
+                self._samples[key] = tuple(drawn)
             return list(self._samples[key])
 
     def score(self, prefix: str, continuations: Sequence[str]) -> list[Score]:

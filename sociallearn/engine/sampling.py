@@ -245,12 +245,9 @@ class StreamSampler:
             or not self.check_streams()
         ):
             return loop()
-        texts = [
-            text
-            for text, _ in self._complete_streams(
-                token_lists, budgets, [s.encode("utf-8") for s in stop], grammar
-            )
-        ]
+        texts = self._complete_streams(
+            token_lists, budgets, [s.encode("utf-8") for s in stop], grammar
+        )
         for _ in prompts:  # the seed each `complete` (seed=None) would have drawn
             self.llm.set_seed(random.Random(self.llm._seed).randint(0, 2**32))
         return texts
@@ -464,7 +461,8 @@ class StreamSampler:
                 )
                 for sampler, (token, logprob) in zip(samplers, first, strict=True)
             ]
-            samples += self._decode_streams(side, streams)
+            texts = self._decode_streams(side, streams)
+            samples += zip(texts, [stream.score() for stream in streams], strict=True)
         return samples
 
     def _first_token(
@@ -481,7 +479,7 @@ class StreamSampler:
         budgets: list[int],
         stop: list[bytes],
         grammar: str | None,
-    ) -> list[tuple[str, Score | None]]:
+    ) -> list[str]:
         """Greedy completions of `prompts`, in waves of parallel KV streams.
 
         Each replays `Llama.create_completion` at temperature 0 with its own sampler chain (and
@@ -492,7 +490,7 @@ class StreamSampler:
         llm = self.llm
         side = self.side_context(max(map(len, prompts)) + max(budgets) + 8)
         parsed = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None
-        texts: list[tuple[str, Score | None]] = []
+        texts: list[str] = []
         for wave in range(0, len(prompts), side.streams):
             llama_cpp.llama_memory_clear(side.memory, True)
             streams = []
@@ -519,11 +517,9 @@ class StreamSampler:
             and common_prefix(llm.input_ids[: llm.n_tokens], prompt) == len(prompt)
         )
 
-    def _decode_streams(
-        self, side: SideContext, streams: list[_Stream]
-    ) -> list[tuple[str, Score | None]]:
+    def _decode_streams(self, side: SideContext, streams: list[_Stream]) -> list[str]:
         """Decode the streams together, one token per stream per step, until every completion
-        ends; their texts and scores (`_Stream.score`), in order. The samplers are closed."""
+        ends; their texts, in order. The samplers are closed."""
         llm = self.llm
         vocab = llm._model.vocab
         live = dict(enumerate(streams))  # KV stream → its completion
@@ -551,4 +547,4 @@ class StreamSampler:
                     stream.logprobs.append(float(rows[row, stream.token]) - float(norms[row]))
         for stream in streams:
             stream.sampler.close()
-        return [(stream.run.text(llm), stream.score()) for stream in streams]
+        return [stream.run.text(llm) for stream in streams]
