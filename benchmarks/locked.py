@@ -62,45 +62,64 @@ STUDIES: dict[str, dict[str, Any]] = {
 }
 
 
-def locked_specs(runs: int = 5) -> list[ExperimentSpec]:
-    """The studies' specs, in the order they run."""
+def study_specs(
+    studies: dict[str, dict[str, Any]], shared: dict[str, Any], runs: int
+) -> list[ExperimentSpec]:
+    """The studies' specs, in the order they run: each study's settings over `shared`."""
     specs = []
-    for name, study in STUDIES.items():
-        methods = parse_methods(study["methods"])
+    for name, study in studies.items():
         settings = {key: value for key, value in study.items() if key != "methods"}
-        name = f"{name} (qwen1.5b → qwen1.5b, locked part)"
-        values = {**SHARED, **settings, "runs": runs, "methods": methods, "name": name}
+        values = {**shared, **settings, "runs": runs, "methods": parse_methods(study["methods"])}
+        teacher, student = values["teacher_model"], values["student_model"]
+        values["name"] = f"{name} ({teacher} → {student}, locked part)"
         specs.append(ExperimentSpec.model_validate(values))
     return specs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def locked_specs(runs: int = 5) -> list[ExperimentSpec]:
+    """This module's studies' specs."""
+    return study_specs(STUDIES, SHARED, runs)
+
+
+def run_studies(
+    studies: dict[str, dict[str, Any]],
+    shared: dict[str, Any],
+    stem: Path,
+    argv: list[str] | None = None,
+    *,
+    description: str = __doc__.splitlines()[0],
+    also_reuse: tuple[Path, ...] = (),
+) -> None:
+    """Parse the command line (`--studies`, `--runs`, `--budget-minutes`, ...) and run the chosen
+    studies on the locked part, whole runs first, study by study, into `stem`.json; cells
+    finished here, in that file or in `also_reuse` are not computed again."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--studies", default=",".join(STUDIES), help="comma-separated names")
+    parser.add_argument("--studies", default=",".join(studies), help="comma-separated names")
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/locked"))
-    parser.add_argument("--results", type=Path, default=RESULTS / "locked", help="output stem")
+    parser.add_argument("--results", type=Path, default=stem, help="output stem")
     parser.add_argument("--budget-minutes", type=float, default=None, help="start no cell after")
     parser.add_argument("--force-final", action="store_true", help="evaluate recorded cells again")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     chosen = args.studies.split(",")
-    unknown = sorted(set(chosen) - set(STUDIES))
+    unknown = sorted(set(chosen) - set(studies))
     if unknown:
-        parser.error(f"unknown studies {unknown}; known: {', '.join(STUDIES)}")
-    every = locked_specs(args.runs)
-    specs = [spec for spec, name in zip(every, STUDIES, strict=True) if name in chosen]
+        parser.error(f"unknown studies {unknown}; known: {', '.join(studies)}")
+    every = study_specs(studies, shared, args.runs)
+    specs = [spec for spec, name in zip(every, studies, strict=True) if name in chosen]
     deadline = time.time() + 60 * args.budget_minutes if args.budget_minutes is not None else None
     ledger = FinalLedger(RESULTS / LEDGER_NAME)
     json_path = output_paths(args.results)[0]
-    finished = finished_cells(json_path)
+    finished = [cell for path in (json_path, *also_reuse) for cell in finished_cells(path)]
     models = ModelPool()
+    results: list[ExperimentResult] = []
     for spec in specs:
         for runs in range(1, spec.runs + 1):  # whole runs first
             run_experiment(
                 spec.replace(runs=runs), models=models, out_dir=args.out, deadline=deadline,
                 reuse=finished, ledger=ledger, force_final=args.force_final,
             )  # fmt: skip
-            results: list[ExperimentResult] = [  # every study's, run now or before
+            results = [  # every study's, run now or before
                 finished_so_far(other, out_dir=args.out, reuse=finished) for other in every
             ]
             write_json(results, json_path)
@@ -109,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_studies(STUDIES, SHARED, RESULTS / "locked")

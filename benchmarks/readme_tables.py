@@ -36,6 +36,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 COLUMNS = {
     "zero_shot": "0-shot",
+    "manual_prompt": "manual prompt",
     "original_examples": "original",
     "instructions": "instructions",
     "synthetic_examples+random": "synthetic, random",
@@ -127,10 +128,10 @@ def experiment_rows(path: Path) -> list[str]:
             + " | ".join(percent(summaries.get(m)) for m in methods)
             + " |"
         )
-        paper = PAPER.get(spec["task"])
-        if paper and spec["task"] not in shown:
+        paper = PAPER.get(spec["task"], {})
+        values = [paper.get(m.removesuffix("+random")) for m in methods]
+        if any(v is not None for v in values) and spec["task"] not in shown:
             shown.add(spec["task"])
-            values = [paper.get(m.removesuffix("+random")) for m in methods]
             lines.append(
                 "| paper (PaLM 2-S) | "
                 + " | ".join("" if v is None else f"{v}" for v in values)
@@ -199,6 +200,42 @@ def locked_rows(path: Path) -> list[str]:
     return lines
 
 
+def paper_rest_rows(path: Path) -> list[str]:
+    """The paper's remaining settings on the locked part (paper_rest.json): per study and method,
+    the runs, the mean with its interval, both permutation tests, the gap recovered, the paper's
+    number and the minutes per run; each set of cells once, under the first study that has it
+    (the bars studies share), so a study that has not started shows nothing."""
+    from benchmarks.paper_rest import paper_numbers
+
+    lines = [
+        "| study | method | per run (%) | mean [95% interval] | p vs original | p vs 0-shot "
+        "| gap | paper | min/run |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    shown: set[tuple[str, ...]] = set()  # cells an earlier study shows (reused bars)
+    for experiment in json.loads(path.read_text())["experiments"]:
+        study, rest = experiment["spec"]["name"].split(" (", 1)
+        paper = paper_numbers(study)
+        for summary in experiment["summaries"]:
+            keys = tuple(sorted(c["key"] for c in experiment["cells"]
+                                if c["method"] == summary["method"]))  # fmt: skip
+            if keys in shown:
+                continue
+            shown.add(keys)
+            method, gap = summary["method"], summary.get("recovered_gap")
+            p, p_zero = summary.get("p_value"), summary.get("p_vs_zero_shot")
+            lines.append(
+                f"| {study} ({rest.split(',')[0]}) | {COLUMNS.get(method, method)} | "
+                + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
+                + f" | {percent(summary, gap=False)} | {'' if p is None else f'{p:.3f}'} | "
+                + f"{'' if p_zero is None else f'{p_zero:.3f}'} | "
+                + ("" if gap is None or method in BAR_METHODS else f"{gap:+.2f}")
+                + f" | {paper.get(method, '')} | {summary['seconds'] / 60 / summary['runs']:.1f} |"
+            )  # fmt: skip
+    return lines
+
+
+BAR_METHODS = ("zero_shot", "original_examples")
 COMPARED = (
     "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
     "/ worse | p |",
@@ -766,20 +803,18 @@ def stage_profile_rows(path: Path) -> list[str]:
     """What each stage of a cell asked llama.cpp to decode, and the floor of that on this machine
     (stage_profile.json). Seconds per stage are not shown: teachers run in parallel threads, so
     their calls' clocks include waiting for the engine's lock."""
-    report = json.loads(path.read_text())
-    spec, rates = report["spec"], report["rates"]
-    lines = [
-        f"{spec['teacher_model']} teaching {spec['student_model']}, m = {spec['teachers']}, "
-        f"{spec['test_size']} test messages, {report['cpu_count']} cores; floor rates: "
-        f"{rates['prompt_tokens_per_s']:.0f} prompt tokens/s, {rates['steps_per_s']:.1f} "
-        "generation steps/s.",
-    ]
-    for cell in report["cells"]:
+    lines: list[str] = []
+    for cell in json.loads(path.read_text())["cells"]:
+        spec, rates = cell["spec"], cell["rates"]
         stages = {n: st for n, st in cell["stages"].items() if st.get("calls")}
         floor = sum(stage["floor_seconds"] for stage in stages.values())
         caption = (
-            f"{COLUMNS.get(cell['method'], cell['method'])}, seed {cell['seed']}: "
-            f"{cell['seconds']:.0f} s wall against a floor of {floor:.0f} s"
+            (f"{cell['preset']} preset" if cell["preset"] else "the locked study's settings")
+            + f", {COLUMNS.get(cell['method'], cell['method'])}"
+            f", seed {cell['seed']}: {spec['teacher_model']} teaching {spec['student_model']}, "
+            f"m = {spec['teachers']}, {spec['test_size']} test messages, {cell['cpu_count']} cores "
+            f"({rates['prompt_tokens_per_s']:.0f} prompt tokens/s, {rates['steps_per_s']:.1f} "
+            f"steps/s): {cell['seconds']:.0f} s wall against a floor of {floor:.0f} s"
             + (f" ({cell['seconds'] / floor:.1f}×)" if floor else "")
             + f", accuracy {100 * cell['accuracy']:.0f}%"
         )
@@ -789,7 +824,7 @@ def stage_profile_rows(path: Path) -> list[str]:
                 f"| {name} | {stage['calls']} | {stage['prompt_tokens']} | {stage['steps']} | "
                 f"{stage['floor_seconds']:.0f} |"
             )
-    return lines
+    return lines[1:]
 
 
 def significant(row: dict[str, Any]) -> dict[str, Any]:
@@ -841,6 +876,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "demo": ("demo.json", demo_rows),
     "quick-demo": ("quick_demo.json", demo_rows),
     "locked": ("locked.json", locked_rows),
+    "paper-rest": ("paper_rest.json", paper_rest_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),

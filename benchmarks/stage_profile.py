@@ -41,6 +41,7 @@ from sociallearn.experiments.harness import run_cell
 from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 
 RESULTS = Path(__file__).parent / "results"
+CHART = Path(__file__).parents[1] / "docs" / "images" / "stage-profile.png"
 SPEC = {
     "name": "profile", "task": "sms_spam", "teacher_model": "qwen1.5b",
     "student_model": "qwen1.5b", "calibration": "domain", "teachers": 4, "shots": 8,
@@ -244,6 +245,37 @@ def show(cells: Sequence[dict[str, Any]]) -> None:
         Console().print(table)
 
 
+def plot(report: dict[str, Any], path: Path) -> None:
+    """A bar per cell: each stage's floor stacked (what llama.cpp needs for its tokens), beside
+    the cell's wall time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = report["cells"]
+    names = sorted(
+        {name for cell in cells for name, stage in cell["stages"].items() if stage.get("calls")},
+        key=lambda name: (
+            -max(cell["stages"].get(name, {}).get("floor_seconds", 0) for cell in cells)
+        ),
+    )
+    figure, ax = plt.subplots(figsize=(8, 1.2 + 1.1 * len(cells)))
+    rows = [f"{cell['preset'] or 'locked study'}: {cell['method']}" for cell in cells]
+    left = [0.0] * len(cells)
+    for name in names:
+        widths = [cell["stages"].get(name, {}).get("floor_seconds", 0.0) / 60 for cell in cells]
+        ax.barh(rows, widths, left=left, height=0.4, label=name)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.scatter([cell["seconds"] / 60 for cell in cells], rows, marker="D", color="black",
+               label="wall time", zorder=3)  # fmt: skip
+    ax.set(xlabel="minutes (bars: llama.cpp's floor for each stage's tokens)")
+    ax.invert_yaxis()
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", default="synthetic_examples+random,"
@@ -252,7 +284,12 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=SPEC["test_size"])
     parser.add_argument("--preset", help="profile this preset's settings instead of SPEC's")
     parser.add_argument("--out", type=Path, default=RESULTS / "stage_profile.json")
+    parser.add_argument("--chart", type=Path, default=CHART, help="the chart drawn from --out")
+    parser.add_argument("--chart-only", action="store_true", help="draw the chart, run nothing")
     args = parser.parse_args()
+    if args.chart_only:
+        plot(json.loads(args.out.read_text(encoding="utf-8")), args.chart)
+        return
     methods = [MethodSpec.parse(label) for label in args.methods.split(",")]
     preset = get_preset(args.preset).values(ExperimentSpec.model_fields) if args.preset else {}
     spec = ExperimentSpec.model_validate(
@@ -261,15 +298,25 @@ def main() -> None:
     engine = LlamaEngine(spec.teacher_model)
     rates = floor_rates(engine)
     engines: dict[str, LanguageModel] = {spec.teacher_model: engine}
+    setting = {"preset": args.preset, "spec": json.loads(spec.model_dump_json()), "rates": rates,
+               "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
     cells = []
     for method in methods:
         folder = Path(".sociallearn/profile")
-        cells.append(profile_cell(spec, method, args.seed, folder, rates, engines))
+        cells.append({**setting, **profile_cell(spec, method, args.seed, folder, rates, engines)})
         show(cells[-1:])
-    report = {"spec": json.loads(spec.model_dump_json()), "rates": rates, "cells": cells,
-              "cpu_count": os.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
-    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+        write_cells(args.out, cells)
+    plot(json.loads(args.out.read_text(encoding="utf-8")), args.chart)
+    print(f"wrote {args.out} and {args.chart}")
+
+
+def write_cells(path: Path, cells: list[dict[str, Any]]) -> None:
+    """Add `cells` to the profile in `path`, each replacing an earlier one of the same preset
+    and method."""
+    report = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"cells": []}
+    new = {(cell["preset"], cell["method"]) for cell in cells}
+    kept = [cell for cell in report["cells"] if (cell["preset"], cell["method"]) not in new]
+    path.write_text(json.dumps({"cells": kept + cells}, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

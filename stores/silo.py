@@ -103,7 +103,7 @@ def is_locked(task: Task, example: Example) -> bool:
     """Whether `example` is in the locked part: a fixed hash of the task and the input (case and
     spacing ignored, so a repeated message falls on one side), the same on every machine."""
     text = " ".join(example.input.lower().split())
-    digest = hashlib.sha256(f"{_LOCK_SALT}\0{task.name}\0{text}".encode()).digest()
+    digest = hashlib.sha256(f"{_LOCK_SALT}\0{task.family}\0{text}".encode()).digest()
     return int.from_bytes(digest[:8], "big") < LOCKED_FRACTION * 2**64
 
 

@@ -1,4 +1,4 @@
-"""Command line: teach, ask, lessons, graph, demo, doctor, serve-teacher, silos,
+"""Command line: teach, ask, lessons, graph, demo, doctor, serve-teacher, silos, deploy,
 review-lessons."""
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
     out.print(lessons_table(state.get("lessons", [])))
     for drop in state.get("dropped", []):
         console.print(
-            f"[yellow]dropped {drop.teacher_id}[/yellow] after {drop.attempts} drafts: {drop.reasons}"
+            f"[yellow]dropped {escape(drop.teacher_id)}[/yellow] after {drop.attempts} drafts: "
+            f"{escape(str(drop.reasons))}"
         )
     console.print(
         f"run {state['run_id']}: {len(state.get('published', []))} lessons in {settings.library}"
@@ -318,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     from sociallearn.apps.service_cli import add_service_parsers
 
     add_service_parsers(sub)
+
+    from sociallearn.apps.deploy import add_deploy_parser
+
+    add_deploy_parser(sub)
 
     from sociallearn.apps.review_cli import add_review_parser
 

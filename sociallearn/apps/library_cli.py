@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sociallearn.core.schema import Lesson
 
@@ -79,13 +80,16 @@ def fail(message: str) -> int:
 
 
 def lessons_table(lessons: Sequence[Lesson]) -> Table:
-    """Lessons with their filter verdicts, for people to read."""
+    """Lessons with their filter verdicts, for people to read (their texts as written: a model's
+    "[/INST]" is no markup)."""
     table = Table("id", "kind", "teacher", "verdict", "text", show_lines=True)
     for lesson in lessons:
         verdict = "passed" if lesson.verdict.passed else "; ".join(lesson.verdict.reasons)
         if lesson.verdict.redactions:
             verdict += " (redacted " + ", ".join(lesson.verdict.redactions) + ")"
-        table.add_row(lesson.id, lesson.kind, lesson.teacher_id, verdict, lesson.text[:300])
+        table.add_row(
+            lesson.id, lesson.kind, Text(lesson.teacher_id), Text(verdict), Text(lesson.text[:300])
+        )
     return table
 
 

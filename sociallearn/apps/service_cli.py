@@ -110,20 +110,31 @@ def loopback(host: str) -> bool:
 
 def cmd_silos(args: argparse.Namespace) -> int:
     """Write each teacher's silo of a split to its own file (to try several services)."""
+    settings = TeachSettings.model_validate(values_from(args, TeachSettings))
+    check_registered(settings)
+    for path in silo_files(
+        settings.task, settings.data_path, settings.teachers, settings.test_size, settings.seed,
+        args.out,
+    ):  # fmt: skip
+        print(path)
+    return 0
+
+
+def silo_files(
+    task_name: str, data_path: str | Path | None, teachers: int, test_size: int, seed: int,
+    out: Path,
+) -> list[Path]:  # fmt: skip
+    """Each teacher's silo of the split a run makes, written to its own file in `out`."""
     from sociallearn.stores.silo import load_split, share_of
     from sociallearn.tasks import get_task
 
-    settings = TeachSettings.model_validate(values_from(args, TeachSettings))
-    check_registered(settings)
-    task = get_task(settings.task)
-    split = load_split(
-        task, settings.data_path, settings.teachers, settings.test_size, settings.seed
-    )
-    pattern = SILO_FILE.get(task.name, "{teacher}.txt")
-    for teacher, silo in split.silos.items():
-        path = task.write(share_of(silo), args.out / pattern.format(teacher=teacher))
-        print(path)
-    return 0
+    task = get_task(task_name)
+    split = load_split(task, data_path, teachers, test_size, seed)
+    pattern = SILO_FILE.get(task.family, "{teacher}.txt")
+    return [
+        task.write(share_of(silo), out / pattern.format(teacher=teacher))
+        for teacher, silo in split.silos.items()
+    ]
 
 
 def free_port() -> int:
@@ -138,26 +149,33 @@ def start_teacher_service(
 ) -> subprocess.Popen[bytes]:
     """`sociallearn serve-teacher` in a new process on a loopback port, ready when this returns
     (for trying several services on one machine, benchmarks and tests)."""
-    import httpx
-
     command = [
         sys.executable, "-m", "sociallearn.apps.cli", "serve-teacher",
         "--data", str(data), "--port", str(port), *options,
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    deadline = time.time() + 180
+    wait_ready(process, f"http://127.0.0.1:{port}/ok", log, 180)
+    return process
+
+
+def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> None:
+    """Wait until `url` answers 200; a `RuntimeError` with the end of `log` if `process` stops
+    first, or after `seconds` (the process killed)."""
+    import httpx
+
+    deadline = time.time() + seconds
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the teacher service stopped:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"the process logging to {log} stopped:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/ok", timeout=2).status_code == 200:
-                return process
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
     process.kill()
-    raise RuntimeError(f"the teacher service on port {port} was not ready within 180 s")
+    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s (log: {log})")
 
 
 def add_service_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

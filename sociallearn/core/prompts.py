@@ -125,3 +125,27 @@ EXAMPLE_SEPARATOR = "\n\n"
 STUDENT_INSTRUCTION = "{instruction}\n\n"
 STUDENT_LESSON_HEADER = "Instructions from a teacher:\n{lesson}\n\n"
 CALIBRATION_INPUT = "N/A"
+
+# The manual-prompt baseline: an instruction per task, written by hand from what the task is
+# (no private example read), shown to the student as a teacher's instruction would be.
+MANUAL_PROMPTS = {
+    "sms_spam": (
+        "Spam is unsolicited bulk messaging: prizes or cash to claim, free offers, ringtone, "
+        "chat or dating services, subscriptions that charge per message, requests to call or "
+        "text a number or short code, links, and urgent notices from unknown senders about an "
+        "account, a delivery or a payment. Ham is an ordinary message between people who know "
+        "each other: plans, replies, questions, greetings and jokes, often short, informal, "
+        "abbreviated or misspelt. Answer spam or ham."
+    ),
+    "gsm8k": (
+        "Read the problem and write down the quantities it gives and what it asks for. Solve "
+        "it one step at a time, writing each calculation with its result, and check that the "
+        "result answers the question in the units it asks for. End with the final number on "
+        "its own line after '#### ', without units or thousands separators."
+    ),
+    "random_insertion": (
+        "The scrambled word is an ordinary English word with punctuation marks, symbols and "
+        "spaces inserted between its letters. Keep only its letters, in the order they appear, "
+        "and write them together as one lowercase word, adding and changing no letter."
+    ),
+}

@@ -8,10 +8,11 @@ from sociallearn.core.registry import build
 from sociallearn.tasks.base import DataError, Example, Task, default_data_dir
 from sociallearn.tasks.gsm8k import Gsm8k
 from sociallearn.tasks.random_insertion import RandomInsertion
-from sociallearn.tasks.sms_spam import SmsSpam
+from sociallearn.tasks.sms_spam import SmsSpam, SmsSpamWithClasses
 
 TASKS: dict[str, Callable[[], Task]] = {
     "sms_spam": SmsSpam,
+    "sms_spam_class": SmsSpamWithClasses,
     "gsm8k": Gsm8k,
     "random_insertion": RandomInsertion,
 }

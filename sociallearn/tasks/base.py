@@ -51,6 +51,11 @@ class Task(ABC):
     zero_shot_instruction: str
     max_answer_tokens: int = 16
 
+    @property
+    def family(self) -> str:
+        """The task whose data and hand-written prompts a variant shares (itself by default)."""
+        return self.name
+
     @abstractmethod
     def load(self, path: Path | None = None) -> list[Example]:
         """All examples of the task's default file, or of `path` (same upstream format)."""

@@ -49,3 +49,14 @@ class SmsSpam(Task):
 
     def lines(self, examples: list[Example]) -> list[str]:
         return [f"{example.answer}\t{example.input}" for example in examples]
+
+
+class SmsSpamWithClasses(SmsSpam):
+    """The paper's "SMS+class" format: every query names the classes it may be answered with."""
+
+    name = "sms_spam_class"
+    output_field = "Label (spam or ham)"
+
+    @property
+    def family(self) -> str:
+        return SmsSpam.name

@@ -209,3 +209,19 @@ def test_new_memory_is_cleared_once_a_library_opens(tmp_path: Path):
         assert ctypes.string_at(again, size) == bytes(size)
     finally:
         libc.free(again)
+
+
+def test_a_lesson_that_looks_like_markup_is_shown_as_written():
+    """A model's "[/INST]" or "[bold]" in a lesson is text, not rich markup (it crashed `teach`)."""
+    from rich.console import Console
+
+    from sociallearn.apps.library_cli import lessons_table
+    from sociallearn.core.schema import Lesson
+
+    text = "Spam offers prizes. [/INST] [bold]Reply STOP[/bold]"
+    lesson = Lesson(task="sms_spam", kind="instruction", text=text, teacher_id="teacher-[0]",
+                    teacher_model="gemma3", run_id="r", method="instructions")  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(lessons_table([lesson]))
+    shown = console.export_text()
+    assert "[/INST] [bold]Reply STOP[/bold]" in shown and "teacher-[0]" in shown

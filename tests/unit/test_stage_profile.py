@@ -62,9 +62,17 @@ def test_a_profiled_cell_renders_as_a_table_of_its_stages(larger_sms_file, tmp_p
     cell = stage_profile.profile_cell(spec, spec.methods[0], 0, tmp_path, rates, engines)
     assert cell["stages"]["sampling"]["calls"] == 2  # one per teacher
     assert cell["stages"]["student evaluation"]["calls"] >= 1
-    report = {"spec": spec.model_dump(), "rates": rates, "cells": [cell], "cpu_count": 2}
-    (tmp_path / "profile.json").write_text(json.dumps(report), encoding="utf-8")
+    setting = {"preset": None, "spec": spec.model_dump(), "rates": rates, "cpu_count": 2}
+    stage_profile.write_cells(tmp_path / "profile.json", [{**setting, **cell}])
+    stage_profile.write_cells(tmp_path / "profile.json", [{**setting, **cell, "preset": "paper"}])
+    again = {**setting, **cell, "seed": 1}
+    stage_profile.write_cells(tmp_path / "profile.json", [again])  # replaces the first
+    report = json.loads((tmp_path / "profile.json").read_text(encoding="utf-8"))
+    assert [(c["preset"], c["seed"]) for c in report["cells"]] == [("paper", 0), (None, 1)]
     rows = readme_tables.stage_profile_rows(tmp_path / "profile.json")
-    assert rows[0].startswith("qwen1.5b teaching qwen1.5b, m = 2, 6 test messages")
+    assert rows[0].startswith("paper preset, synthetic, random, seed 0: qwen1.5b teaching")
+    assert "m = 2, 6 test messages" in rows[0]
     assert any(row.startswith("| sampling |") for row in rows)
     assert not any(row.startswith("| outside model calls |") for row in rows)  # no calls
+    stage_profile.plot(report, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes().startswith(b"\x89PNG")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from sociallearn.core.registry import build
 from sociallearn.teaching.methods.base import TeachingMethod
 from sociallearn.teaching.methods.instructions import Instructions
+from sociallearn.teaching.methods.manual_prompt import ManualPrompt
 from sociallearn.teaching.methods.original_examples import OriginalExamples
 from sociallearn.teaching.methods.synthetic_examples import SyntheticExamples
 from sociallearn.teaching.methods.zero_shot import ZeroShot
 
 METHODS: dict[str, type[TeachingMethod]] = {
     "zero_shot": ZeroShot,
+    "manual_prompt": ManualPrompt,
     "original_examples": OriginalExamples,
     "instructions": Instructions,
     "synthetic_examples": SyntheticExamples,

@@ -1,0 +1,59 @@
+"""benchmarks/paper_rest.py: the paper's remaining settings as locked-part studies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import paper_rest, readme_tables
+from benchmarks.locked import RESULTS, study_specs
+from sociallearn.engine import ModelPool
+from sociallearn.experiments.report import finished_cells, write_json
+from sociallearn.experiments.runner import run_experiment
+
+
+def specs() -> list:
+    settings = {
+        name: {k: v for k, v in study.items() if k != "paper"}
+        for name, study in paper_rest.STUDIES.items()
+    }
+    return study_specs(settings, paper_rest.SHARED, 5)
+
+
+def test_every_study_is_a_final_evaluation_of_five_runs_in_the_paper_setting():
+    every = specs()
+    assert [spec.name.split(" (")[0] for spec in every] == list(paper_rest.STUDIES)
+    assert all(spec.final and spec.runs == 5 for spec in every)
+    by_name = {spec.name.split(" (")[0]: spec for spec in every}
+    assert by_name["SMS+class"].task == "sms_spam_class"
+    assert by_name["16 examples"].shots == by_name["16 examples"].lessons == 16
+    assert by_name["smollm2 teachers"].teacher_model == "smollm2"
+    assert by_name["smollm2 teachers"].student_model == "qwen1.5b"
+
+
+def test_the_bars_the_paper_setting_measured_are_reused_not_evaluated_again():
+    """The locked part is read once per configuration: 0-shot and the original examples of the
+    `paper setting` study (locked.json) are the manual-prompt study's bars."""
+    keys = {cell.key for cell in finished_cells(RESULTS / "locked.json")}
+    manual = specs()[0]
+    hits = {
+        method.label: sum(manual.cell_key(method, manual.seed + run) in keys for run in range(5))
+        for method in manual.methods
+    }
+    assert hits == {"zero_shot": 5, "manual_prompt": 0, "original_examples": 5}
+
+
+def test_a_study_renders_beside_the_paper(larger_sms_file: Path, tmp_path: Path, scripted):
+    spec = specs()[0].replace(
+        data_path=str(larger_sms_file), test_size=4, runs=2, final=False, teachers=2, shots=2
+    )
+    result = run_experiment(
+        spec, models=ModelPool.fixed(scripted(lambda p, n: " spam")), out_dir=tmp_path,
+        progress=False,
+    )  # fmt: skip
+    write_json([result], tmp_path / "paper_rest.json")
+    rows = readme_tables.paper_rest_rows(tmp_path / "paper_rest.json")
+    manual = next(row for row in rows if "| manual prompt |" in row)
+    assert manual.startswith("| manual prompt: SMS (qwen1.5b → qwen1.5b) | manual prompt |")
+    assert "| 94.0 |" in manual  # the paper's number
+    assert json.loads((tmp_path / "paper_rest.json").read_text())["experiments"][0]["cells"]
