@@ -827,6 +827,55 @@ def stage_profile_rows(path: Path) -> list[str]:
     return lines[1:]
 
 
+def speed_goal_rows(path: Path) -> list[str]:
+    """#45's goals against what the committed measurements give (stage_profile.json beside
+    speed.json, drafting_check.json and locked.json): each with its side-by-side ratio and the
+    floor that bounds it on this machine."""
+    speed = json.loads(path.read_text())
+    profile = {
+        c["preset"]: c for c in json.loads((RESULTS / "stage_profile.json").read_text())["cells"]
+    }
+    check = json.loads((RESULTS / "drafting_check.json").read_text())
+    refined, paper = profile["best"], profile["paper"]
+    floor = {name: sum(st["floor_seconds"] for st in cell["stages"].values())
+             for name, cell in profile.items()}  # fmt: skip
+    before = next(
+        cell["seconds"]
+        for experiment in json.loads((RESULTS / "locked.json").read_text())["experiments"]
+        for cell in experiment["cells"]
+        if cell["method"] == refined["method"] and cell["seed"] == refined["seed"]
+    )
+    drafting = speed["drafting"]["qwen1.5b"]
+    cases = speed["ranking"]["cases"]
+    sms, gsm8k = cases["sms_spam, canary not shown"], cases["gsm8k, canary not shown"]
+    lines = headed("", "goal | now | before → after | floor of the work on 2 cores | met")[2:]
+    lines += [
+        f"| refined synthetic run ≤ 10 min (≥ 4×) | {refined['seconds'] / 60:.1f} min (seed "
+        f"{refined['seed']}) | {before / 60:.1f} → {refined['seconds'] / 60:.1f} min "
+        f"({before / refined['seconds']:.2f}×; before: the locked cell of the same seed) | "
+        f"{floor['best'] / 60:.1f} min | {yes(refined['seconds'] <= 600)} |",
+        f"| plain synthetic ≥ 2× | {paper['seconds']:.0f} s a 20-message cell | teachers' "
+        f"stages {drafting['seconds']['before']:.0f} → {drafting['seconds']['now']:.0f} s "
+        f"({drafting['speedup']:.2f}×, side by side); cells {check['seconds_before']:.0f} → "
+        f"{check['seconds_after']:.0f} s (seeds 0–4, accuracy p = {check['p_value']:.2f}) | "
+        f"{floor['paper']:.0f} s for that cell ({paper['seconds'] / floor['paper']:.1f}× above) "
+        f"| {yes(drafting['speedup'] >= 2)} |",
+        f"| 1,000 canary strings ≤ 30 s | SMS {sms['tree']['seconds']:.1f} s, GSM8K "
+        f"{gsm8k['tree']['seconds']:.1f} s | SMS {sms['score_all']['seconds']:.1f} → "
+        f"{sms['tree']['seconds']:.1f} s ({sms['speedup']:.2f}×); GSM8K "
+        f"{gsm8k['score_all']['seconds']:.1f} → {gsm8k['tree']['seconds']:.1f} s "
+        f"({gsm8k['speedup']:.2f}×) | GSM8K's {gsm8k['tree']['tokens_decoded']:,} tree tokens: "
+        f"{gsm8k['tree']['tokens_decoded'] * gsm8k['dense_ms_per_token'] / 1000:.1f} s as one "
+        f"dense batch, but each KV stream attends over its own copy of the lesson | SMS "
+        f"{yes(sms['tree']['seconds'] <= 30)}, GSM8K {yes(gsm8k['tree']['seconds'] <= 30)} |",
+    ]
+    return lines
+
+
+def yes(met: bool) -> str:
+    return "yes" if met else "no"
+
+
 def significant(row: dict[str, Any]) -> dict[str, Any]:
     """A peers row as `percent` reads it: its interval, * if p < 0.05 against original."""
     p_value = row.get("p_value")
@@ -905,6 +954,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "drafting-check": ("drafting_check.json", method_check_rows),
     "judge-attack": ("judge_attack.json", judge_attack_rows),
     "stage-profile": ("stage_profile.json", stage_profile_rows),
+    "speed-goals": ("speed.json", speed_goal_rows),
     "federated": ("federated.json", federated_rows),
     "label-balance": ("label_balance.json", label_balance_rows),
     "answer-check": ("answer_check.json", answer_check_rows),
