@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sociallearn.apps.service_cli import free_port, start_teacher_service, wait_ready
+from sociallearn.apps.service_cli import free_port, silo_files, start_teacher_service, wait_ready
 
 READY_SECONDS = 180.0
 
@@ -112,8 +112,6 @@ def launch(command: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
 @contextlib.contextmanager
 def deployed(args: argparse.Namespace) -> Iterator[Deployment]:
     """Every part started, stopped on leaving (also when one fails to start)."""
-    from sociallearn.apps.service_cli import silo_files
-
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     deployment = Deployment(out)
@@ -127,9 +125,10 @@ def deployed(args: argparse.Namespace) -> Iterator[Deployment]:
         deployment.processes.append(process)
         deployment.save()
         deployment.token = secrets.token_urlsafe(24)
-        token_file = out / "coordinator-token"
-        token_file.write_text(deployment.token + "\n", encoding="utf-8")
-        token_file.chmod(0o600)
+        private = os.open(out / "coordinator-token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(private, 0o600)  # also when an earlier deployment left the file
+        with os.fdopen(private, "w", encoding="utf-8") as token_file:
+            token_file.write(deployment.token + "\n")
         coordinators = out / "coordinators"
         coordinators.write_text(f"deploy {deployment.token}\n", encoding="utf-8")
         silos = silo_files(args.task, args.data_path, args.teachers, args.test_size, args.seed,
