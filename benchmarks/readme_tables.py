@@ -14,7 +14,7 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from sociallearn.experiments.stats import recovered_gap
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+BAR_METHODS = ("zero_shot", "original_examples")
 COLUMNS = {
     "zero_shot": "0-shot",
     "manual_prompt": "manual prompt",
@@ -157,6 +158,21 @@ def check_minus_test(cell: dict[str, Any]) -> float | None:
     return 100 * (sum(checks) / len(checks) - cell["accuracy"])
 
 
+def summaries_once(
+    path: Path,
+) -> Iterator[tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]]:
+    """(experiment, method summary, its cells) of a results file, each set of cells once, under
+    the first experiment that has it (studies share the cells of their bars)."""
+    shown: set[tuple[str, ...]] = set()
+    for experiment in json.loads(path.read_text())["experiments"]:
+        for summary in experiment["summaries"]:
+            cells = [c for c in experiment["cells"] if c["method"] == summary["method"]]
+            keys = tuple(sorted(c["key"] for c in cells))
+            if keys not in shown:
+                shown.add(keys)
+                yield experiment, summary, cells
+
+
 def locked_rows(path: Path) -> list[str]:
     """Final evaluations on the locked part (locked.json): per study and method (each set of
     cells once, under the first study that has it), the runs, the mean with its interval, the
@@ -167,36 +183,28 @@ def locked_rows(path: Path) -> list[str]:
         "| p vs original | min/run | check − test |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    shown: set[tuple[str, ...]] = set()  # a study's cells that an earlier study already shows
-    for experiment in json.loads(path.read_text())["experiments"]:
+    for experiment, summary, cells in summaries_once(path):
         study = experiment["spec"]["name"].split(" (")[0]
         zero_shot = {c["seed"]: c["accuracy"] for c in experiment["cells"]
                      if c["method"] == "zero_shot"}  # fmt: skip
-        for summary in experiment["summaries"]:
-            method = summary["method"]
-            cells = [c for c in experiment["cells"] if c["method"] == method]
-            keys = tuple(sorted(c["key"] for c in cells))
-            if keys in shown:
-                continue
-            shown.add(keys)
-            gaps = [g for c in cells if (g := check_minus_test(c)) is not None]
-            below = [100 * (c["accuracy"] - zero_shot[c["seed"]])
-                     for c in cells if c["seed"] in zero_shot]  # fmt: skip
-            p = summary.get("p_value")
-            gap = summary.get("recovered_gap")
-            lines.append(
-                f"| {study} | {COLUMNS.get(method, method)} | "
-                + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
-                + f" | {percent(summary, gap=False)} | {100 * min(summary['accuracies']):.0f} | "
-                + (f"{min(below):+.0f}" if below and method != "zero_shot" else "")
-                + " | "
-                + ("" if gap is None or method in ("zero_shot", "original_examples")
-                   else f"{gap:+.2f}")
-                + f" | {'' if p is None else f'{p:.3f}'} | "
-                + f"{summary['seconds'] / 60 / summary['runs']:.1f} | "
-                + (f"{sum(gaps) / len(gaps):+.1f}" if gaps else "")
-                + " |"
-            )  # fmt: skip
+        method = summary["method"]
+        gaps = [g for c in cells if (g := check_minus_test(c)) is not None]
+        below = [100 * (c["accuracy"] - zero_shot[c["seed"]])
+                 for c in cells if c["seed"] in zero_shot]  # fmt: skip
+        p = summary.get("p_value")
+        gap = summary.get("recovered_gap")
+        lines.append(
+            f"| {study} | {COLUMNS.get(method, method)} | "
+            + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
+            + f" | {percent(summary, gap=False)} | {100 * min(summary['accuracies']):.0f} | "
+            + (f"{min(below):+.0f}" if below and method != "zero_shot" else "")
+            + " | "
+            + ("" if gap is None or method in BAR_METHODS else f"{gap:+.2f}")
+            + f" | {'' if p is None else f'{p:.3f}'} | "
+            + f"{summary['seconds'] / 60 / summary['runs']:.1f} | "
+            + (f"{sum(gaps) / len(gaps):+.1f}" if gaps else "")
+            + " |"
+        )  # fmt: skip
     return lines
 
 
@@ -212,30 +220,22 @@ def paper_rest_rows(path: Path) -> list[str]:
         "| gap | paper | min/run |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    shown: set[tuple[str, ...]] = set()  # cells an earlier study shows (reused bars)
-    for experiment in json.loads(path.read_text())["experiments"]:
+    for experiment, summary, _ in summaries_once(path):
         study, rest = experiment["spec"]["name"].split(" (", 1)
         paper = paper_numbers(study)
-        for summary in experiment["summaries"]:
-            keys = tuple(sorted(c["key"] for c in experiment["cells"]
-                                if c["method"] == summary["method"]))  # fmt: skip
-            if keys in shown:
-                continue
-            shown.add(keys)
-            method, gap = summary["method"], summary.get("recovered_gap")
-            p, p_zero = summary.get("p_value"), summary.get("p_vs_zero_shot")
-            lines.append(
-                f"| {study} ({rest.split(',')[0]}) | {COLUMNS.get(method, method)} | "
-                + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
-                + f" | {percent(summary, gap=False)} | {'' if p is None else f'{p:.3f}'} | "
-                + f"{'' if p_zero is None else f'{p_zero:.3f}'} | "
-                + ("" if gap is None or method in BAR_METHODS else f"{gap:+.2f}")
-                + f" | {paper.get(method, '')} | {summary['seconds'] / 60 / summary['runs']:.1f} |"
-            )  # fmt: skip
+        method, gap = summary["method"], summary.get("recovered_gap")
+        p, p_zero = summary.get("p_value"), summary.get("p_vs_zero_shot")
+        lines.append(
+            f"| {study} ({rest.split(',')[0]}) | {COLUMNS.get(method, method)} | "
+            + ", ".join(f"{100 * a:.0f}" for a in summary["accuracies"])
+            + f" | {percent(summary, gap=False)} | {'' if p is None else f'{p:.3f}'} | "
+            + f"{'' if p_zero is None else f'{p_zero:.3f}'} | "
+            + ("" if gap is None or method in BAR_METHODS else f"{gap:+.2f}")
+            + f" | {paper.get(method.removesuffix('+random'), '')} | {summary['seconds'] / 60 / summary['runs']:.1f} |"
+        )  # fmt: skip
     return lines
 
 
-BAR_METHODS = ("zero_shot", "original_examples")
 COMPARED = (
     "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
     "/ worse | p |",

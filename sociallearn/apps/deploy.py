@@ -21,11 +21,18 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sociallearn.apps.service_cli import free_port, silo_files, start_teacher_service, wait_ready
+from sociallearn.apps.service_cli import (
+    CLI,
+    free_port,
+    launch,
+    silo_files,
+    start_teacher_service,
+    wait_ready,
+)
 
 READY_SECONDS = 180.0
 
@@ -45,9 +52,8 @@ class Deployment:
     def teach_command(self, extra: Sequence[str] = ()) -> list[str]:
         """`sociallearn teach` with every teacher remote, the student and library served."""
         return [
-            sys.executable, "-m", "sociallearn.apps.cli", "teach", "--teachers", "0",
-            "--remote-teachers", *self.teachers, "--student-model", self.student_model,
-            "--library", self.library, *extra,
+            *CLI, "teach", "--teachers", "0", "--remote-teachers", *self.teachers,
+            "--student-model", self.student_model, "--library", self.library, *extra,
         ]  # fmt: skip
 
     def save(self) -> None:
@@ -59,8 +65,8 @@ class Deployment:
     def ask_command(self, texts: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
         """`sociallearn ask` of the served student, with the library's latest lessons."""
         return [
-            sys.executable, "-m", "sociallearn.apps.cli", "ask", "--student-model",
-            self.student_model, "--library", self.library, *extra, *texts,
+            *CLI, "ask", "--student-model", self.student_model, "--library", self.library,
+            *extra, *texts,
         ]  # fmt: skip
 
     def stop(self) -> None:
@@ -74,22 +80,27 @@ class Deployment:
 
 
 def model_server(
-    model: str, out: Path, name: str, threads: int
+    model: str,
+    log: Path,
+    *,
+    threads: int,
+    options: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """llama-cpp-python's OpenAI-compatible server on `model` (an embedded name or a GGUF
-    path), ready; its `openai:` model name."""
+    path) on a loopback port, ready (asked with `headers`, e.g. its API key); its base URL."""
     from sociallearn.core.models import resolve_model
 
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model(model)),
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-        "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        "--n_threads", str(threads), "--n_threads_batch", str(threads), *options,
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}/v1"
-    process = launch(command, out / f"{name}.log")
-    wait_ready(process, f"{url}/models", out / f"{name}.log", READY_SECONDS)
-    return process, f"openai:{url}"
+    process = launch(command, log)
+    wait_ready(process, f"{url}/models", log, READY_SECONDS, headers)
+    return process, url
 
 
 def chroma_server(out: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -104,11 +115,6 @@ def chroma_server(out: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, url
 
 
-def launch(command: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT)
-
-
 @contextlib.contextmanager
 def deployed(args: argparse.Namespace) -> Iterator[Deployment]:
     """Every part started, stopped on leaving (also when one fails to start)."""
@@ -119,9 +125,10 @@ def deployed(args: argparse.Namespace) -> Iterator[Deployment]:
         process, deployment.library = chroma_server(out)
         deployment.processes.append(process)
         deployment.save()
-        process, deployment.student_model = model_server(
-            args.student_model, out, "student-model", args.threads
+        process, url = model_server(
+            args.student_model, out / "student-model.log", threads=args.threads
         )
+        deployment.student_model = f"openai:{url}"
         deployment.processes.append(process)
         deployment.save()
         deployment.token = secrets.token_urlsafe(24)
@@ -134,9 +141,10 @@ def deployed(args: argparse.Namespace) -> Iterator[Deployment]:
         silos = silo_files(args.task, args.data_path, args.teachers, args.test_size, args.seed,
                            out / "silos")  # fmt: skip
         for i, silo in enumerate(silos):
-            process, model = model_server(
-                args.teacher_model, out, f"teacher-{i}-model", args.threads
+            process, url = model_server(
+                args.teacher_model, out / f"teacher-{i}-model.log", threads=args.threads
             )
+            model = f"openai:{url}"
             deployment.processes.append(process)
             deployment.teacher_models.append(model)
             port = free_port()

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sociallearn.teaching.settings import (
     TeachSettings,
 )
 
+CLI = (sys.executable, "-m", "sociallearn.apps.cli")  # `sociallearn`, in this Python
 SILO_FILE = {"sms_spam": "{teacher}.tsv", "gsm8k": "{teacher}.jsonl"}
 
 
@@ -149,19 +151,27 @@ def start_teacher_service(
 ) -> subprocess.Popen[bytes]:
     """`sociallearn serve-teacher` in a new process on a loopback port, ready when this returns
     (for trying several services on one machine, benchmarks and tests)."""
-    command = [
-        sys.executable, "-m", "sociallearn.apps.cli", "serve-teacher",
-        "--data", str(data), "--port", str(port), *options,
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    command = [*CLI, "serve-teacher", "--data", str(data), "--port", str(port), *options]
+    process = launch(command, log)
     wait_ready(process, f"http://127.0.0.1:{port}/ok", log, 180)
     return process
 
 
-def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> None:
-    """Wait until `url` answers 200; a `RuntimeError` with the end of `log` if `process` stops
-    first, or after `seconds` (the process killed)."""
+def launch(command: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
+    """`command` in a new process, its output in `log`."""
+    with log.open("wb") as output:
+        return subprocess.Popen(list(command), stdout=output, stderr=subprocess.STDOUT)
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes],
+    url: str,
+    log: Path,
+    seconds: float,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Wait until `url` answers 200 (asked with `headers`); a `RuntimeError` with the end of
+    `log` if `process` stops first, or after `seconds` (the process killed)."""
     import httpx
 
     deadline = time.time() + seconds
@@ -169,7 +179,7 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, seconds: f
         if process.poll() is not None:
             raise RuntimeError(f"the process logging to {log} stopped:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

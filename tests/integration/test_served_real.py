@@ -16,20 +16,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from sociallearn.apps.deploy import model_server
 from sociallearn.apps.run import teach
-from sociallearn.apps.service_cli import free_port
 from sociallearn.core.lm import MissingOperation, ModelUnavailable
-from sociallearn.core.models import resolve_model
 from sociallearn.engine import LlamaEngine
 from sociallearn.engine.served import API_KEY_ENVS, ServedModel, ServedOptions
 from sociallearn.stores.library import LessonLibrary
@@ -41,7 +37,6 @@ from sociallearn.teaching.student import Student, build_prompt
 pytestmark = pytest.mark.integration
 
 SERVED_URLS_ENV = "SOCIALLEARN_SERVED_URLS"
-START_TIMEOUT_S = 180
 # Gemma 3's CPU logits depend on how llama.cpp splits tokens into batches, by up to about 0.5
 # (`sociallearn.engine.llama`): the server evaluates each prompt whole, the engine from its cache.
 # Measured (2 cores, llama-cpp-python 0.3.36): largest gap 0.15 nats over 4 label scores.
@@ -66,25 +61,14 @@ class Server:
 
 
 def start_server(model: str, log: Path, *options: str) -> Server:
-    """`python -m llama_cpp.server` on `model`, once it answers /v1/models."""
-    port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model(model))]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
-    command += ["--n_threads", "2", "--n_threads_batch", "2", *options]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}/v1", process)
-    deadline = time.time() + START_TIMEOUT_S
-    while time.time() < deadline and process.poll() is None:
-        try:
-            headers = {"Authorization": f"Bearer {API_KEY}"}
-            if httpx.get(f"{server.url}/models", headers=headers, timeout=2).is_success:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    server.stop()
-    pytest.fail(f"llama-cpp-python's server on {model} did not start:\n{log.read_text()[-2000:]}")
+    """`python -m llama_cpp.server` on `model`, once it answers /v1/models (as `deploy` starts
+    one)."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    try:
+        process, url = model_server(model, log, threads=2, options=options, headers=headers)
+    except RuntimeError as exc:
+        pytest.fail(f"llama-cpp-python's server on {model} did not start: {exc}")
+    return Server(url, process)
 
 
 def server_for(model: str, folder: Path) -> Iterator[Server]:

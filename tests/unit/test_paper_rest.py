@@ -13,11 +13,7 @@ from sociallearn.experiments.runner import run_experiment
 
 
 def specs() -> list:
-    settings = {
-        name: {k: v for k, v in study.items() if k != "paper"}
-        for name, study in paper_rest.STUDIES.items()
-    }
-    return study_specs(settings, paper_rest.SHARED, 5)
+    return study_specs(paper_rest.STUDIES, paper_rest.SHARED, 5)
 
 
 def test_every_study_is_a_final_evaluation_of_five_runs_in_the_paper_setting():
