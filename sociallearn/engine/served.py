@@ -11,19 +11,22 @@ How each operation is asked:
   template; `base_prompt`, for models without one, is not used);
 - `complete`, `complete_batch`: completions of the raw prompt, `concurrency` requests at a time;
 - `sample`: n completions of the prompt, sample i seeded with seed + i, as the llama.cpp engine;
-- `score`, `score_pairs`, `rank`: the prompt's log-probabilities (completions with `echo` and
-  `logprobs`, which llama-cpp-python's server and vLLM return and llama.cpp's `llama-server`
-  does not). A continuation's score sums the echoed tokens that reach into it: the server
-  tokenises prefix and continuation together where the engine tokenises them apart, the same
-  tokens wherever the continuation starts a word (" spam" after "Label:"). Reading the first
-  generated token's top log-probabilities instead would be exact only for one-token
-  continuations among the top k, so echo is used throughout.
+- `score`, `score_pairs`, `rank`: a label (a continuation that may be one token: no space
+  after its first character, at most `ONE_TOKEN_CHARS`) is read from the first generated
+  token's top `TOP_ALTERNATIVES` log-probabilities, one request per prefix for all its labels,
+  which every such server returns (llama.cpp's `llama-server` included), exact as the engine
+  scores it (prefix and continuation tokenised apart). Any other continuation, or a label not
+  among them, is read from the prompt's log-probabilities (completions with `echo` and
+  `logprobs`, which llama-cpp-python's server and vLLM return and `llama-server` does not): its
+  score sums the echoed tokens that reach into it, the same tokens as the engine's wherever the
+  continuation starts a word.
 
 At first use of likelihoods (or `check_likelihoods`, which a run calls before teaching), two
-small requests check them: a server that echoes no prompt log-probabilities, or echoes them
-one token off (llama-cpp-python 0.3's server on models without a beginning-of-text token, such
-as SmolLM2 and Qwen2.5: it gives each prompt token the probability of the token after it), is
-refused with `MissingOperation`, naming the operation and the URL.
+small requests check them: a server that returns no log-probabilities is refused for every
+likelihood, and one that echoes no prompt log-probabilities, or echoes them one token off
+(llama-cpp-python 0.3's server on models without a beginning-of-text token, such as SmolLM2
+and Qwen2.5: it gives each prompt token the probability of the token after it), for all but
+labels, with `MissingOperation` naming the operation and the URL.
 
 Sampling settings are sent as the engine uses them (top-p 0.95; llama.cpp's top-k 40, min-p
 0.05 and repeat penalty 1.0, where llama-cpp-python's server would default to 1.1), and a
@@ -76,6 +79,8 @@ TOP_P = 0.95
 LLAMA_FIELDS = {"top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0}
 # llama-cpp-python reads max_tokens 0 as "until the context is full": echo asks for one token.
 ECHO_MAX_TOKENS = 1
+TOP_ALTERNATIVES = 20  # the first generated token's, for labels (vLLM's default cap)
+ONE_TOKEN_CHARS = 24  # a longer continuation is never one token: it is scored from the echo
 # The likelihood check: a prompt with a clear next token, scored as generated and as echoed.
 PROBE_PROMPT = "The capital of France is Paris. The capital of Italy is"
 PROBE_TOLERANCE = 0.25  # nats between the two, beyond rounding on a GPU server
@@ -151,8 +156,9 @@ class ServedModel:
             transport=transport,
         )
         self._llama_fields = True  # until the server refuses them
-        self._likelihoods_checked = False
-        self._likelihood_problem: MissingOperation | None = None
+        # What is wrong with the server's likelihoods (for all of them, for labels), once checked.
+        self._likelihood_problems: tuple[MissingOperation | None, MissingOperation | None] | None
+        self._likelihood_problems = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -231,20 +237,46 @@ class ServedModel:
         return self.score_pairs([(prefix, text) for text in continuations])
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Score]:
-        """Log-likelihood of each (prefix, continuation), one echo request each."""
-        if not pairs:
-            return []
-        self._require_prompt_logprobs("score")
-        return self._each(lambda pair: self._echo_score(*pair), pairs)
+        """Log-likelihood of each (prefix, continuation): labels from one request per prefix,
+        other continuations from one echo request each (see the module)."""
+        scores: list[Score | None] = [None if text else Score(0.0, 0) for _, text in pairs]
+        found: dict[str, dict[str, float]] = {}
+        prefixes = list(
+            dict.fromkeys(prefix for prefix, text in pairs if text and _may_be_one_token(text))
+        )
+        if prefixes:
+            self._require_likelihoods("score", labels_only=True)
+            alternatives = self._each(self._first_token_alternatives, prefixes)
+            found = dict(zip(prefixes, alternatives, strict=True))
+            for i, (prefix, text) in enumerate(pairs):
+                if scores[i] is None and text in found.get(prefix, {}):
+                    scores[i] = Score(found[prefix][text], 1)
+        rest = [i for i, score in enumerate(scores) if score is None]
+        if rest:
+            missed = [pairs[i][1] for i in rest if pairs[i][0] in found]
+            try:
+                self._require_likelihoods("score")
+            except MissingOperation as missing:
+                if not missed:
+                    raise
+                raise MissingOperation(
+                    f"{missing} ({missed[0]!r} is not among the first generated token's top "
+                    f"{TOP_ALTERNATIVES}, where labels are read)"
+                ) from None
+            echoed = self._each(lambda i: self._echo_score(*pairs[i]), rest)
+            for i, score in zip(rest, echoed, strict=True):
+                scores[i] = score
+        return [score for score in scores if score is not None]
 
     def rank(self, prefix: str, target: str, others: Sequence[str]) -> int:
         """How many of `others` have a higher mean log-likelihood after `prefix` than `target`."""
         return rank_by_scores(self, prefix, target, others)
 
-    def check_likelihoods(self, role: str) -> None:
-        """Raise `MissingOperation` naming `role` unless the server echoes exact prompt
-        log-probabilities (checked once, with two small requests)."""
-        self._require_prompt_logprobs(f"the {role}")
+    def check_likelihoods(self, role: str, *, labels_only: bool = False) -> None:
+        """Raise `MissingOperation` naming `role` unless the server gives the likelihoods it
+        needs: exact echoed prompt log-probabilities, or for `labels_only` the first generated
+        token's (checked once, with two small requests)."""
+        self._require_likelihoods(f"the {role}", labels_only=labels_only)
 
     # -------------------------------------------------------------- protocol
     def _sampling(self, max_tokens: int, temperature: float, seed: int | None) -> dict[str, Any]:
@@ -364,8 +396,6 @@ class ServedModel:
         return [(value, start - shift, end - shift) for value, start, end in spans]
 
     def _echo_score(self, prefix: str, text: str) -> Score:
-        if not text:
-            return Score(0.0, 0)
         if not prefix:
             raise ValueError("an empty prefix has no token to predict a continuation from")
         spans = self._echo(prefix + text)
@@ -380,54 +410,98 @@ class ServedModel:
             )
         return Score(sum(finite), len(finite))
 
-    def _require_prompt_logprobs(self, operation: str) -> None:
-        """Check once that the server echoes exact prompt log-probabilities (see the module)."""
-        with self._lock:
-            if not self._likelihoods_checked:
-                self._likelihood_problem = self._checked_prompt_logprobs()
-                self._likelihoods_checked = True
-        if self._likelihood_problem is not None:
-            raise MissingOperation(f"{operation} needs {LIKELIHOODS}: {self._likelihood_problem}")
+    def _first_token_alternatives(self, prefix: str) -> dict[str, float]:
+        """The first token generated after `prefix`: its top alternatives' log-probabilities."""
+        if not prefix:
+            raise ValueError("an empty prefix has no token to predict a continuation from")
+        body = self._sampling(1, 0.0, None) | {"prompt": prefix, "logprobs": TOP_ALTERNATIVES}
+        reply = self._post("completions", body)
+        return _first_token(_field(reply, self.url, "choices", 0, "logprobs"))[1]
 
-    def _checked_prompt_logprobs(self) -> MissingOperation | None:
-        """What is wrong with the server's prompt log-probabilities, or None: the probe's next
-        token scored when generated (exact on every server) and when echoed."""
+    def _require_likelihoods(self, operation: str, *, labels_only: bool = False) -> None:
+        """Check once what the server's log-probabilities allow (see the module)."""
+        with self._lock:
+            if self._likelihood_problems is None:
+                self._likelihood_problems = self._checked_logprobs()
+        problem = self._likelihood_problems[labels_only]
+        if problem is not None:
+            raise MissingOperation(f"{operation} needs {LIKELIHOODS}: {problem}")
+
+    def _checked_logprobs(self) -> tuple[MissingOperation | None, MissingOperation | None]:
+        """What is wrong with the server's log-probabilities, for all likelihoods and for
+        labels: the probe's next token scored when generated (exact on every server) and when
+        echoed."""
         body = self._sampling(1, 0.0, None) | {"prompt": PROBE_PROMPT, "logprobs": 1}
         reply = self._post("completions", body)
         generated = str(_field(reply, self.url, "choices", 0, "text"))
-        logprobs = _field(reply, self.url, "choices", 0, "logprobs")
-        if not isinstance(logprobs, dict) or not logprobs.get("token_logprobs"):
-            return MissingOperation(
+        expected, _ = _first_token(_field(reply, self.url, "choices", 0, "logprobs"))
+        if expected is None:
+            none = MissingOperation(
                 f"the model server at {self.url} returns no log-probabilities at all"
             )
-        spans = self._echo(PROBE_PROMPT + generated)
+            return none, none
+        try:
+            spans = self._echo(PROBE_PROMPT + generated)
+        except (
+            ModelUnavailable
+        ) as refused:  # llama-server refuses echo: "Only no echo is supported"
+            return self._no_echo_reason(f" (it answered: {refused})"), None
         if not spans:
-            return self._no_echo_reason()
-        expected = logprobs["token_logprobs"][0]
+            return self._no_echo_reason(), None
         echoed = next((v for v, start, _ in spans if start == len(PROBE_PROMPT)), None)
-        if not (
-            generated and isinstance(expected, float | int) and isinstance(echoed, float | int)
-        ):
-            return None  # nothing to compare: no answer, or one tokenised otherwise when echoed
+        if not generated or not isinstance(echoed, float | int):
+            return None, None  # nothing to compare: no answer, or one tokenised otherwise
         if abs(echoed - expected) > PROBE_TOLERANCE:
             return MissingOperation(
                 f"the model server at {self.url} echoes prompt log-probabilities that are not "
                 f"the prompt tokens' ({generated!r} after the probe: {expected:.3f} when "
                 f"generated, {echoed:.3f} when echoed), as llama-cpp-python's server does, one "
                 "token off, for models without a beginning-of-text token (e.g. SmolLM2, "
-                "Qwen2.5): use one with it (gemma3), vLLM, or the model in-process"
-            )
-        return None
+                "Qwen2.5): labels are read from generated tokens; for other likelihoods use a "
+                "model with it (gemma3), vLLM, or the model in-process"
+            ), None
+        return None, None
 
-    def _no_echo_reason(self) -> MissingOperation:
+    def _no_echo_reason(self, answer: str = "") -> MissingOperation:
         return MissingOperation(
             f"the model server at {self.url} does not return the prompt's log-probabilities "
-            "(completions with echo and logprobs): llama.cpp's llama-server does not; "
-            "llama-cpp-python's server and vLLM do"
+            f"(completions with echo and logprobs){answer}: llama.cpp's llama-server does not; "
+            "llama-cpp-python's server and vLLM do (labels are read from generated tokens)"
         )
 
     def _no_echo(self, operation: str) -> MissingOperation:
         return MissingOperation(f"{operation} needs {LIKELIHOODS}: {self._no_echo_reason()}")
+
+
+def _may_be_one_token(text: str) -> bool:
+    """Whether `text` may be one token: short, with no space after its first character."""
+    return len(text) <= ONE_TOKEN_CHARS and not any(c.isspace() for c in text[1:])
+
+
+def _first_token(logprobs: Any) -> tuple[float | None, dict[str, float]]:
+    """The first generated token's log-probability and its top alternatives', from OpenAI's
+    legacy completions object (llama-cpp-python, vLLM) or the chat-style one (llama-server)."""
+    if not isinstance(logprobs, dict):
+        return None, {}
+    content = logprobs.get("content")
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        value = content[0].get("logprob")
+        listed = content[0].get("top_logprobs") or []
+        pairs = [(a.get("token"), a.get("logprob")) for a in listed if isinstance(a, dict)]
+    else:
+        value = (logprobs.get("token_logprobs") or [None])[0]
+        top = (logprobs.get("top_logprobs") or [None])[0]
+        pairs = list(top.items()) if isinstance(top, dict) else []
+    alternatives: dict[str, float] = {}
+    for token, logprob in pairs:  # the likelier first, where two tokens read the same
+        if isinstance(token, str) and (finite := _finite(logprob)) is not None:
+            alternatives.setdefault(token, finite)
+    return _finite(value), alternatives
+
+
+def _finite(value: Any) -> float | None:
+    """`value` as a float if it is a finite number, else None."""
+    return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
 
 
 class _Refused(ModelUnavailable):

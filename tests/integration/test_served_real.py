@@ -4,11 +4,11 @@ embedded models, against the same models in this process.
 CI starts one server per model and names them in $SOCIALLEARN_SERVED_URLS (JSON, model → base
 URL, e.g. {"smollm2": "http://127.0.0.1:8123/v1"}); without it, the tests start their own
 (`python -m llama_cpp.server`). SmolLM2 (no beginning-of-text token) is served one token off
-by llama-cpp-python 0.3's echo, so its likelihoods are compared on Gemma 3, which has that
-token; generation is compared on SmolLM2. Measured differences are printed (`pytest -s`).
-Echoed log-probabilities are slow on llama-cpp-python's server (it sorts the whole vocabulary
-in Python for every prompt token: about 0.3 s a token on Gemma 3's 262k), so the prompts here
-are short.
+by llama-cpp-python 0.3's echo, so its echoed likelihoods are compared on Gemma 3, which has
+that token, and its labels (read from generated tokens) on both; generation is compared on
+SmolLM2. Measured differences are printed (`pytest -s`). Echoed log-probabilities are slow on
+llama-cpp-python's server (it sorts the whole vocabulary in Python for every prompt token:
+about 0.3 s a token on Gemma 3's 262k), so the prompts scored that way are short.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ SERVED_URLS_ENV = "SOCIALLEARN_SERVED_URLS"
 # (`sociallearn.engine.llama`): the server evaluates each prompt whole, the engine from its cache.
 # Measured (2 cores, llama-cpp-python 0.3.36): largest gap 0.15 nats over 4 label scores.
 SCORE_TOLERANCE = 0.6
-LABEL_CHECKS = 4  # messages whose labels both sides predict (each echo costs minutes)
-# Measured: 0 of 4 labels differ, calibrated scores within 0.05; one near-tie may flip.
+LABEL_CHECKS = 10  # messages whose labels both sides predict
+# Measured: 0 of 10 labels differ, calibrated scores within 0.072; one near-tie may flip.
 MAX_DIFFERENT_LABELS = 1
 API_KEY = "sk-served-test-0123456789"
 
@@ -151,7 +151,7 @@ def test_label_predictions_match_the_in_process_ones(
     gemma3_server: Server, gemma3: LlamaEngine, messages: list[Example]
 ):
     task = get_task("sms_spam")
-    preamble = build_prompt(task)  # 0-shot: the server echoes every prompt token slowly
+    preamble = build_prompt(task)
     half = LABEL_CHECKS // 2
     checked = short(messages, half, "spam") + short(messages, half, "ham")
     queries = [e.input for e in checked]
@@ -179,7 +179,7 @@ def test_scores_are_within_the_engines_batch_tolerance(
     pairs = [
         (task.format_query(e.input), option)
         for e in short(messages, 2)
-        for option in (" spam", " ham")
+        for option in (" spam", " ham", " spam or ham")  # labels: first token; else echoed
     ]
     here = gemma3.score_pairs(pairs)
     there = served(gemma3_server, "gemma3").score_pairs(pairs)
@@ -189,13 +189,31 @@ def test_scores_are_within_the_engines_batch_tolerance(
     assert max(gaps) <= SCORE_TOLERANCE
 
 
-def test_smollm2_likelihoods_are_refused_as_one_token_off(smollm2_server: Server):
+def test_smollm2_echo_is_refused_as_one_token_off_and_its_labels_read_from_generated_tokens(
+    smollm2_server: Server, smollm2: LlamaEngine, messages: list[Example]
+):
     """llama-cpp-python 0.3's server gives each prompt token of a model without a
-    beginning-of-text token the probability of the token after it: the check refuses them."""
+    beginning-of-text token the probability of the token after it: the check refuses them for
+    every likelihood but labels, which are read from the first generated token's."""
     model = served(smollm2_server, "smollm2")
     with pytest.raises(MissingOperation, match=r"one token off") as raised:
-        model.check_likelihoods("student model (it scores the labels)")
+        model.check_likelihoods("teacher model (it ranks its synthetic examples)")
     assert smollm2_server.url in str(raised.value)
+    model.check_likelihoods("student model (it scores the labels)", labels_only=True)
+    task = get_task("sms_spam")
+    lesson = short(messages, 1, "spam") + short(messages, 1, "ham")
+    preamble = build_prompt(task, examples=[task.format_example(e) for e in lesson])
+    pairs = [
+        (preamble + task.format_query(e.input), option)
+        for e in short(messages, 4)[2:]
+        for option in (" spam", " ham")
+    ]
+    gaps = [
+        abs(a.logprob - b.logprob)
+        for a, b in zip(smollm2.score_pairs(pairs), model.score_pairs(pairs), strict=True)
+    ]
+    print(f"\nsmollm2 labels: largest gap {max(gaps):.4f} nats")
+    assert max(gaps) <= SCORE_TOLERANCE
 
 
 # ---------------------------------------------------------------------- (c) short teach runs
@@ -225,10 +243,8 @@ def test_a_run_with_a_served_student_answers(gemma3_server: Server, tmp_path: Pa
         teachers=2,
         samples=2,
         keep=1,
-        lessons=1,  # one example in the student's prompt: each echoed token costs 0.3 s
         test_size=20,
         library=str(tmp_path / "library"),
-        calibration="none",  # every echoed prompt costs minutes on this server
         served_retries=0,
         served_timeout=900,
     )

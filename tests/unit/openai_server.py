@@ -2,7 +2,8 @@
 
 Its "model" tokenises text into words with their leading space and punctuation, and gives a
 token log-probability −0.5 per character, or −8 for a token that repeats the one before it:
-a score is then a sum anyone can work out by hand. Its completions always answer " Rome".
+a score is then a sum anyone can work out by hand. Its completions always answer " Rome",
+the first generated token listed with the alternatives in `VOCABULARY` (as many as asked).
 `flavour` says which server it behaves like:
 
 - "llama-cpp-python": echoes the prompt's tokens with their log-probabilities (the first one
@@ -11,7 +12,8 @@ a score is then a sum anyone can work out by hand. Its completions always answer
 - "one-off": echoes each prompt token with the probability of it coming after itself, and
   not the generated tokens, as llama-cpp-python 0.3's server does for models without a
   beginning-of-text token;
-- "llama-server": the generated token's log-probability only, never the prompt's;
+- "llama-server": the generated token's log-probability only, in the chat-style object, and
+  echo refused with HTTP 500, as llama.cpp's server does;
 - "no-logprobs": no log-probabilities at all.
 """
 
@@ -27,6 +29,7 @@ import httpx
 
 URL = "http://127.0.0.1:8080/v1"
 ANSWER = " Rome"
+VOCABULARY = (ANSWER, " spam", " ham", " free")  # the first generated token's alternatives
 TOKEN = re.compile(r"\s?\w+|\s?[^\w\s]|\s+")
 
 
@@ -60,7 +63,10 @@ class FakeOpenAI:
         if request.url.path.endswith("/chat/completions"):
             content = self.chat_reply(body["messages"][-1]["content"])
             return httpx.Response(200, json={"choices": [{"message": {"content": content}}]})
-        return httpx.Response(200, json=self.completion(body))
+        try:
+            return httpx.Response(200, json=self.completion(body))
+        except Refusal as refusal:
+            return httpx.Response(refusal.status, json={"error": {"message": refusal.message}})
 
     def completion(self, body: dict[str, Any]) -> dict[str, Any]:
         prompt = body["prompt"]
@@ -70,8 +76,19 @@ class FakeOpenAI:
         generated = logprob(prompt_tokens, ANSWER)
         if body.get("logprobs") is None or self.flavour == "no-logprobs":
             return {"choices": [choice | {"logprobs": None}], "usage": usage}
-        if not body.get("echo") or self.flavour == "llama-server":
+        alternatives = sorted(
+            ((token, logprob(prompt_tokens, token)) for token in VOCABULARY),
+            key=lambda pair: -pair[1],
+        )[: body["logprobs"]]
+        if self.flavour == "llama-server":
+            if body.get("echo"):
+                raise Refusal(500, "Only no echo is supported")
+            top = [{"token": token, "logprob": value} for token, value in alternatives]
+            first = {"token": ANSWER, "logprob": generated, "top_logprobs": top}
+            return {"choices": [choice | {"logprobs": {"content": [first]}}], "usage": usage}
+        if not body.get("echo"):
             choice["logprobs"] = table([ANSWER], [len(prompt)], [generated])
+            choice["logprobs"]["top_logprobs"] = [dict(alternatives)]
             return {"choices": [choice], "usage": usage}
         values: list[float | None] = [None]
         for i in range(1, len(prompt_tokens)):
@@ -104,3 +121,11 @@ def table(tokens: list[str], offsets: list[int], values: list[float | None]) -> 
             None if v is None else {t: v} for t, v in zip(tokens, values, strict=True)
         ],
     }
+
+
+class Refusal(Exception):
+    """An error answer, as the server would give it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message

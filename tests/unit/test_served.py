@@ -155,18 +155,39 @@ def test_scores_are_the_echoed_log_probabilities_of_the_continuation(flavour: st
     assert model.rank(prefix, " spam", [" ham", " free prize", " spammy"]) == 1  # " ham"
 
 
+@pytest.mark.parametrize("flavour", ["llama-cpp-python", "vllm", "llama-server", "one-off"])
+def test_labels_are_read_from_the_first_generated_token_one_request_per_prefix(flavour: str):
+    server = FakeOpenAI(flavour)
+    model = model_on(server)
+    model.check_likelihoods("student model (it scores the labels)", labels_only=True)
+    server.requests.clear()
+    pairs = [
+        (f"SMS: {text}\nLabel:", label) for text in ("hi", "win") for label in (" spam", " ham")
+    ]
+    assert model.score_pairs(pairs) == [Score(-2.5, 1), Score(-2.0, 1)] * 2
+    assert len(server.bodies) == 2  # one per prefix, both labels from its alternatives
+    assert all(
+        b["logprobs"] == served.TOP_ALTERNATIVES and not b.get("echo") for b in server.bodies
+    )
+    assert all(b["max_tokens"] == 1 and b["temperature"] == 0.0 for b in server.bodies)
+
+
 def test_echo_requests_ask_for_the_prompts_log_probabilities():
     server = FakeOpenAI()
     model = model_on(server)
-    model.score("Label:", [" spam"])
+    model.score("Label:", [" free prize"])
     probe, probe_echo, echo = server.bodies
     assert probe["logprobs"] == 1 and not probe.get("echo") and probe["max_tokens"] == 1
     assert probe_echo["echo"] and probe_echo["prompt"] == served.PROBE_PROMPT + ANSWER
-    assert echo["echo"] and echo["prompt"] == "Label: spam" and echo["logprobs"] == 1
+    assert echo["echo"] and echo["prompt"] == "Label: free prize" and echo["logprobs"] == 1
     assert echo["max_tokens"] == 1  # llama-cpp-python reads 0 as "no limit"
     server.requests.clear()
-    model.score("Label:", [" ham"])
+    model.score("Label:", [" more words"])
     assert len(server.requests) == 1  # checked once
+    server.requests.clear()
+    model.score("Label:", [" zebra"])  # one token, not among the alternatives: echoed
+    first, echo = server.bodies
+    assert not first.get("echo") and echo["echo"] and echo["prompt"] == "Label: zebra"
 
 
 @pytest.mark.parametrize(
@@ -182,14 +203,22 @@ def test_a_server_without_exact_prompt_log_probabilities_is_refused_naming_the_u
 ):
     model = model_on(FakeOpenAI(flavour))
     with pytest.raises(MissingOperation) as raised:
-        model.score("Label:", [" spam"])
+        model.score("Label:", [" free prize"])
     message = str(raised.value)
     assert message.startswith("score needs likelihoods") and problem in message and URL in message
     with pytest.raises(MissingOperation, match=r"^the student model \(it scores the labels\)"):
         model.check_likelihoods("student model (it scores the labels)")
     with pytest.raises(MissingOperation, match=problem):
-        model.rank("Label:", " spam", [" ham"])
+        model.rank("Label:", " spam pizza", [" ham"])
     assert model.complete("Label:") == ANSWER  # generation still works
+    if flavour == "no-logprobs":
+        with pytest.raises(MissingOperation, match=problem):
+            model.check_likelihoods("student model", labels_only=True)
+    else:  # labels are still read from generated tokens
+        model.check_likelihoods("student model", labels_only=True)
+        assert model.score("Label:", [" spam"]) == [Score(-2.5, 1)]
+        with pytest.raises(MissingOperation, match="' zebra' is not among the first generated"):
+            model.score("Label:", [" spam", " zebra"])
 
 
 def test_a_run_refuses_a_served_teacher_without_likelihoods_before_it_teaches(
