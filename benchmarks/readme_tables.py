@@ -28,6 +28,7 @@ from sociallearn.experiments.runner import (
     gap_on_runs,
     p_values_against,
     p_values_against_extended,
+    paired_p_value,
 )
 from sociallearn.experiments.stats import recovered_gap
 
@@ -241,6 +242,36 @@ COMPARED = (
     "/ worse | p |",
     "|---|---|---|---|---|---|",
 )
+SMALL_TEACHERS = ("smollm2", "gemma3")  # paper_rest's studies "<model> teachers", "<model> alone"
+TAUGHT = ("instructions", "synthetic_examples+random")
+
+
+def small_teacher_rows(path: Path) -> list[str]:
+    """The qwen1.5b student taught by small teachers against what the teachers' own model
+    reaches with the original examples (paper_rest.json), run by run, with the paired
+    permutation test over every (run, test message)."""
+    lines = list(COMPARED)
+    results = {r.spec.name.split(" (")[0]: r for r in read_json(path)}
+    for model in SMALL_TEACHERS:
+        taught, alone = results.get(f"{model} teachers"), results.get(f"{model} alone")
+        if taught is None or alone is None:
+            continue
+        theirs = cells_of(alone, "original_examples")
+        for method in TAUGHT:
+            ours = cells_of(taught, method)
+            p = paired_p_value(ours, theirs, taught.spec.permutations, taught.spec.seed)
+            if p is not None:
+                lines.append(
+                    compared_row(
+                        f"{model} teachers → {taught.spec.student_model}: "
+                        f"{COLUMNS.get(method, method)}",
+                        f"{model} alone: original",
+                        ours,
+                        theirs,
+                        p,
+                    )
+                )
+    return lines
 
 
 def compared_row(
@@ -945,6 +976,7 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "quick-demo": ("quick_demo.json", demo_rows),
     "locked": ("locked.json", locked_rows),
     "paper-rest": ("paper_rest.json", paper_rest_rows),
+    "small-teachers": ("paper_rest.json", small_teacher_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),

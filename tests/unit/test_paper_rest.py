@@ -53,3 +53,26 @@ def test_a_study_renders_beside_the_paper(larger_sms_file: Path, tmp_path: Path,
     assert manual.startswith("| manual prompt: SMS (qwen1.5b → qwen1.5b) | manual prompt |")
     assert "| 94.0 |" in manual  # the paper's number
     assert json.loads((tmp_path / "paper_rest.json").read_text())["experiments"][0]["cells"]
+
+
+def test_a_student_of_small_teachers_is_compared_with_what_their_model_reaches_alone(
+    larger_sms_file: Path, tmp_path: Path, scripted
+):
+    by_name = {spec.name.split(" (")[0]: spec for spec in specs()}
+    models = ModelPool.fixed(scripted(lambda p, n: " spam"))
+    small = {"data_path": str(larger_sms_file), "test_size": 4, "runs": 2, "final": False,
+             "teachers": 2, "shots": 2, "samples": 2, "keep": 1, "lessons": 2}  # fmt: skip
+    results = [
+        run_experiment(
+            by_name[name].replace(**small), models=models, out_dir=tmp_path, progress=False
+        )
+        for name in ("smollm2 teachers", "smollm2 alone")
+    ]
+    write_json(results, tmp_path / "paper_rest.json")
+    rows = readme_tables.small_teacher_rows(tmp_path / "paper_rest.json")[2:]
+    assert [row.split(" | ")[:2] for row in rows] == [
+        ["| smollm2 teachers → qwen1.5b: instructions", "smollm2 alone: original"],
+        ["| smollm2 teachers → qwen1.5b: synthetic, random", "smollm2 alone: original"],
+    ]
+    write_json(results[:1], tmp_path / "paper_rest.json")  # the teachers' own bar not run yet
+    assert readme_tables.small_teacher_rows(tmp_path / "paper_rest.json")[2:] == []
