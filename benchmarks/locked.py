@@ -63,13 +63,16 @@ STUDIES: dict[str, dict[str, Any]] = {
 
 
 def study_specs(
-    studies: dict[str, dict[str, Any]], shared: dict[str, Any], runs: int
+    studies: dict[str, dict[str, Any]], shared: dict[str, Any], runs: int | None = None
 ) -> list[ExperimentSpec]:
-    """The studies' specs, in the order they run: each study's settings over `shared`."""
+    """The studies' specs, in the order they run: each study's settings over `shared`, with
+    `runs` runs each where given."""
     specs = []
     for name, study in studies.items():
         settings = {key: value for key, value in study.items() if key != "methods"}
-        values = {**shared, **settings, "runs": runs, "methods": parse_methods(study["methods"])}
+        values = {**shared, **settings, "methods": parse_methods(study["methods"])}
+        if runs is not None:
+            values["runs"] = runs
         teacher, student = values["teacher_model"], values["student_model"]
         values["name"] = f"{name} ({teacher} → {student}, locked part)"
         specs.append(ExperimentSpec.model_validate(values))
@@ -94,7 +97,9 @@ def run_studies(
     studies on the locked part, whole runs first, study by study, into `stem`.json; cells
     finished here, in that file or in `also_reuse` are not computed again."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--runs", type=int, default=None, help="runs of every study (default: its own)"
+    )
     parser.add_argument("--studies", default=",".join(studies), help="comma-separated names")
     parser.add_argument("--out", type=Path, default=Path(".sociallearn/experiments/locked"))
     parser.add_argument("--results", type=Path, default=stem, help="output stem")

@@ -30,7 +30,7 @@ from sociallearn.experiments.runner import (
     p_values_against_extended,
     paired_p_value,
 )
-from sociallearn.experiments.stats import recovered_gap
+from sociallearn.experiments.stats import mean_interval, recovered_gap
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,6 +47,9 @@ COLUMNS = {
     "synthetic_examples+voting+balanced": "synthetic, voting + balanced",
     "synthetic_examples+random+checked": "synthetic, checked",
     "synthetic_examples+dp": "synthetic, DP voting",
+    "public_examples+random": "public drafts, random",
+    "public_examples+dp_choice": "public drafts, private choice",
+    "synthetic_examples+dp_choice": "synthetic, private choice",
     "instructions+refined": "instructions, refined",
     "instructions+voting": "instructions, voting",
     "instructions+merge": "instructions, merge",
@@ -238,9 +241,9 @@ def paper_rest_rows(path: Path) -> list[str]:
 
 
 COMPARED = (
-    "| method | against | accuracy per run (%) | against's per run (%) | runs better / level "
-    "/ worse | p |",
-    "|---|---|---|---|---|---|",
+    "| method | against | accuracy per run (%) | against's per run (%) | difference, points "
+    "[95% interval] | runs better / level / worse | p |",
+    "|---|---|---|---|---|---|---|",
 )
 SMALL_TEACHERS = ("smollm2", "gemma3")  # paper_rest's studies "<model> teachers", "<model> alone"
 TAUGHT = ("instructions", "synthetic_examples+random")
@@ -287,13 +290,32 @@ def compared_row(
         sum(a == b for _, a, b in pairs),
         sum(a < b for _, a, b in pairs),
     ]
+    difference = mean_interval([100 * (a - b) for _, a, b in pairs])
     return (
         f"| {method} | {against} | "
         + ", ".join(f"{100 * a:.0f}" for _, a, _ in pairs)
         + " | "
         + ", ".join(f"{100 * b:.0f}" for _, _, b in pairs)
+        + f" | {difference.mean:+.1f}"
+        + (f" [{difference.low:+.1f}, {difference.high:+.1f}]" if len(pairs) > 1 else "")
         + f" | {' / '.join(map(str, tally))} | {p:.3f} |"
     )
+
+
+def private_choice_rows(path: Path) -> list[str]:
+    """The private choices against the original examples (the goal: within 3 points) and
+    against the public control, and the control against the original examples, run by run
+    (private_choice.json), with the paired permutation test."""
+    from benchmarks.private_choice import COMPARISONS
+
+    lines = list(COMPARED)
+    for result in read_json(path):
+        for method, against in COMPARISONS:
+            ours, theirs = cells_of(result, method), cells_of(result, against)
+            p = paired_p_value(ours, theirs, result.spec.permutations, result.spec.seed)
+            if p is not None:
+                lines.append(compared_row(COLUMNS[method], COLUMNS[against], ours, theirs, p))
+    return lines
 
 
 def cells_of(result: ExperimentResult, method: str) -> list[CellResult]:
@@ -977,6 +999,8 @@ TABLES: dict[str, tuple[str, Callable[[Path], list[str]]]] = {
     "locked": ("locked.json", locked_rows),
     "paper-rest": ("paper_rest.json", paper_rest_rows),
     "small-teachers": ("paper_rest.json", small_teacher_rows),
+    "private-choice-runs": ("private_choice.json", paper_rest_rows),
+    "private-choice": ("private_choice.json", private_choice_rows),
     "paper": ("paper_tables_full.json", experiment_rows),
     "capable": ("paper_tables_capable.json", experiment_rows),
     "privacy": ("privacy.json", privacy_rows),

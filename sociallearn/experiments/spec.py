@@ -7,7 +7,9 @@ their own held-back data before sharing them), e.g. `synthetic_examples+voting+b
 `+refined` (teachers check their lessons with a local copy of the student and redraft them, up
 to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refined`.
 `+dp` chooses by differentially private voting (aggregator `dp_voting`, ε per selection from
-the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`. `+merge` (instructions only, aggregator
+the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`; `+dp_choice` makes one differentially
+private choice of the whole prompt (aggregator `dp_choice`), e.g. `public_examples+dp_choice`
+(examples drafted without the silos: the run's ε covers everything the silos give). `+merge` (instructions only, aggregator
 `merge`): m teachers each write an instruction, one merged instruction is written from them, and
 the teachers' vote on their held-back data picks the student's instruction among the merged and
 the single ones, e.g. `instructions+merge` or `instructions+merge+refined`; `instructions+voting`
@@ -28,8 +30,11 @@ from sociallearn.tasks import get_task
 from sociallearn.teaching.methods import METHODS, get_method
 from sociallearn.teaching.settings import DP_SETTINGS, TeachSettings
 
-OPTIONS = ("random", "voting", "dp", "merge", "balanced", "checked", "refined")
-AGGREGATOR_OPTIONS = ("random", "voting", "dp", "merge")
+OPTIONS = ("random", "voting", "dp", "dp_choice", "merge", "balanced", "checked", "refined")
+AGGREGATOR_OPTIONS = ("random", "voting", "dp", "dp_choice", "merge")
+DP_OPTIONS = ("dp", "dp_choice")  # the aggregators that read the DP settings
+# The methods whose candidates are drafted examples, which every aggregator can choose among.
+EXAMPLE_DRAFTERS = ("synthetic_examples", "public_examples")
 REFINED_ROUNDS = 3  # refine_rounds of a `+refined` method
 DEFAULT_OUT = Path(".sociallearn/experiments")  # cells, library and checkpoints
 
@@ -49,7 +54,7 @@ class MethodSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     method: str = Field(description=f"a registered method: {', '.join(METHODS)}")
-    aggregator: Literal["random", "voting", "dp", "merge"] = "random"
+    aggregator: Literal["random", "voting", "dp", "dp_choice", "merge"] = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
     refined: bool = False  # teachers refine their lessons with a local copy of the student
@@ -89,10 +94,14 @@ class MethodSpec(BaseModel):
             raise ValueError(f"option merge applies to instructions only, not {self.method}")
         one_of_many = self.method == "instructions" and self.aggregator in SINGLE_LESSON_AGGREGATORS
         aggregated = self.aggregator != "random" and not one_of_many
-        if self.method != "synthetic_examples" and (aggregated or self.balanced or self.checked):
+        if self.method not in EXAMPLE_DRAFTERS and aggregated:
             raise ValueError(
-                "options voting/dp/balanced/checked apply to synthetic_examples only (voting "
-                f"and merge to instructions too), not {self.method}"
+                f"options voting/dp/dp_choice apply to {' and '.join(EXAMPLE_DRAFTERS)} only "
+                f"(voting and merge to instructions too), not {self.method}"
+            )
+        if self.method != "synthetic_examples" and (self.balanced or self.checked):
+            raise ValueError(
+                f"options balanced/checked apply to synthetic_examples only, not {self.method}"
             )
         if self.refined and not self.teaches:
             raise ValueError(f"option refined applies to methods that teach, not {self.method}")
@@ -106,7 +115,7 @@ class MethodSpec(BaseModel):
     @property
     def label(self) -> str:
         refined = ["refined"] * self.refined
-        if self.method != "synthetic_examples":
+        if self.method not in EXAMPLE_DRAFTERS:
             chosen = [self.aggregator] * (self.aggregator in SINGLE_LESSON_AGGREGATORS)
             return "+".join([self.method, *chosen, *refined])
         options = [self.aggregator] + ["balanced"] * self.balanced + ["checked"] * self.checked
@@ -214,7 +223,7 @@ class ExperimentSpec(TeachSettings):
         unused = {"name", "methods", "runs", "seed", "permutations"}
         if not method.teaches:
             unused |= _TEACHING_ONLY
-        if method.aggregator != "dp":
+        if method.aggregator not in DP_OPTIONS:
             unused |= set(DP_SETTINGS)
         if method.aggregator == "random":  # the others vote
             unused.add("vote_judge")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Iterable, Sequence
 
 from sociallearn.core import prompts
@@ -191,8 +192,15 @@ def few_shot_prompt(task: Task, shots: list[Example]) -> str:
 
 def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
     """k examples sampled from the few-shot prompt of the teacher's shots, likeliest first."""
+    prompt = few_shot_prompt(workspace.task, workspace.shots())
+    return labelled_as_taught(workspace, samples_after(workspace, prompt, seed))
+
+
+def samples_after(workspace: TeacherWorkspace, preamble: str, seed: int) -> list[Draft]:
+    """k examples sampled after `preamble` (ending where a new example starts), likeliest
+    first."""
     task, settings = workspace.task, workspace.settings
-    prompt = few_shot_prompt(task, workspace.shots()) + f"{task.input_field}:"
+    prompt = preamble + f"{task.input_field}:"
     samples = sample_scored(
         workspace.model,
         prompt,
@@ -207,7 +215,7 @@ def sampled_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
     items = [(e, f" {e.input}\n{task.output_field}: {e.output}") for e in parsed]
     # A sample that is exactly its example's text keeps the score it was sampled with.
     known = [sampled.get(text) for _, text in items]
-    return labelled_as_taught(workspace, _drafts(task, _rank(workspace, prompt, items, known)))
+    return _drafts(task, _rank(workspace, prompt, items, known))
 
 
 def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[str]) -> list[Draft]:
@@ -218,21 +226,36 @@ def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[st
     blocks = prompts.EXAMPLE_SEPARATOR.join(
         f"{task.output_field}: {e.answer}\n{task.input_field}: {e.input}" for e in shots
     )
-    preamble = prompts.SYNTHETIC_PREAMBLE.format(description=task.description) + blocks
+    preamble = (
+        prompts.SYNTHETIC_PREAMBLE.format(description=task.description)
+        + blocks
+        + prompts.EXAMPLE_SEPARATOR
+    )
+    return labelled_as_taught(workspace, label_first_samples(workspace, preamble, seed, labels))
+
+
+def label_first_samples(
+    workspace: TeacherWorkspace,
+    preamble: str,
+    seed: int,
+    labels: Sequence[str],
+    stop: Sequence[str] = ("\n",),
+) -> list[Draft]:
+    """Samples after `preamble`, each conditioned on one of `labels` (written before its
+    input) and ending at `stop`, k / (the task's number of labels) per label, the labels in
+    turn, each label's likeliest first."""
+    task, settings = workspace.task, workspace.settings
     per_label = max(1, settings.samples // len(task.labels))
     ranked_by_label = []
     for label in labels:
         index = task.labels.index(label)
-        prompt = (
-            f"{preamble}{prompts.EXAMPLE_SEPARATOR}"
-            f"{task.output_field}: {label}\n{task.input_field}:"
-        )
+        prompt = f"{preamble}{task.output_field}: {label}\n{task.input_field}:"
         texts = workspace.model.sample(
             prompt,
             per_label,
             temperature=settings.temperature,
             seed=seed * 10 + index,
-            stop=("\n",),
+            stop=tuple(stop),
             max_tokens=96,
         )
         examples = _unique(
@@ -241,7 +264,23 @@ def balanced_samples(workspace: TeacherWorkspace, seed: int, labels: Sequence[st
         )
         ranked_by_label.append(_rank(workspace, prompt, [(e, f" {e.input}") for e in examples]))
     ranked = [e for group in zip(*ranked_by_label, strict=False) for e in group]
-    return labelled_as_taught(workspace, _drafts(task, ranked))
+    return _drafts(task, ranked)
+
+
+def public_examples(workspace: TeacherWorkspace, seed: int) -> list[Draft]:
+    """k examples sampled from the task's description alone, without a look at the silo (each
+    conditioned on a label, labels in turn, on a classification task; an input ends where it
+    would write its own label), likeliest first: drafts that cost the silo no privacy. The
+    prompt is every teacher's, so each teacher samples with its own seed."""
+    task, settings = workspace.task, workspace.settings
+    preamble = prompts.SYNTHETIC_PREAMBLE.format(description=task.description)
+    own_seed = zlib.crc32(f"{workspace.teacher_id}:{seed}".encode()) % 10**8
+    if task.labels:
+        stop = ("\n", f"{task.output_field}:")
+        drafts = label_first_samples(workspace, preamble, own_seed, task.labels, stop)
+    else:
+        drafts = samples_after(workspace, preamble, own_seed)
+    return labels_alternating(task, drafts)[: settings.keep]
 
 
 def _drafts(task: Task, ranked: list[tuple[Example, float]]) -> list[Draft]:

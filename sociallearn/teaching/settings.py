@@ -31,7 +31,7 @@ from sociallearn.privacy.filter import FilterSettings
 
 # How served models are asked: no result depends on them, so no key (run id, cell) does.
 SERVING = ("served_timeout", "served_retries", "served_concurrency")
-# The settings of the `dp_voting` aggregator.
+# The settings of the differentially private aggregators (`dp_voting`, `dp_choice`).
 DP_SETTINGS = ("dp_epsilon", "dp_delta", "dp_secure_noise")
 # Settings of one component, shown in their own group of a command's help (the rest: the main
 # group); the privacy filter's settings get theirs from `flags`.
@@ -42,7 +42,7 @@ HELP_GROUPS: dict[str, tuple[str, ...]] = {
         "refine_rounds", "refine_candidates", "instruction_revision", "separate_feedback"),
     "voting (aggregators that vote, and refining teachers' checks)": (
         "votes_held_out", "vote_judge"),
-    "differentially private voting (--aggregator dp_voting)": DP_SETTINGS,
+    "differential privacy (--aggregator dp_voting or dp_choice)": DP_SETTINGS,
     "teacher services": ("remote_teachers", "remote_timeout"),
     "privacy measurement": ("canary", "canary_answer"),
     f"served models ({SERVED_PREFIX}URL#model)": SERVING,
@@ -168,8 +168,8 @@ class TeachSettings(BaseModel):
     dp_epsilon: float = Field(
         default=1.0,
         gt=0,
-        description="dp_voting: ε per selection (report-noisy-max, Laplace scale 2/ε); "
-        "the run's total ε is recorded on its lessons",
+        description="ε per selection (report-noisy-max, Laplace scale 2/ε; dp_choice makes one, "
+        "dp_voting one per lesson); the run's total ε is recorded on its lessons",
     )
     dp_delta: float = Field(
         default=1e-5,
@@ -180,7 +180,7 @@ class TeachSettings(BaseModel):
     )
     dp_secure_noise: bool = Field(
         default=True,
-        description="dp_voting: noise from the OS's entropy, which nobody can recompute (off: "
+        description="dp_voting, dp_choice: noise from the OS's entropy, which nobody can recompute (off: "
         "noise seeded from the published run id and seed, so runs repeat, for measuring accuracy "
         "only: it protects nothing)",
     )

@@ -139,7 +139,7 @@ def test_dp_method_option():
     assert Settings(**dp.settings()).aggregator == "dp_voting"
     with pytest.raises(ValueError, match="two aggregators"):
         MethodSpec.parse("synthetic_examples+voting+dp")
-    with pytest.raises(ValueError, match="synthetic_examples only"):
+    with pytest.raises(ValueError, match="synthetic_examples and public_examples only"):
         MethodSpec.parse("instructions+dp")
     voting = MethodSpec.parse("synthetic_examples+voting")
     spec, stricter = ExperimentSpec(), ExperimentSpec(dp_epsilon=0.1)

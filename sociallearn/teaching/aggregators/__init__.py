@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sociallearn.core.registry import build
 from sociallearn.teaching.aggregators.base import Aggregator
+from sociallearn.teaching.aggregators.dp_choice import DPChoice
 from sociallearn.teaching.aggregators.dp_voting import DPVoting
 from sociallearn.teaching.aggregators.merge import Merge
 from sociallearn.teaching.aggregators.random_draw import RandomDraw
@@ -14,6 +15,7 @@ AGGREGATORS: dict[str, type[Aggregator]] = {
     "voting": Voting,
     "balanced_voting": BalancedVoting,
     "dp_voting": DPVoting,
+    "dp_choice": DPChoice,
     "merge": Merge,
 }
 

@@ -7,6 +7,7 @@ from sociallearn.teaching.methods.base import TeachingMethod
 from sociallearn.teaching.methods.instructions import Instructions
 from sociallearn.teaching.methods.manual_prompt import ManualPrompt
 from sociallearn.teaching.methods.original_examples import OriginalExamples
+from sociallearn.teaching.methods.public_examples import PublicExamples
 from sociallearn.teaching.methods.synthetic_examples import SyntheticExamples
 from sociallearn.teaching.methods.zero_shot import ZeroShot
 
@@ -16,6 +17,7 @@ METHODS: dict[str, type[TeachingMethod]] = {
     "original_examples": OriginalExamples,
     "instructions": Instructions,
     "synthetic_examples": SyntheticExamples,
+    "public_examples": PublicExamples,
 }
 
 
