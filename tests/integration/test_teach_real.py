@@ -100,3 +100,20 @@ def test_instructions_method_end_to_end(tmp_path: Path, datasets: Path):
     kinds = {lesson.kind for lesson in state["lessons"]}
     assert state["published"] and kinds == {"instruction"}
     assert state["answers"][0].answer in {"spam", "ham"}
+
+
+def test_a_private_choice_among_public_drafts(tmp_path: Path, datasets: Path):
+    """smollm2 teachers draft from the task's description alone and the student's prompt is
+    chosen once, privately, on their held-back messages: the lessons carry ε, none is a
+    message of the data."""
+    context = Context.of(
+        method="public_examples", aggregator="dp_choice", teachers=2, samples=4, keep=4,
+        lessons=2, votes_held_out=4, test_size=20, library=str(tmp_path / "library"),
+    )  # fmt: skip
+    state = teach(context)
+    assert len({lesson.content_hash for lesson in state["candidates"]}) > 2  # a real choice
+    assert len(state["lessons"]) == 2
+    for lesson in state["lessons"]:
+        assert (lesson.settings["dp_epsilon_total"], lesson.settings["dp_delta"]) == (1.0, 0.0)
+    messages = (datasets / "sms_spam" / "SMSSpamCollection").read_text(encoding="utf-8")
+    assert not any(f"\t{lesson.input}\n" in messages for lesson in state["lessons"])

@@ -8,14 +8,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import pytest
 from small_context import small_context, small_settings
 
 from sociallearn.apps.run import teach
 from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
-from sociallearn.experiments.spec import ExperimentSpec, MethodSpec
 from sociallearn.tasks import get_task
 from sociallearn.teaching.aggregators.base import Ballot
 from sociallearn.teaching.aggregators.dp_choice import DPChoice, candidate_prompts, noisy_max
@@ -191,17 +189,3 @@ def test_a_teach_run_chooses_public_drafts_privately(larger_sms_file, tmp_path):
     assert len(state["candidates"]) >= 4 and len(state["lessons"]) == 2
     assert any("GOOD" in lesson.text for lesson in state["lessons"])
     assert all(lesson.settings["dp_epsilon_total"] == 1e6 for lesson in state["lessons"])
-
-
-def test_dp_choice_method_option():
-    chosen = MethodSpec.parse("public_examples+dp_choice")
-    assert chosen.label == "public_examples+dp_choice"
-    assert Settings(**chosen.settings()).aggregator == "dp_choice"
-    with pytest.raises(ValueError, match="synthetic_examples and public_examples only"):
-        MethodSpec.parse("instructions+dp_choice")
-    with pytest.raises(ValueError, match="balanced/checked apply to synthetic_examples only"):
-        MethodSpec.parse("public_examples+random+balanced")
-    control = MethodSpec.parse("public_examples+random")
-    spec, stricter = ExperimentSpec(), ExperimentSpec(dp_epsilon=0.1)
-    assert spec.cell_key(control, 0) == stricter.cell_key(control, 0)
-    assert spec.cell_key(chosen, 0) != stricter.cell_key(chosen, 0)

@@ -133,15 +133,26 @@ def test_invalid_privacy_flags_are_refused(tmp_path, capsys, flag, value, messag
     assert message in capsys.readouterr().err
 
 
-def test_dp_method_option():
-    dp = MethodSpec.parse("synthetic_examples+dp")
-    assert dp.label == "synthetic_examples+dp" and dp.settings()["aggregator"] == "dp_voting"
-    assert Settings(**dp.settings()).aggregator == "dp_voting"
+@pytest.mark.parametrize(
+    ("label", "aggregator", "non_private"),
+    [
+        ("synthetic_examples+dp", "dp_voting", "synthetic_examples+voting"),
+        ("public_examples+dp_choice", "dp_choice", "public_examples+random"),
+    ],
+)
+def test_dp_method_options(label: str, aggregator: str, non_private: str):
+    dp = MethodSpec.parse(label)
+    assert dp.label == label and Settings(**dp.settings()).aggregator == aggregator
+    with pytest.raises(ValueError, match="synthetic_examples and public_examples only"):
+        MethodSpec.parse(f"instructions+{label.split('+')[1]}")
+    other = MethodSpec.parse(non_private)
+    spec, stricter = ExperimentSpec(), ExperimentSpec(dp_epsilon=0.1)
+    assert spec.cell_key(other, 0) == stricter.cell_key(other, 0)  # shared across ε
+    assert spec.cell_key(dp, 0) != stricter.cell_key(dp, 0)
+
+
+def test_one_aggregator_a_method():
     with pytest.raises(ValueError, match="two aggregators"):
         MethodSpec.parse("synthetic_examples+voting+dp")
-    with pytest.raises(ValueError, match="synthetic_examples and public_examples only"):
-        MethodSpec.parse("instructions+dp")
-    voting = MethodSpec.parse("synthetic_examples+voting")
-    spec, stricter = ExperimentSpec(), ExperimentSpec(dp_epsilon=0.1)
-    assert spec.cell_key(voting, 0) == stricter.cell_key(voting, 0)  # shared across ε
-    assert spec.cell_key(dp, 0) != stricter.cell_key(dp, 0)
+    with pytest.raises(ValueError, match="balanced/checked apply to synthetic_examples only"):
+        MethodSpec.parse("public_examples+random+balanced")

@@ -188,7 +188,7 @@ def test_method_labels_round_trip():
     assert MethodSpec.parse("synthetic_examples").label == "synthetic_examples+random"
     with pytest.raises(ValueError, match="unknown option"):
         MethodSpec.parse("synthetic_examples+loud")
-    with pytest.raises(ValueError, match="synthetic_examples only"):
+    with pytest.raises(ValueError, match="synthetic_examples and public_examples only"):
         MethodSpec.parse("instructions+dp")
 
 
@@ -450,7 +450,9 @@ def test_readme_rows_compare_each_extension_with_the_method_it_extends(tmp_path)
 
     header, rule, row = readme_tables.extension_rows(tmp_path / "now.json")
     assert [header, rule] == list(readme_tables.COMPARED)
-    assert row.startswith("| instructions, refined | instructions | 92, 92 | 17, 17 | 2 / 0 / 0 |")
+    assert row.startswith(
+        "| instructions, refined | instructions | 92, 92 | 17, 17 | +75.0 [+75.0, +75.0] | 2 / 0 / 0 |"
+    )
     assert float(row.split("|")[-2]) < 0.05
 
 
