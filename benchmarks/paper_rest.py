@@ -32,7 +32,9 @@ BARS = ("zero_shot", "original_examples")
 SYNTHETIC = "synthetic_examples+random"
 VOTING = "synthetic_examples+voting"
 MANUAL = ("zero_shot", "manual_prompt", "original_examples")
-# Each study: its methods and the settings it changes.
+GSM8K = {"shots": 4, "lessons": 4, "test_size": 20}  # worked answers are long: n = 4, 20 questions
+# Each study: its methods and the settings it changes; small teachers on GSM8K and Random
+# Insertion ("<model> teachers: <task>", "<model> alone: <task>") come last.
 STUDIES: dict[str, dict[str, Any]] = {
     "manual prompt: SMS": {"methods": MANUAL},
     "manual prompt: Random Insertion": {"methods": MANUAL, "task": "random_insertion"},
@@ -45,7 +47,16 @@ STUDIES: dict[str, dict[str, Any]] = {
     "voting at n = 2": {"methods": (*BARS, SYNTHETIC, VOTING), "shots": 2, "lessons": 2},
     "voting at n = 4": {"methods": (*BARS, SYNTHETIC, VOTING), "shots": 4, "lessons": 4},
     "voting at n = 8": {"methods": (*BARS, SYNTHETIC, VOTING)},
-    "manual prompt: GSM8K": {"methods": MANUAL, "task": "gsm8k", "shots": 4, "test_size": 20},
+    "manual prompt: GSM8K": {"methods": MANUAL, "task": "gsm8k", **GSM8K},
+    **{
+        f"{model} {role}: {name}": {
+            "methods": methods, "teacher_model": model, "task": task, **setting,
+            **({"student_model": model} if role == "alone" else {}),
+        }
+        for name, task, setting in (("GSM8K", "gsm8k", GSM8K), ("Random Insertion", "random_insertion", {}))
+        for model, taught in (("smollm2", (*BARS, "instructions", SYNTHETIC)), ("gemma3", (*BARS, SYNTHETIC)))
+        for role, methods in (("teachers", taught), ("alone", BARS))
+    },
 }  # fmt: skip
 # The paper's numbers (PaLM 2-S) beside a study's methods, where the paper ran its setting: the
 # task's numbers on record (`report.PAPER`) where the study is the paper's own setting of a task,

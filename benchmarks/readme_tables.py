@@ -247,33 +247,37 @@ COMPARED = (
 )
 SMALL_TEACHERS = ("smollm2", "gemma3")  # paper_rest's studies "<model> teachers", "<model> alone"
 TAUGHT = ("instructions", "synthetic_examples+random")
+# The tasks of those studies, as their names end: SMS spam, then ": GSM8K", ": Random Insertion".
+SMALL_TEACHER_TASKS = ("", ": GSM8K", ": Random Insertion")
 
 
 def small_teacher_rows(path: Path) -> list[str]:
     """The qwen1.5b student taught by small teachers against what the teachers' own model
-    reaches with the original examples (paper_rest.json), run by run, with the paired
+    reaches with the original examples (paper_rest.json), per task, run by run, with the paired
     permutation test over every (run, test message)."""
     lines = list(COMPARED)
     results = {r.spec.name.split(" (")[0]: r for r in read_json(path)}
-    for model in SMALL_TEACHERS:
-        taught, alone = results.get(f"{model} teachers"), results.get(f"{model} alone")
-        if taught is None or alone is None:
-            continue
-        theirs = cells_of(alone, "original_examples")
-        for method in TAUGHT:
-            ours = cells_of(taught, method)
-            p = paired_p_value(ours, theirs, taught.spec.permutations, taught.spec.seed)
-            if p is not None:
-                lines.append(
-                    compared_row(
-                        f"{model} teachers → {taught.spec.student_model}: "
-                        f"{COLUMNS.get(method, method)}",
-                        f"{model} alone: original",
-                        ours,
-                        theirs,
-                        p,
+    for task in SMALL_TEACHER_TASKS:
+        for model in SMALL_TEACHERS:
+            taught = results.get(f"{model} teachers{task}")
+            alone = results.get(f"{model} alone{task}")
+            if taught is None or alone is None:
+                continue
+            theirs = cells_of(alone, "original_examples")
+            for method in TAUGHT:
+                ours = cells_of(taught, method)
+                p = paired_p_value(ours, theirs, taught.spec.permutations, taught.spec.seed)
+                if p is not None:
+                    lines.append(
+                        compared_row(
+                            f"{model} teachers{task} → {taught.spec.student_model}: "
+                            f"{COLUMNS.get(method, method)}",
+                            f"{model} alone: original",
+                            ours,
+                            theirs,
+                            p,
+                        )
                     )
-                )
     return lines
 
 

@@ -76,3 +76,20 @@ def test_a_student_of_small_teachers_is_compared_with_what_their_model_reaches_a
     ]
     write_json(results[:1], tmp_path / "paper_rest.json")  # the teachers' own bar not run yet
     assert readme_tables.small_teacher_rows(tmp_path / "paper_rest.json")[2:] == []
+
+
+def test_small_teachers_on_gsm8k_and_random_insertion_reuse_the_students_bars():
+    """The qwen1.5b student's 0-shot and original examples on GSM8K and Random Insertion are
+    the manual-prompt studies' cells; only what the small teachers teach is new."""
+    keys = {cell.key for cell in finished_cells(RESULTS / "paper_rest.json")}
+    by_name = {spec.name.split(" (")[0]: spec for spec in specs()}
+    for task in ("GSM8K", "Random Insertion"):
+        taught = by_name[f"smollm2 teachers: {task}"]
+        assert (taught.teacher_model, taught.student_model) == ("smollm2", "qwen1.5b")
+        assert by_name[f"gemma3 alone: {task}"].student_model == "gemma3"
+        hits = {
+            m.label: sum(taught.cell_key(m, taught.seed + run) in keys for run in range(5))
+            for m in taught.methods
+            if not m.teaches
+        }
+        assert hits == {"zero_shot": 5, "original_examples": 5}
