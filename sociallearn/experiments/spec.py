@@ -2,18 +2,19 @@
 
 A method is written as a name with options joined by '+': `zero_shot`, `original_examples`,
 `instructions`, `synthetic_examples+random`, `synthetic_examples+voting`, and the options beyond
-the paper, `+balanced` (class-balanced generation; with voting, balanced selection too) and `+checked` (teachers check candidates on
-their own held-back data before sharing them), e.g. `synthetic_examples+voting+balanced`, and
-`+refined` (teachers check their lessons with a local copy of the student and redraft them, up
-to `REFINED_ROUNDS` rounds) for the methods that teach, e.g. `instructions+refined`.
-`+dp` chooses by differentially private voting (aggregator `dp_voting`, ε per selection from
-the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`; `+dp_choice` makes one differentially
-private choice of the whole prompt (aggregator `dp_choice`), e.g. `public_examples+dp_choice`
-(examples drafted without the silos: the run's ε covers everything the silos give). `+merge` (instructions only, aggregator
-`merge`): m teachers each write an instruction, one merged instruction is written from them, and
-the teachers' vote on their held-back data picks the student's instruction among the merged and
-the single ones, e.g. `instructions+merge` or `instructions+merge+refined`; `instructions+voting`
-is the same vote without the merge (the best single teacher's instruction).
+the paper, `+balanced` (class-balanced generation; with voting, balanced selection too) and
+`+checked` (teachers check candidates on their own held-back data before sharing them), e.g.
+`synthetic_examples+voting+balanced`, and `+refined` (teachers check their lessons with a local
+copy of the student and redraft them, up to `REFINED_ROUNDS` rounds) for the methods that
+teach, e.g. `instructions+refined`. `+dp` chooses by differentially private voting (aggregator
+`dp_voting`, ε per selection from the spec's `dp_epsilon`), e.g. `synthetic_examples+dp`;
+`+dp_choice` makes one differentially private choice of the whole prompt (aggregator
+`dp_choice`), e.g. `public_examples+dp_choice` (examples drafted without the silos: the run's ε
+covers everything the silos give). `+merge` (instructions only, aggregator `merge`): m teachers
+each write an instruction, one merged instruction is written from them, and the teachers' vote
+on their held-back data picks the student's instruction among the merged and the single ones,
+e.g. `instructions+merge` or `instructions+merge+refined`; `instructions+voting` is the same
+vote without the merge (the best single teacher's instruction).
 """
 
 from __future__ import annotations
