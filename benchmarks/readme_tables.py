@@ -11,6 +11,7 @@ rewritten from its JSON file; a table whose JSON is missing is left as it is.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sys
@@ -257,27 +258,18 @@ def small_teacher_rows(path: Path) -> list[str]:
     permutation test over every (run, test message)."""
     lines = list(COMPARED)
     results = {r.spec.name.split(" (")[0]: r for r in read_json(path)}
-    for task in SMALL_TEACHER_TASKS:
-        for model in SMALL_TEACHERS:
-            taught = results.get(f"{model} teachers{task}")
-            alone = results.get(f"{model} alone{task}")
-            if taught is None or alone is None:
-                continue
-            theirs = cells_of(alone, "original_examples")
-            for method in TAUGHT:
-                ours = cells_of(taught, method)
-                p = paired_p_value(ours, theirs, taught.spec.permutations, taught.spec.seed)
-                if p is not None:
-                    lines.append(
-                        compared_row(
-                            f"{model} teachers{task} → {taught.spec.student_model}: "
-                            f"{COLUMNS.get(method, method)}",
-                            f"{model} alone: original",
-                            ours,
-                            theirs,
-                            p,
-                        )
-                    )
+    for task, model in itertools.product(SMALL_TEACHER_TASKS, SMALL_TEACHERS):
+        taught = results.get(f"{model} teachers{task}")
+        alone = results.get(f"{model} alone{task}")
+        if taught is None or alone is None:
+            continue
+        theirs = cells_of(alone, "original_examples")
+        for method in TAUGHT:
+            ours = cells_of(taught, method)
+            p = paired_p_value(ours, theirs, taught.spec.permutations, taught.spec.seed)
+            if p is not None:
+                name = f"{model} teachers{task} → {taught.spec.student_model}: {COLUMNS[method]}"
+                lines.append(compared_row(name, f"{model} alone: original", ours, theirs, p))
     return lines
 
 

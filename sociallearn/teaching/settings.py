@@ -180,9 +180,9 @@ class TeachSettings(BaseModel):
     )
     dp_secure_noise: bool = Field(
         default=True,
-        description="dp_voting, dp_choice: noise from the OS's entropy, which nobody can recompute (off: "
-        "noise seeded from the published run id and seed, so runs repeat, for measuring accuracy "
-        "only: it protects nothing)",
+        description="dp_voting, dp_choice: noise from the OS's entropy, which nobody can "
+        "recompute (off: noise seeded from the published run id and seed, so runs repeat, for "
+        "measuring accuracy only: it protects nothing)",
     )
 
     @model_validator(mode="after")

@@ -14,9 +14,10 @@ from sociallearn.apps.run import teach
 from sociallearn.core.lm import Score, ScriptedLM
 from sociallearn.core.schema import Lesson
 from sociallearn.engine import ModelPool
+from sociallearn.privacy.noise import report_noisy_max
 from sociallearn.tasks import get_task
 from sociallearn.teaching.aggregators.base import Ballot
-from sociallearn.teaching.aggregators.dp_choice import DPChoice, candidate_prompts, noisy_max
+from sociallearn.teaching.aggregators.dp_choice import DPChoice, candidate_prompts
 from sociallearn.teaching.drafting import public_examples
 from sociallearn.teaching.settings import Settings
 from sociallearn.teaching.workspace import TeacherWorkspace
@@ -126,7 +127,7 @@ def test_lessons_record_one_choice_at_epsilon(larger_sms_file, tmp_path):
 
 
 def choice_frequencies(counts: list[int], epsilon: float, draws: int) -> list[float]:
-    found = Counter(noisy_max(counts, epsilon, random.Random(seed)) for seed in range(draws))
+    found = Counter(report_noisy_max(counts, epsilon, random.Random(seed)) for seed in range(draws))
     return [found[i] / draws for i in range(len(counts))]
 
 

@@ -51,3 +51,12 @@ def draw(candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
     """A seeded random draw: the same run id and seed draw the same lessons."""
     rng = random.Random(f"{ballot.run_id}:{ballot.context.settings.seed}")
     return rng.sample(candidates, min(wanted, len(candidates)))
+
+
+def dp_noise(ballot: Ballot, name: str) -> random.Random:
+    """The noise source of a differentially private aggregator: the OS's entropy, or (with
+    `dp_secure_noise` off, to measure accuracy repeatably) seeded by the run id, seed and `name`."""
+    settings = ballot.context.settings
+    if settings.dp_secure_noise:
+        return random.SystemRandom()
+    return random.Random(f"{ballot.run_id}:{settings.seed}:{name}")

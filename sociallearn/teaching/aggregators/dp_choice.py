@@ -26,9 +26,9 @@ import logging
 import random
 
 from sociallearn.core.schema import Lesson
-from sociallearn.privacy.noise import laplace
+from sociallearn.privacy.noise import report_noisy_max
 from sociallearn.tasks import Example
-from sociallearn.teaching.aggregators.base import Aggregator, Ballot
+from sociallearn.teaching.aggregators.base import Aggregator, Ballot, dp_noise
 from sociallearn.teaching.aggregators.voting import take_by_label
 from sociallearn.teaching.evaluate import evaluate
 from sociallearn.teaching.judging import judging_examples
@@ -45,12 +45,7 @@ class DPChoice(Aggregator):
         settings = ballot.context.settings
         prompts = candidate_prompts(candidates, wanted, ballot)
         counts = right_answers(ballot, prompts)
-        noise = (
-            random.SystemRandom()
-            if settings.dp_secure_noise
-            else random.Random(f"{ballot.run_id}:{settings.seed}:dp_choice")
-        )
-        chosen = noisy_max(counts, settings.dp_epsilon, noise)
+        chosen = report_noisy_max(counts, settings.dp_epsilon, dp_noise(ballot, self.name))
         accounting = {
             "dp_epsilon": settings.dp_epsilon,
             "dp_epsilon_total": settings.dp_epsilon,
@@ -95,9 +90,3 @@ def right_answers(ballot: Ballot, prompts: list[list[Lesson]]) -> list[int]:
         sum(p.correct for p in evaluate(judge, preamble, held).predictions)
         for preamble in preambles
     ]
-
-
-def noisy_max(counts: list[int], epsilon: float, rng: random.Random) -> int:
-    """Report-noisy-max: the index of the largest count after Laplace noise of scale 2/ε,
-    ε-DP when one private example moves each count by at most 1."""
-    return max(range(len(counts)), key=lambda i: counts[i] + laplace(rng, 2 / epsilon))

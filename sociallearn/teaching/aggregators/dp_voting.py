@@ -21,8 +21,8 @@ import math
 import random
 
 from sociallearn.core.schema import Lesson
-from sociallearn.privacy.noise import laplace
-from sociallearn.teaching.aggregators.base import Aggregator, Ballot
+from sociallearn.privacy.noise import report_noisy_max
+from sociallearn.teaching.aggregators.base import Aggregator, Ballot, dp_noise
 from sociallearn.teaching.aggregators.voting import score_table, tally
 
 
@@ -32,13 +32,8 @@ class DPVoting(Aggregator):
 
     def choose(self, candidates: list[Lesson], wanted: int, ballot: Ballot) -> list[Lesson]:
         settings = ballot.context.settings
-        rng = (
-            random.SystemRandom()
-            if settings.dp_secure_noise
-            else random.Random(f"{ballot.run_id}:{settings.seed}:dp_voting")
-        )
         table = score_table(ballot, candidates)
-        winners = noisy_elect(table, wanted, settings.dp_epsilon, rng)
+        winners = noisy_elect(table, wanted, settings.dp_epsilon, dp_noise(ballot, self.name))
         epsilon, delta = total_privacy(settings.dp_epsilon, len(winners), settings.dp_delta)
         accounting = {"dp_epsilon": settings.dp_epsilon, "dp_epsilon_total": epsilon}
         return [
@@ -62,7 +57,7 @@ def noisy_elect(
     chosen: list[int] = []
     while remaining and len(chosen) < wanted:
         votes = tally(scores, remaining)
-        best = max(remaining, key=lambda i: votes[i] + laplace(rng, 2 / epsilon))
+        best = remaining[report_noisy_max([votes[i] for i in remaining], epsilon, rng)]
         chosen.append(best)
         remaining.remove(best)
     return chosen
