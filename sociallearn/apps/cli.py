@@ -29,7 +29,7 @@ out = Console(soft_wrap=True)
 def choose_preset(args: argparse.Namespace, purpose: Literal["teach", "demo"]) -> None:
     """Without `--preset`, run the command's default preset (`default_preset`) and say why."""
     if args.preset is None:
-        preset, why = default_preset(purpose)
+        preset, why = default_preset(purpose, task=getattr(args, "task", None) or Settings().task)
         args.preset = preset.name
         console.print(f"preset {preset.name}: {why} (--preset none: no preset)")
 
@@ -186,6 +186,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for command in ("teach", "demo"):
         chosen, why = default_preset(command)
         out.print(f"\nWithout --preset, {command} runs [bold]{chosen.name}[/bold]: {escape(why)}.")
+    tasks = sorted({m.task for p in load_presets().values() if (m := p.measurement())})
+    out.print(f"\nOn a task other than {', '.join(tasks)}, where no preset was measured, teach "
+              "runs the demo's.")  # fmt: skip
     return 0
 
 

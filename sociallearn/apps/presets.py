@@ -27,6 +27,7 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 NO_PRESET = "none"  # `--preset none`: the settings' own defaults
 DEMO_GAP = 0.15  # the demo's preset: 0-shot at least this far below the original examples
 TEACH_MINUTES = 20.0  # teach's preset: a measured run (teaching and 100 test messages) within this
+DEMO_RUN_MINUTES = 5.0  # demo's preset: a run within this, so 3 runs of the demo fit 20 min
 
 
 class Measured(BaseModel):
@@ -50,6 +51,7 @@ class Measurement(BaseModel):
     high: float
     minutes_per_run: float
     test_part: str
+    task: str
     zero_shot: float | None = None
     original: float | None = None
     zero_shot_runs: list[float] | None = None
@@ -93,31 +95,38 @@ class Preset(BaseModel):
         wanted = {self.settings.get("teacher_model"), self.settings.get("student_model")}
         return sorted(m for m in wanted if m in OPTIONAL_MODELS and m not in EMBEDDED_MODELS)
 
-    def measurement(self, results: Path = RESULTS) -> Measurement | None:
-        """Its measured numbers, read from the committed results (None where there are none)."""
+    def experiment(self, results: Path = RESULTS) -> dict[str, Any] | None:
+        """The committed experiment that measured it (None where there is none)."""
         if self.measured is None or not (results / self.measured.results).is_file():
             return None
-        path = results / self.measured.results
-        document = read_results(path)
+        document = read_results(results / self.measured.results)
         for experiment in document.get("experiments", [document]):
-            if not experiment["spec"]["name"].startswith(self.measured.study):
-                continue
-            means = {s["method"]: s["interval"]["mean"] for s in experiment["summaries"]}
-            runs = {s["method"]: s["accuracies"] for s in experiment["summaries"]}
-            for summary in experiment["summaries"]:
-                if summary["method"] == self.measured.method:
-                    interval = summary["interval"]
-                    return Measurement(
-                        accuracies=summary["accuracies"],
-                        mean=interval["mean"],
-                        low=interval["low"],
-                        high=interval["high"],
-                        minutes_per_run=summary["seconds"] / 60 / summary["runs"],
-                        test_part=experiment.get("test_part", "all"),
-                        zero_shot=means.get("zero_shot"),
-                        original=means.get("original_examples"),
-                        zero_shot_runs=runs.get("zero_shot"),
-                    )
+            if experiment["spec"]["name"].startswith(self.measured.study):
+                return experiment
+        return None
+
+    def measurement(self, results: Path = RESULTS) -> Measurement | None:
+        """Its measured numbers, read from the committed results (None where there are none)."""
+        experiment = self.experiment(results)
+        if experiment is None or self.measured is None:
+            return None
+        means = {s["method"]: s["interval"]["mean"] for s in experiment["summaries"]}
+        runs = {s["method"]: s["accuracies"] for s in experiment["summaries"]}
+        for summary in experiment["summaries"]:
+            if summary["method"] == self.measured.method:
+                interval = summary["interval"]
+                return Measurement(
+                    accuracies=summary["accuracies"],
+                    mean=interval["mean"],
+                    low=interval["low"],
+                    high=interval["high"],
+                    minutes_per_run=summary["seconds"] / 60 / summary["runs"],
+                    test_part=experiment.get("test_part", "all"),
+                    task=experiment["spec"]["task"],
+                    zero_shot=means.get("zero_shot"),
+                    original=means.get("original_examples"),
+                    zero_shot_runs=runs.get("zero_shot"),
+                )
         return None
 
 
@@ -164,14 +173,16 @@ def get_preset(name: str) -> Preset:
 
 
 def default_preset(
-    purpose: Literal["teach", "demo"], results: Path = RESULTS
+    purpose: Literal["teach", "demo"], results: Path = RESULTS, task: str | None = None
 ) -> tuple[Preset, str]:
     """The preset a command runs without `--preset`, and why: of the presets whose models are
     installed and whose numbers are committed, none of whose runs fell below its 0-shot (unless
     none holds), for `teach` the most accurate whose measured run took at most `TEACH_MINUTES`
     (the most accurate if none did), for `demo` the most accurate whose 0-shot stands at least
-    `DEMO_GAP` below the original examples, so that there is something to learn (the most
-    accurate if none does)."""
+    `DEMO_GAP` below the original examples, so that there is something to learn, and whose run
+    took at most `DEMO_RUN_MINUTES` (the most accurate if none does). `teach` on a `task`
+    chooses among the presets measured on it; on a task none was measured on, whose run time is
+    unknown, it runs the demo's (whose run is short)."""
     installed = [
         (preset, measurement)
         for preset in load_presets().values()
@@ -182,9 +193,21 @@ def default_preset(
     holding_presets = [(p, m) for p, m in installed if m.holds]
     measured = holding_presets or installed
     holding = ", no run below its 0-shot," if holding_presets else ""
+    if purpose == "teach" and task is not None:
+        if not any(m.task == task for _, m in measured):
+            preset, why = default_preset("demo", results)
+            return preset, f"no preset was measured on {task}; the demo's, {why}"
+        measured = [(p, m) for p, m in measured if m.task == task]
     if purpose == "demo":
-        pool = [(p, m) for p, m in measured if m.gap is not None and m.gap >= DEMO_GAP]
-        condition = f"{holding} with 0-shot at least {100 * DEMO_GAP:.0f} points below the original examples"
+        pool = [
+            (p, m)
+            for p, m in measured
+            if m.gap is not None and m.gap >= DEMO_GAP and m.minutes_per_run <= DEMO_RUN_MINUTES
+        ]
+        condition = (
+            f"{holding} with 0-shot at least {100 * DEMO_GAP:.0f} points below the original "
+            f"examples and a run of at most {DEMO_RUN_MINUTES:.0f} minutes"
+        )
     else:
         pool = [(p, m) for p, m in measured if m.minutes_per_run <= TEACH_MINUTES]
         condition = f"{holding} whose run takes at most {TEACH_MINUTES:.0f} minutes"

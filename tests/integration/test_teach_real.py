@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from sociallearn.apps.presets import default_preset
 from sociallearn.apps.run import teach
 from sociallearn.teaching.context import Context
 
@@ -117,3 +118,30 @@ def test_a_private_choice_among_public_drafts(tmp_path: Path, datasets: Path):
         assert (lesson.settings["dp_epsilon_total"], lesson.settings["dp_delta"]) == (1.0, 0.0)
     messages = (datasets / "sms_spam" / "SMSSpamCollection").read_text(encoding="utf-8")
     assert not any(f"\t{lesson.input}\n" in messages for lesson in state["lessons"])
+
+
+def test_teach_without_a_preset_runs_the_committed_default(tmp_path: Path, datasets: Path):
+    """`sociallearn teach` with no `--preset` runs what the committed numbers choose on SMS (the
+    private choice where qwen1.5b is installed), here with smollm2 in its place and fewer teachers."""
+    library = str(tmp_path / "library")
+    taught = subprocess.run(
+        [
+            *CLI, "teach", "--teacher-model", "smollm2", "--student-model", "smollm2",
+            "--teachers", "2", "--samples", "4", "--keep", "4", "--lessons", "2",
+            "--votes-held-out", "4", "--library", library,
+        ],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    chosen = default_preset("teach", task="sms_spam")[0]
+    assert f"preset {chosen.name}: the most accurate" in taught.stderr
+    listed = subprocess.run(
+        [*CLI, "lessons", "list", "--library", library, "--task", "sms_spam", "--json"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lessons = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert lessons and all(
+        lesson["settings"]["aggregator"] == chosen.settings["aggregator"]
+        and lesson["settings"]["shots"] == chosen.settings["shots"]
+        and lesson["settings"].get("dp_epsilon_total") == chosen.settings.get("dp_epsilon")
+        for lesson in lessons
+    )

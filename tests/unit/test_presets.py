@@ -22,7 +22,7 @@ from sociallearn.teaching.settings import SERVICE_OWNED, Settings
 
 def test_every_preset_is_valid_settings_with_a_measurement_named():
     presets = load_presets()
-    assert {"best", "paper", "quick"} <= set(presets) and "plain" not in presets
+    assert {"best", "paper", "private", "quick"} <= set(presets) and "plain" not in presets
     for preset in presets.values():
         Settings.model_validate(preset.settings)
         assert preset.description and preset.measured is not None
@@ -34,12 +34,25 @@ def test_each_measured_preset_finds_its_numbers_in_the_committed_results():
         assert measurement is not None, preset.name
         assert 0 < measurement.mean <= 1 and measurement.minutes_per_run > 0
     measured = {name: preset.measurement() for name, preset in load_presets().items()}
-    for name in ("best", "paper"):
+    for name in ("best", "paper", "private"):
         locked = measured[name]
         assert locked is not None and locked.test_part == "locked"
         assert locked.holds  # no locked run below its own 0-shot
     best = measured["best"]
     assert best and all(best.mean >= m.mean for m in measured.values() if m)  # the most accurate
+
+
+def test_each_preset_runs_the_settings_it_was_measured_with():
+    for preset in load_presets().values():
+        experiment = preset.experiment()
+        assert experiment is not None and preset.measured is not None, preset.name
+        spec = experiment["spec"]
+        assert {k: spec[k] for k in preset.settings if k in spec} == {
+            k: v for k, v in preset.settings.items() if k in spec
+        }, preset.name
+        method, aggregator = preset.measured.method.split("+")[:2]
+        assert (preset.settings["method"], preset.settings["aggregator"]) == (method, aggregator)
+        assert (method, aggregator) in {(m["method"], m["aggregator"]) for m in spec["methods"]}
 
 
 def test_results_are_parsed_once_per_process_until_they_change(tmp_path):
@@ -71,7 +84,10 @@ def test_a_preset_gives_each_command_only_what_it_takes():
 
 def test_an_unknown_preset_or_a_missing_model_is_a_clear_error(capsys, monkeypatch, tmp_path):
     assert main(["teach", "--preset", "nope"]) == 2
-    assert "--preset: unknown preset 'nope'; known: best, paper, quick" in capsys.readouterr().err
+    assert (
+        "--preset: unknown preset 'nope'; known: best, paper, private, quick"
+        in capsys.readouterr().err
+    )
     monkeypatch.setattr(Preset, "missing_models", lambda self: ["qwen1.5b"])
     with pytest.raises(ValueError, match=r"--preset best: needs qwen1\.5b.*bash scripts/setup\.sh"):
         get_preset("best")
@@ -106,7 +122,8 @@ def write_measured(
             for method, mean in ((measured.method, ours), ("zero_shot", zero),
                                  ("original_examples", original))
         ]  # fmt: skip
-        experiment = {"spec": {"name": f"{measured.study} (test)"}, "summaries": summaries}
+        spec = {"name": f"{measured.study} (test)", "task": "sms_spam"}
+        experiment = {"spec": spec, "summaries": summaries}
         documents.setdefault(measured.results, []).append(experiment)
     for file, experiments in documents.items():
         (results / file).write_text(json.dumps({"experiments": experiments}))
@@ -127,6 +144,16 @@ def test_teach_runs_the_most_accurate_preset_for_its_time_and_demo_one_with_a_ga
     # A preset with a run below its own 0-shot is no default, however accurate.
     write_measured(tmp_path, {**numbers, "best": (0.9, 0.91, 0.95)}, minutes={"best": 15.0})
     assert default_preset("teach", tmp_path)[0].name == "paper"
+    # A preset too slow for the demo's 20 minutes is no demo default, though it is teach's.
+    slow = {**numbers, "private": (0.85, 0.6, 0.85)}
+    write_measured(tmp_path, slow, minutes={"best": 45.0, "paper": 4.0, "private": 9.0})
+    assert default_preset("teach", tmp_path)[0].name == "private"
+    demo, why = default_preset("demo", tmp_path)
+    assert demo.name == "paper" and "a run of at most 5 minutes" in why
+    # On a task no preset was measured on (its run time unknown), teach runs the demo's.
+    assert default_preset("teach", tmp_path, task="sms_spam")[0].name == "private"
+    teach, why = default_preset("teach", tmp_path, task="gsm8k")
+    assert teach.name == "paper" and why.startswith("no preset was measured on gsm8k; the demo's")
     monkeypatch.setattr(
         Preset, "missing_models", lambda self: ["qwen1.5b"] * ("qwen1.5b" in str(self.settings))
     )
@@ -140,6 +167,16 @@ def test_without_preset_teach_says_which_it_runs_and_none_keeps_the_defaults(cap
     chosen, _ = default_preset("teach")
     assert args.preset == chosen.name
     assert f"preset {chosen.name}: the most accurate" in capsys.readouterr().err
+    gsm8k = build_parser().parse_args(["teach", "--task", "gsm8k"])
+    choose_preset(gsm8k, "teach")
+    assert gsm8k.preset == default_preset("demo")[0].name
+    assert "no preset was measured on gsm8k" in capsys.readouterr().err
     none = build_parser().parse_args(["teach", "--preset", "none"])
     choose_preset(none, "teach")
     assert settings_from_args(none) == Settings()
+
+
+def test_the_readme_names_the_presets_the_committed_numbers_make_defaults():
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"held every run: {default_preset('teach')[0].name}\n" in readme
+    assert f"the demo's 20 minutes: `{default_preset('demo')[0].name}`" in readme
