@@ -162,6 +162,7 @@ TEST_PARTS = {
 def cmd_presets(args: argparse.Namespace) -> int:
     out.print("Presets: `--preset NAME` on teach, demo, experiment and serve-teacher; flags given "
               "beside it override it.")  # fmt: skip
+    tasks: set[str] = set()
     for preset in load_presets().values():
         missing = preset.missing_models()
         note = f" [red](needs {', '.join(missing)}: not installed)[/red]" if missing else ""
@@ -170,6 +171,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
         if measurement is None or preset.measured is None:
             out.print("  measured: no committed result here")
         else:
+            tasks.add(measurement.task)
             runs = ", ".join(f"{100 * a:.0f}" for a in measurement.accuracies)
             worst = measurement.worst_margin
             margin = (
@@ -184,10 +186,9 @@ def cmd_presets(args: argparse.Namespace) -> int:
             )
         out.print("  settings: " + " ".join(f"{k}={v}" for k, v in preset.settings.items()))
     for command in ("teach", "demo"):
-        chosen, why = default_preset(command)
+        chosen, why = default_preset(command, task=Settings().task)
         out.print(f"\nWithout --preset, {command} runs [bold]{chosen.name}[/bold]: {escape(why)}.")
-    tasks = sorted({m.task for p in load_presets().values() if (m := p.measurement())})
-    out.print(f"\nOn a task other than {', '.join(tasks)}, where no preset was measured, teach "
+    out.print(f"\nOn a task other than {', '.join(sorted(tasks))}, where no preset was measured, teach "
               "runs the demo's.")  # fmt: skip
     return 0
 
