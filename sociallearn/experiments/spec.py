@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -31,8 +31,9 @@ from sociallearn.tasks import get_task
 from sociallearn.teaching.methods import METHODS, get_method
 from sociallearn.teaching.settings import DP_SETTINGS, TeachSettings
 
-OPTIONS = ("random", "voting", "dp", "dp_choice", "merge", "balanced", "checked", "refined")
-AGGREGATOR_OPTIONS = ("random", "voting", "dp", "dp_choice", "merge")
+AggregatorOption = Literal["random", "voting", "dp", "dp_choice", "merge"]
+AGGREGATOR_OPTIONS: tuple[str, ...] = get_args(AggregatorOption)
+OPTIONS = (*AGGREGATOR_OPTIONS, "balanced", "checked", "refined")
 DP_OPTIONS = ("dp", "dp_choice")  # the aggregators that read the DP settings
 # The methods whose candidates are drafted examples, which every aggregator can choose among.
 EXAMPLE_DRAFTERS = ("synthetic_examples", "public_examples")
@@ -55,7 +56,7 @@ class MethodSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     method: str = Field(description=f"a registered method: {', '.join(METHODS)}")
-    aggregator: Literal["random", "voting", "dp", "dp_choice", "merge"] = "random"
+    aggregator: AggregatorOption = "random"
     balanced: bool = False  # examples conditioned on a label; with voting, labels kept equal
     checked: bool = False  # teachers keep only candidates that help their held-back data
     refined: bool = False  # teachers refine their lessons with a local copy of the student
